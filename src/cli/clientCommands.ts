@@ -1,0 +1,170 @@
+/**
+ * Client commands that talk to a gateway: `health`, `status [--deep]`, and
+ * `gateway {health,status,call}`. Without flags they reach this host's gateway
+ * for the chosen profile; `--url` needs explicit credentials.
+ */
+import * as Argument from "effect/cli/Argument"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Clock from "effect/Clock"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import { ConfigError } from "../config/errors.ts"
+import { resolveTarget, type ResolvedTarget } from "../programs/clientTarget.ts"
+import { callGateway, GatewayCallError, openSession } from "../programs/gatewayClient.ts"
+import { printJson, reportFailures } from "./output.ts"
+import { root } from "./root.ts"
+import { targetFlags } from "./targetFlags.ts"
+
+type TargetInput = {
+  readonly url: Option.Option<string>
+  readonly token: Option.Option<import("effect/Redacted").Redacted<string>>
+  readonly password: Option.Option<import("effect/Redacted").Redacted<string>>
+}
+
+const target = (flags: TargetInput) =>
+  Effect.gen(function*() {
+    const shared = yield* root
+    return yield* resolveTarget({
+      url: Option.getOrUndefined(flags.url),
+      token: Option.getOrUndefined(flags.token),
+      password: Option.getOrUndefined(flags.password),
+      profile: Option.getOrUndefined(shared.profile),
+      dev: shared.dev
+    }, process.env)
+  })
+
+const healthBody = (flags: TargetInput & { readonly json: boolean; readonly timeout: number }) =>
+  Effect.gen(function*() {
+    const t = yield* target(flags)
+    const started = yield* Clock.currentTimeMillis
+    const { payload } = yield* callGateway(t, "health", undefined, { scopes: ["operator.read"], timeoutMs: flags.timeout })
+    const ms = (yield* Clock.currentTimeMillis) - started
+    if (flags.json) return yield* printJson(payload)
+    yield* Console.log(`Gateway Health\nOK (${ms}ms) · ${t.url}`)
+  })
+
+const healthCommand = (name: string) =>
+  Command.make(name, targetFlags, (flags) => reportFailures(healthBody(flags), flags.json)).pipe(
+    Command.withDescription("Check that the gateway answers (prints OK)")
+  )
+
+export const health = healthCommand("health")
+export const gatewayHealth = healthCommand("health")
+
+const statusBody = (flags: TargetInput & { readonly json: boolean; readonly timeout: number; readonly deep: boolean }) =>
+  Effect.gen(function*() {
+    const t = yield* target(flags)
+    const started = yield* Clock.currentTimeMillis
+    const probe = yield* Effect.scoped(Effect.gen(function*() {
+      const session = yield* openSession(t, { scopes: ["operator.read"], timeoutMs: flags.timeout })
+      const connectedMs = (yield* Clock.currentTimeMillis) - started
+      const status = yield* session.request("status")
+      const deep = flags.deep
+        ? {
+          health: yield* session.request("health", { probe: true }),
+          lastHeartbeat: yield* session.request("last-heartbeat"),
+          presence: yield* session.request("system-presence")
+        }
+        : undefined
+      return { connectedMs, hello: session.hello, status, deep }
+    })).pipe(Effect.result)
+    if (Result.isFailure(probe)) {
+      if (flags.json) {
+        yield* printJson({ ok: false, url: t.url, reachable: probe.failure.kind !== "unreachable", error: probe.failure.message })
+      } else {
+        yield* Console.log(`Gateway  ${t.url} · ${probe.failure.kind === "unreachable" ? "unreachable" : "error"}`)
+        yield* Console.error(`error: ${probe.failure.message}`)
+      }
+      return yield* Effect.sync(() => {
+        process.exitCode = 1
+      })
+    }
+    const { connectedMs, deep, status } = probe.success
+    if (flags.json) return yield* printJson({ ok: true, url: t.url, latencyMs: connectedMs, status, ...(deep ?? {}) })
+    const s = status as StatusPayload
+    yield* Console.log([
+      "gatehouse status",
+      "",
+      `Gateway   ${t.url} (${originLabel(t)}) · reachable ${connectedMs}ms · auth ${s.gateway.authMode}`,
+      `Version   ${s.version} · uptime ${formatDuration(s.uptimeMs)} · ${s.os} · node ${s.node}`,
+      `Bind      ${s.gateway.bind} (${s.gateway.host}:${s.gateway.port})`,
+      `Clients   ${s.connections.total} connected (${s.connections.operators} operator, ${s.connections.nodes} node)`,
+      ...(s.gateway.configPath === undefined ? [] : [`Config    ${s.gateway.configPath}`, `State     ${s.gateway.stateDir}`])
+    ].join("\n"))
+    if (deep !== undefined) {
+      const presence = deep.presence as ReadonlyArray<{ host?: string; mode?: string; ip?: string; reason?: string }>
+      yield* Console.log([
+        "",
+        `Health         ${(deep.health as { ok?: boolean }).ok === true ? "OK" : "degraded"}`,
+        `Last heartbeat ${deep.lastHeartbeat === null ? "none" : JSON.stringify(deep.lastHeartbeat)}`,
+        `Presence       ${presence.length} entr${presence.length === 1 ? "y" : "ies"}`,
+        ...presence.map((p) => `  - ${p.host ?? "?"} · ${p.mode ?? "?"}${p.ip === undefined ? "" : ` · ${p.ip}`} · ${p.reason ?? ""}`)
+      ].join("\n"))
+    }
+  })
+
+const statusCommand = (name: string) =>
+  Command.make(
+    name,
+    { ...targetFlags, deep: Flag.Boolean("deep").pipe(Flag.withDescription("Also run health, last-heartbeat and presence"), Flag.withDefault(false)) },
+    (flags) => reportFailures(statusBody(flags), flags.json)
+  ).pipe(Command.withDescription("Show whether the gateway is reachable and what it runs"))
+
+export const status = statusCommand("status")
+export const gatewayStatus = statusCommand("status")
+
+export const call = Command.make(
+  "call",
+  {
+    ...targetFlags,
+    method: Argument.String("method").pipe(Argument.withDescription("Gateway method, e.g. health, status, config.get")),
+    params: Flag.String("params").pipe(Flag.withDescription("Method params as a JSON object"), Flag.withDefault("{}"))
+  },
+  (flags) =>
+    reportFailures(
+      Effect.gen(function*() {
+        const params = Result.try(() => JSON.parse(flags.params) as unknown)
+        if (Result.isFailure(params) || typeof params.success !== "object" || params.success === null || Array.isArray(params.success)) {
+          return yield* new ConfigError({ reason: "invalid", message: `--params must be a JSON object, e.g. --params '{"probe":true}'` })
+        }
+        const t = yield* target(flags)
+        const { payload } = yield* callGateway(t, flags.method, params.success, { timeoutMs: flags.timeout })
+        yield* printJson(payload)
+      }) as Effect.Effect<void, ConfigError | GatewayCallError, never>,
+      flags.json
+    )
+).pipe(Command.withDescription("Call any gateway method and print its JSON result"))
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+interface StatusPayload {
+  readonly version: string
+  readonly uptimeMs: number
+  readonly os: string
+  readonly node: string
+  readonly gateway: {
+    readonly bind: string
+    readonly host: string
+    readonly port: number
+    readonly authMode: string
+    readonly stateDir?: string
+    readonly configPath?: string
+  }
+  readonly connections: { readonly total: number; readonly operators: number; readonly nodes: number }
+}
+
+const originLabel = (t: ResolvedTarget) => (t.origin === "flag" ? "--url" : t.origin === "remote-config" ? "remote" : "local")
+
+const formatDuration = (ms: number) => {
+  const s = Math.floor(ms / 1000)
+  if (s < 60) return `${s}s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return `${m}m ${s % 60}s`
+  const h = Math.floor(m / 60)
+  return h < 24 ? `${h}h ${m % 60}m` : `${Math.floor(h / 24)}d ${h % 24}h`
+}

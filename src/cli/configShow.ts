@@ -1,0 +1,81 @@
+/**
+ * `gatehouse config show`: the effective config, where each setting came from,
+ * and where the secrets are, without printing any secret.
+ */
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { generatedTokenPath, resolveSecrets, type Secrets } from "../config/resolve.ts"
+import { GatewayConfig } from "../services/GatewayConfig.ts"
+import { printJson, reportFailures } from "./output.ts"
+import { root } from "./root.ts"
+
+interface SecretInfo {
+  readonly set: boolean
+  readonly source?: string
+  readonly path?: string
+}
+
+const secretInfo = (s: Secrets["token"], where: string): SecretInfo =>
+  s === undefined ? { set: false } : { set: true, source: s.source, ...(s.source === "state" ? { path: where } : {}) }
+
+export const configShow = Command.make(
+  "show",
+  { json: Flag.Boolean("json").pipe(Flag.withDescription("Print JSON for scripts"), Flag.withDefault(false)) },
+  (f) =>
+    reportFailures(
+      Effect.gen(function*() {
+        const shared = yield* root
+        const { config, host } = yield* GatewayConfig.make(
+          { profile: Option.getOrUndefined(shared.profile), dev: shared.dev },
+          process.env
+        )
+        const secrets = resolveSecrets(config.paths, config.file, {}, process.env)
+        const tokenPath = generatedTokenPath(config.paths)
+        const view = {
+          profile: config.paths.profile ?? "default",
+          stateDir: config.paths.stateDir,
+          configPath: config.paths.configPath,
+          configFileExists: config.file.exists,
+          mode: config.mode,
+          port: config.port,
+          bind: config.bind,
+          host: { value: host, source: config.customHost.source },
+          auth: {
+            mode: config.authMode,
+            token: secretInfo(secrets.token, tokenPath),
+            password: secretInfo(secrets.password, "")
+          },
+          remote: {
+            url: config.remote.url ?? null,
+            token: { set: config.remote.token !== undefined },
+            password: { set: config.remote.password !== undefined }
+          },
+          controlUi: { allowedOrigins: config.allowedOrigins },
+          unknownKeys: config.file.unknownKeys,
+          precedence: "flag > env > config file > state dir > profile default > built-in default"
+        }
+        if (f.json) return yield* printJson(view)
+        const line = (k: string, v: string) => `${k.padEnd(14)}${v}`
+        const token = view.auth.token
+        yield* Console.log([
+          line("profile", view.profile),
+          line("state dir", view.stateDir),
+          line("config file", `${view.configPath}${view.configFileExists ? "" : " (not present: defaults apply)"}`),
+          line("mode", `${config.mode.value} (${config.mode.source})`),
+          line("port", `${config.port.value} (${config.port.source})`),
+          line("bind", `${config.bind.value} → ${host} (${config.bind.source})`),
+          line("auth mode", `${config.authMode.value} (${config.authMode.source})`),
+          line("token", token.set ? `set, from ${token.source}${token.path === undefined ? "" : ` (${token.path})`}` : "not set (generated on first `gateway run`)"),
+          line("password", view.auth.password.set ? `set, from ${view.auth.password.source}` : "not set"),
+          line("remote url", config.remote.url ?? "-"),
+          ...(view.unknownKeys.length > 0 ? [line("ignored keys", view.unknownKeys.join(", "))] : []),
+          "",
+          `precedence: ${view.precedence}`
+        ].join("\n"))
+      }),
+      f.json
+    )
+).pipe(Command.withDescription("Print the effective config with the source of each setting (secrets redacted)"))

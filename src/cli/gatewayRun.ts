@@ -1,0 +1,60 @@
+/**
+ * `gatehouse gateway run`: the gateway in the foreground until SIGINT/SIGTERM,
+ * when it sends `shutdown`, closes every client with 1012 and runs every finalizer.
+ */
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
+import { AUTH_MODES, BIND_MODES } from "../config/schema.ts"
+import { GatewayServer } from "../layers/WsServer.ts"
+import * as Gateway from "../programs/Gateway.ts"
+import { GatewayConfig } from "../services/GatewayConfig.ts"
+import { GATEHOUSE_VERSION } from "../version.ts"
+import { reportFailures } from "./output.ts"
+import { root } from "./root.ts"
+
+const flags = {
+  port: Flag.Int("port").pipe(Flag.withDescription("Port (default 18789, or the profile's)"), Flag.optional),
+  bind: Flag.Literals("bind", BIND_MODES).pipe(Flag.withDescription("Where to listen"), Flag.optional),
+  host: Flag.String("host").pipe(Flag.withDescription("Address to listen on (implies --bind custom)"), Flag.optional),
+  auth: Flag.Literals("auth", AUTH_MODES).pipe(Flag.withDescription("Auth mode"), Flag.optional),
+  token: Flag.Redacted("token").pipe(Flag.withDescription("Gateway token"), Flag.optional),
+  password: Flag.Redacted("password").pipe(Flag.withDescription("Gateway password"), Flag.optional),
+  logFormat: Flag.Literals("log-format", ["pretty", "json"]).pipe(
+    Flag.withDescription("Log format (default: pretty, or logging.format)"),
+    Flag.optional
+  )
+}
+
+export const gatewayRun = Command.make("run", flags, (f) =>
+  Effect.gen(function*() {
+    const shared = yield* root
+    const overrides = {
+      profile: Option.getOrUndefined(shared.profile),
+      dev: shared.dev,
+      port: Option.getOrUndefined(f.port),
+      bind: Option.getOrUndefined(f.bind),
+      host: Option.getOrUndefined(f.host),
+      auth: Option.getOrUndefined(f.auth),
+      token: Option.getOrUndefined(f.token),
+      password: Option.getOrUndefined(f.password)
+    }
+    const config = yield* GatewayConfig.make(overrides, process.env)
+    const format = Option.getOrUndefined(f.logFormat) ?? config.config.file.config.logging?.format ?? "pretty"
+    const loggerLayer = Logger.layer([format === "json" ? Logger.consoleJson : Logger.consolePretty({ colors: false })])
+    const announce = Effect.gen(function*() {
+      const server = yield* GatewayServer
+      yield* Effect.logInfo(`gatehouse ${GATEHOUSE_VERSION} listening on ${server.url}`).pipe(
+        Effect.annotateLogs({ pid: process.pid, stateDir: config.config.paths.stateDir, auth: config.config.authMode.value })
+      )
+      return yield* Effect.never
+    })
+    yield* announce.pipe(
+      Effect.provide(Gateway.layerFromConfig.pipe(Layer.provide(Layer.succeed(GatewayConfig)(config)))),
+      Effect.provide(loggerLayer)
+    )
+  }).pipe((body) => reportFailures(body))
+).pipe(Command.withDescription("Run the gateway in the foreground (Ctrl-C stops it cleanly)"))

@@ -1,0 +1,13 @@
+/**
+ * The flags of every command that talks to a gateway: `--url`, `--token`,
+ * `--password`, `--json`, `--timeout`.
+ */
+import * as Flag from "effect/cli/Flag"
+
+export const targetFlags = {
+  url: Flag.String("url").pipe(Flag.withDescription("Gateway WebSocket URL (needs --token or --password)"), Flag.optional),
+  token: Flag.Redacted("token").pipe(Flag.withDescription("Gateway token"), Flag.optional),
+  password: Flag.Redacted("password").pipe(Flag.withDescription("Gateway password"), Flag.optional),
+  json: Flag.Boolean("json").pipe(Flag.withDescription("Print JSON for scripts"), Flag.withDefault(false)),
+  timeout: Flag.Int("timeout").pipe(Flag.withDescription("Milliseconds to wait for the gateway"), Flag.withDefault(10_000))
+}

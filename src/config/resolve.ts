@@ -1,0 +1,208 @@
+/**
+ * Turns flags, environment, the config file and state-dir files into one effective
+ * config. The rule, for every setting: flag > environment > config file > state dir
+ * (generated token) > profile default > built-in default.
+ */
+import * as Redacted from "effect/Redacted"
+import { networkInterfaces } from "node:os"
+import { existsSync, readFileSync } from "node:fs"
+import { isIpLiteral, isLoopbackIp, isTailnetIpv4 } from "../net/ip.ts"
+import type { LoadedFile } from "./file.ts"
+import { type Env, type ProfilePaths } from "./paths.ts"
+import type { AuthMode, BindMode } from "./schema.ts"
+
+export type Source = "flag" | "env" | "file" | "state" | "profile" | "default"
+
+/** Settings given on the command line. */
+export interface Overrides {
+  readonly profile?: string | undefined
+  readonly dev?: boolean | undefined
+  readonly port?: number | undefined
+  readonly bind?: BindMode | undefined
+  readonly host?: string | undefined
+  readonly auth?: AuthMode | undefined
+  readonly token?: Redacted.Redacted<string> | undefined
+  readonly password?: Redacted.Redacted<string> | undefined
+}
+
+/** A value with where it came from. */
+export interface Sourced<A> {
+  readonly value: A
+  readonly source: Source
+}
+
+/** The effective gateway config (secrets are resolved separately, per connection). */
+export interface EffectiveConfig {
+  readonly paths: ProfilePaths
+  readonly mode: Sourced<"local" | "remote">
+  readonly port: Sourced<number>
+  readonly bind: Sourced<BindMode>
+  readonly customHost: Sourced<string | undefined>
+  readonly authMode: Sourced<AuthMode>
+  readonly allowedOrigins: ReadonlyArray<string>
+  readonly remote: {
+    readonly url: string | undefined
+    readonly token: Redacted.Redacted<string> | undefined
+    readonly password: Redacted.Redacted<string> | undefined
+  }
+  readonly file: LoadedFile
+}
+
+/** The shared secrets in force right now. */
+export interface Secrets {
+  readonly token: Sourced<Redacted.Redacted<string>> | undefined
+  readonly password: Sourced<Redacted.Redacted<string>> | undefined
+}
+
+/** Path of the token the gateway generates on first start. */
+export const generatedTokenPath = (paths: ProfilePaths) => `${paths.stateDir}/gateway.token`
+
+const pick = <A>(...candidates: ReadonlyArray<readonly [A | undefined, Source]>): Sourced<A> | undefined => {
+  for (const [value, source] of candidates) if (value !== undefined) return { value, source }
+  return undefined
+}
+
+const nonEmpty = (s: string | undefined) => (s === undefined || s.length === 0 ? undefined : s)
+
+/** Merges every source into the effective config. Fails with a message on a bad env value. */
+export const resolveConfig = (
+  paths: ProfilePaths,
+  file: LoadedFile,
+  overrides: Overrides,
+  env: Env
+): EffectiveConfig | string => {
+  const gw = file.config.gateway ?? {}
+  const envPort = nonEmpty(env.OPENCLAW_GATEWAY_PORT)
+  let envPortValue: number | undefined
+  if (envPort !== undefined) {
+    const n = Number(envPort)
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      return `OPENCLAW_GATEWAY_PORT must be a port number (0-65535), got "${envPort}"`
+    }
+    envPortValue = n
+  }
+  const port = pick<number>(
+    [overrides.port, "flag"],
+    [envPortValue, "env"],
+    [gw.port, "file"],
+    [paths.profile === undefined ? undefined : paths.defaultPort, "profile"]
+  ) ?? { value: paths.defaultPort, source: "default" }
+  const bind = pick<BindMode>([overrides.bind, "flag"], [overrides.host === undefined ? undefined : "custom", "flag"], [gw.bind, "file"]) ??
+    { value: "loopback", source: "default" }
+  const customHost = pick<string | undefined>([overrides.host, "flag"], [gw.customBindHost, "file"]) ??
+    { value: undefined, source: "default" }
+  const hasPassword = overrides.password !== undefined || nonEmpty(env.OPENCLAW_GATEWAY_PASSWORD) !== undefined ||
+    nonEmpty(gw.auth?.password) !== undefined
+  const authMode = pick<AuthMode>([overrides.auth, "flag"], [gw.auth?.mode, "file"]) ??
+    (hasPassword ? { value: "password" as const, source: "default" as const } : { value: "token" as const, source: "default" as const })
+  const mode = pick<"local" | "remote">([gw.mode, "file"]) ?? { value: "local", source: "default" }
+  const remoteToken = nonEmpty(gw.remote?.token)
+  const remotePassword = nonEmpty(gw.remote?.password)
+  return {
+    paths,
+    mode,
+    port,
+    bind,
+    customHost,
+    authMode,
+    allowedOrigins: gw.controlUi?.allowedOrigins ?? [],
+    remote: {
+      url: nonEmpty(gw.remote?.url),
+      token: remoteToken === undefined ? undefined : Redacted.make(remoteToken),
+      password: remotePassword === undefined ? undefined : Redacted.make(remotePassword)
+    },
+    file
+  }
+}
+
+/** Resolves the shared secrets from flags, env, the given file config and the generated token file. */
+export const resolveSecrets = (paths: ProfilePaths, file: LoadedFile, overrides: Overrides, env: Env): Secrets => {
+  const auth = file.config.gateway?.auth
+  const tokenFile = readGeneratedToken(paths)
+  const token = pick<string>(
+    [overrides.token === undefined ? undefined : Redacted.value(overrides.token), "flag"],
+    [nonEmpty(env.OPENCLAW_GATEWAY_TOKEN), "env"],
+    [nonEmpty(auth?.token), "file"],
+    [tokenFile, "state"]
+  )
+  const password = pick<string>(
+    [overrides.password === undefined ? undefined : Redacted.value(overrides.password), "flag"],
+    [nonEmpty(env.OPENCLAW_GATEWAY_PASSWORD), "env"],
+    [nonEmpty(auth?.password), "file"]
+  )
+  return {
+    token: token === undefined ? undefined : { value: Redacted.make(token.value), source: token.source },
+    password: password === undefined ? undefined : { value: Redacted.make(password.value), source: password.source }
+  }
+}
+
+/** Secrets that are examples from documentation, never real. */
+const PLACEHOLDER_SECRETS = new Set([
+  "change-me-to-a-long-random-token",
+  "change-me-to-a-strong-password",
+  "change-me",
+  "changeme",
+  "your-token-here",
+  "your-password-here",
+  "<token>",
+  "<password>"
+])
+
+/** Whether a secret is a documented placeholder or blank. */
+export const isPlaceholderSecret = (secret: string) =>
+  secret.trim().length === 0 || PLACEHOLDER_SECRETS.has(secret.trim().toLowerCase())
+
+/** The host to listen on for a bind mode, or an error message. */
+export const resolveBindHost = (bind: BindMode, customHost: string | undefined, env: Env): string | { error: string } => {
+  switch (bind) {
+    case "loopback":
+      return "127.0.0.1"
+    case "lan":
+      return "0.0.0.0"
+    case "auto":
+      return inContainer(env) ? "0.0.0.0" : "127.0.0.1"
+    case "tailnet": {
+      const address = tailnetAddress()
+      return address ?? {
+        error: "bind=tailnet but this host has no tailnet (100.64.0.0/10) address; is Tailscale up? " +
+          "Run `tailscale status`, or use --bind custom --host <address>"
+      }
+    }
+    case "custom": {
+      if (customHost === undefined) {
+        return { error: "bind=custom needs a host: pass --host <ip> or set gateway.customBindHost" }
+      }
+      if (!isIpLiteral(customHost)) {
+        return { error: `bind host "${customHost}" is not an IP address literal; use e.g. --host 192.168.1.10` }
+      }
+      return customHost
+    }
+  }
+}
+
+/** Whether the gateway's listen host keeps it on loopback. */
+export const isLoopbackBind = (host: string) => isLoopbackIp(host)
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+const readGeneratedToken = (paths: ProfilePaths): string | undefined => {
+  const path = generatedTokenPath(paths)
+  if (!existsSync(path)) return undefined
+  try {
+    return nonEmpty(readFileSync(path, "utf8").trim())
+  } catch {
+    return undefined
+  }
+}
+
+const tailnetAddress = (): string | undefined => {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const info of list ?? []) if (info.family === "IPv4" && isTailnetIpv4(info.address)) return info.address
+  }
+  return undefined
+}
+
+const inContainer = (env: Env) =>
+  env.container !== undefined || existsSync("/.dockerenv") || existsSync("/run/.containerenv")

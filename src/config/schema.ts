@@ -1,0 +1,84 @@
+/**
+ * The part of `openclaw.json` gatehouse reads, as a Schema. Keys it does not know
+ * are reported as warnings (users bring whole OpenClaw configs); wrong types are
+ * errors naming the file, the key path and what was expected.
+ */
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+
+export const BIND_MODES = ["loopback", "lan", "tailnet", "auto", "custom"] as const
+export type BindMode = typeof BIND_MODES[number]
+
+export const AUTH_MODES = ["token", "password", "none", "trusted-proxy"] as const
+export type AuthMode = typeof AUTH_MODES[number]
+
+const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))
+const Strings = Schema.Array(Schema.String)
+
+export const FileConfig = Schema.Struct({
+  gateway: Schema.optionalKey(Schema.Struct({
+    mode: Schema.optionalKey(Schema.Literals(["local", "remote"])),
+    port: Schema.optionalKey(Port),
+    bind: Schema.optionalKey(Schema.Literals(BIND_MODES)),
+    customBindHost: Schema.optionalKey(Schema.String),
+    auth: Schema.optionalKey(Schema.Struct({
+      mode: Schema.optionalKey(Schema.Literals(AUTH_MODES)),
+      token: Schema.optionalKey(Schema.String),
+      password: Schema.optionalKey(Schema.String)
+    })),
+    remote: Schema.optionalKey(Schema.Struct({
+      url: Schema.optionalKey(Schema.String),
+      token: Schema.optionalKey(Schema.String),
+      password: Schema.optionalKey(Schema.String),
+      tlsFingerprint: Schema.optionalKey(Schema.String)
+    })),
+    controlUi: Schema.optionalKey(Schema.Struct({
+      allowedOrigins: Schema.optionalKey(Strings)
+    })),
+    trustedProxies: Schema.optionalKey(Strings)
+  })),
+  logging: Schema.optionalKey(Schema.Struct({
+    level: Schema.optionalKey(Schema.Literals(["trace", "debug", "info", "warn", "error", "fatal", "silent"])),
+    format: Schema.optionalKey(Schema.Literals(["pretty", "json"]))
+  }))
+})
+export type FileConfig = typeof FileConfig.Type
+
+/** The outcome of reading a config document: the known part plus the unknown key paths. */
+export interface DecodedFile {
+  readonly config: FileConfig
+  readonly unknownKeys: ReadonlyArray<string>
+}
+
+/** One reason a config document is invalid. */
+export interface ConfigProblem {
+  readonly path: string
+  readonly message: string
+}
+
+const decodeAll = Schema.decodeUnknownResult(FileConfig, { errors: "all", onExcessProperty: "error" })
+const decodeLenient = Schema.decodeUnknownResult(FileConfig, { errors: "all" })
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** Decodes a parsed config document, separating unknown keys (warnings) from real problems. */
+export const decodeFileConfig = (doc: unknown): Result.Result<DecodedFile, ReadonlyArray<ConfigProblem>> => {
+  const strict = decodeAll(doc)
+  if (Result.isSuccess(strict)) return Result.succeed({ config: strict.success, unknownKeys: [] })
+  const issues = formatIssues(strict.failure.issue).issues.map((i) => ({ path: pathOf(i.path), message: i.message }))
+  const unknownKeys = issues.filter((i) => isExcess(i.message)).map((i) => i.path)
+  const problems = issues.filter((i) => !isExcess(i.message))
+  if (problems.length > 0) return Result.fail(problems)
+  const lenient = decodeLenient(doc)
+  if (Result.isFailure(lenient)) return Result.fail([{ path: "", message: lenient.failure.message }])
+  return Result.succeed({ config: lenient.success, unknownKeys })
+}
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+const isExcess = (message: string) => /excess property/i.test(message)
+
+const pathOf = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined) =>
+  (path ?? []).map((p) => (typeof p === "object" ? String(p.key) : String(p))).join(".")

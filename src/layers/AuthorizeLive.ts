@@ -1,0 +1,48 @@
+/**
+ * The Authorize middleware: looks up the calling connection, applies the method's
+ * `MethodAccess` (role, then scope lattice), and provides `CurrentCaller`.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { MethodAccess } from "../protocol/access.ts"
+import { Authorize, type Caller, CurrentCaller } from "../protocol/authorize.ts"
+import { GatewayError, missingScope, unauthorizedRole } from "../protocol/errors.ts"
+import { satisfies } from "../protocol/scopes.ts"
+import { ConnectionHub } from "../services/ConnectionHub.ts"
+
+/** Decides whether a caller may use a method; returns the refusal or undefined. */
+export const checkAccess = (access: MethodAccess, caller: Pick<Caller, "role" | "scopes">): GatewayError | undefined => {
+  switch (access._tag) {
+    case "Anyone":
+      return undefined
+    case "Node":
+      return caller.role === "node" ? undefined : unauthorizedRole(caller.role)
+    case "Operator":
+      if (caller.role !== "operator") return unauthorizedRole(caller.role)
+      return satisfies(caller.scopes, access.scope) ? undefined : missingScope(access.scope)
+  }
+}
+
+export const layer = Layer.effect(
+  Authorize,
+  Effect.gen(function*() {
+    const hub = yield* ConnectionHub
+    return Authorize.of((effect, { client, rpc }) => {
+      const connection = hub.byClientId(client.id)
+      if (connection === undefined) {
+        return Effect.fail(new GatewayError({ code: "UNAVAILABLE", message: "connection is closing" }))
+      }
+      const caller: Caller = {
+        connId: connection.connId,
+        role: connection.principal.role,
+        scopes: connection.principal.scopes,
+        authMethod: connection.principal.method,
+        clientId: connection.client.id,
+        clientMode: connection.client.mode
+      }
+      const refusal = checkAccess(Context.get(rpc.annotations, MethodAccess), caller)
+      return refusal === undefined ? Effect.provideService(effect, CurrentCaller, caller) : Effect.fail(refusal)
+    })
+  })
+)

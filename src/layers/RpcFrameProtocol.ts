@@ -1,0 +1,119 @@
+/**
+ * The OpenClaw frame format as an `RpcServer.Protocol`: connection programs submit
+ * `req` frames through `FrameRouter`, and the RPC server's exits come back as `res`
+ * frames with the protocol's error shape. One instance serves every connection.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import type * as RpcMessage from "effect/rpc/RpcMessage"
+import * as RpcSerialization from "effect/rpc/RpcSerialization"
+import * as RpcServer from "effect/rpc/RpcServer"
+import { ErrorCode } from "../protocol/errors.ts"
+import type { ErrorShape, RequestFrame, ResponseFrame } from "../protocol/frames.ts"
+
+export interface FrameRouterShape {
+  /** Starts routing responses for `clientId` to `write`. */
+  readonly attach: (clientId: number, write: (frame: ResponseFrame) => Effect.Effect<void>) => Effect.Effect<void>
+  /** Stops routing and interrupts the client's in-flight requests. */
+  readonly detach: (clientId: number) => Effect.Effect<void>
+  /** Hands a request frame to the RPC server. */
+  readonly submit: (clientId: number, frame: RequestFrame) => Effect.Effect<void>
+}
+
+export class FrameRouter extends Context.Service<FrameRouter, FrameRouterShape>()(
+  "gatehouse/layers/RpcFrameProtocol/FrameRouter"
+) {}
+
+interface Client {
+  readonly write: (frame: ResponseFrame) => Effect.Effect<void>
+  /** request id → method, to name the method in decode errors. */
+  readonly methods: Map<string, string>
+}
+
+const make = Effect.gen(function*() {
+  const disconnects = yield* Queue.unbounded<number>()
+  const clients = new Map<number, Client>()
+  let writeRequest: (clientId: number, data: RpcMessage.FromClientEncoded) => Effect.Effect<void> = () => Effect.void
+
+  const protocol = yield* RpcServer.Protocol.make((write) => {
+    writeRequest = write
+    return Effect.succeed({
+      disconnects,
+      send: (clientId: number, response: RpcMessage.FromServerEncoded) => {
+        const client = clients.get(clientId)
+        if (client === undefined || response._tag !== "Exit") return Effect.void
+        const id = String(response.requestId)
+        const method = client.methods.get(id) ?? "request"
+        client.methods.delete(id)
+        return client.write(toResponse(id, method, response.exit))
+      },
+      end: () => Effect.void,
+      clientIds: Effect.sync(() => new Set(clients.keys())),
+      initialMessage: Effect.succeedNone,
+      supportsAck: false,
+      supportsTransferables: false,
+      supportsSpanPropagation: false,
+      supportsNotifications: false,
+      codecFor: RpcSerialization.json.codecFor
+    })
+  })
+
+  const router = FrameRouter.of({
+    attach: (clientId, write) => Effect.sync(() => void clients.set(clientId, { write, methods: new Map() })),
+    detach: (clientId) =>
+      Effect.suspend(() => (clients.delete(clientId) ? Queue.offer(disconnects, clientId) : Effect.void)).pipe(Effect.asVoid),
+    submit: (clientId, frame) =>
+      Effect.suspend(() => {
+        clients.get(clientId)?.methods.set(frame.id, frame.method)
+        return writeRequest(clientId, {
+          _tag: "Request",
+          id: frame.id,
+          tag: frame.method,
+          payload: frame.params ?? {},
+          headers: []
+        })
+      })
+  })
+  return Context.make(RpcServer.Protocol, protocol).pipe(Context.add(FrameRouter, router))
+})
+
+/** Provides `RpcServer.Protocol` and the `FrameRouter` that feeds it. */
+export const layer = Layer.effectContext(make)
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+type EncodedExit = RpcMessage.ResponseExitEncoded["exit"]
+
+const toResponse = (id: string, method: string, exit: EncodedExit): ResponseFrame => {
+  if (exit._tag === "Success") return { type: "res", id, ok: true, payload: exit.value ?? null }
+  return { type: "res", id, ok: false, error: errorOf(method, exit.cause) }
+}
+
+const errorOf = (method: string, cause: ReadonlyArray<unknown>): ErrorShape => {
+  for (const reason of cause) {
+    const r = reason as { _tag?: string; error?: unknown; defect?: unknown }
+    if (r._tag === "Fail" && isGatewayError(r.error)) {
+      const { _tag: _, ...shape } = r.error
+      return shape
+    }
+  }
+  for (const reason of cause) {
+    const r = reason as { _tag?: string; defect?: unknown }
+    // The RPC server reports undecodable params as a defect carrying the schema's message.
+    if (r._tag === "Die" && typeof r.defect === "string") {
+      return { code: ErrorCode.invalidRequest, message: `invalid ${method} params: ${r.defect}` }
+    }
+  }
+  const interrupted = cause.some((r) => (r as { _tag?: string })._tag === "Interrupt")
+  return interrupted
+    ? { code: ErrorCode.unavailable, message: `${method} was interrupted (the gateway is shutting down)`, retryable: true }
+    : { code: ErrorCode.unavailable, message: `${method} failed inside the gateway; its log has the details`, retryable: true }
+}
+
+const isGatewayError = (u: unknown): u is ErrorShape & { _tag: "GatewayError" } =>
+  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "GatewayError" &&
+  typeof (u as { code?: unknown }).code === "string" && typeof (u as { message?: unknown }).message === "string"

@@ -1,0 +1,192 @@
+/**
+ * The listening socket: one port serves HTTP probes (`/healthz`, `/readyz`) and
+ * the gateway WebSocket on any other path. Built on `node:http` and `ws` (the
+ * platform's socket does not expose per-socket receive limits or buffered bytes,
+ * which the protocol's pre-auth limit and slow-consumer rule need).
+ */
+import * as Context from "effect/Context"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import type { Duplex } from "node:stream"
+import { type RawData, type WebSocket, WebSocketServer } from "ws"
+import { canonicalIp } from "../net/ip.ts"
+import type { Conn } from "../programs/Conn.ts"
+import { serveConnection } from "../programs/serveConnection.ts"
+import { CloseCode, MAX_PAYLOAD_BYTES, MAX_PREAUTH_CONNECTIONS_PER_IP, MAX_PREAUTH_PAYLOAD_BYTES } from "../protocol/constants.ts"
+import { Auth } from "../services/Auth.ts"
+import { ConnectionHub } from "../services/ConnectionHub.ts"
+import { GatewayConfig } from "../services/GatewayConfig.ts"
+import { GatewayInfo } from "../services/GatewayInfo.ts"
+import { FrameRouter } from "./RpcFrameProtocol.ts"
+
+export class ListenError extends Schema.TaggedError<ListenError>()("ListenError", {
+  message: Schema.String
+}) {}
+
+export interface GatewayServerShape {
+  readonly host: string
+  readonly port: number
+  /** The WebSocket URL clients on this host use. */
+  readonly url: string
+}
+
+export class GatewayServer extends Context.Service<GatewayServer, GatewayServerShape>()(
+  "gatehouse/layers/WsServer/GatewayServer"
+) {}
+
+/** Why the listener closes every client on the way down. */
+const SHUTDOWN_REASON = "gateway stopping"
+
+export const layer = Layer.effect(
+  GatewayServer,
+  Effect.gen(function*() {
+    const { config, host } = yield* GatewayConfig
+    const hub = yield* ConnectionHub
+    const context = yield* Effect.context<Auth | ConnectionHub | FrameRouter | GatewayConfig | GatewayInfo>()
+    const fibers = yield* FiberSet.make()
+    const runFork = yield* FiberSet.runtime(fibers)<never>()
+    const preauth = new Map<string, number>()
+    let nextClientId = 1
+
+    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_PREAUTH_PAYLOAD_BYTES })
+    const onConnection = (ws: WebSocket, request: IncomingMessage) => {
+      const remoteAddress = canonicalIp(request.socket.remoteAddress ?? "unknown")
+      const count = preauth.get(remoteAddress) ?? 0
+      preauth.set(remoteAddress, count + 1)
+      let counted = true
+      const release = () => {
+        if (!counted) return
+        counted = false
+        const n = (preauth.get(remoteAddress) ?? 1) - 1
+        if (n <= 0) preauth.delete(remoteAddress)
+        else preauth.set(remoteAddress, n)
+      }
+      const conn = adaptSocket(ws, request, remoteAddress, release)
+      const clientId = nextClientId++
+      runFork(
+        serveConnection(conn, clientId).pipe(
+          Effect.catchCause((cause) =>
+            Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logError("connection failed", cause)
+          ),
+          Effect.ensuring(Effect.sync(() => {
+            release()
+            if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.terminate()
+          })),
+          Effect.provideContext(context)
+        )
+      )
+    }
+
+    const server: Server = createServer(httpRoutes)
+    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const remote = canonicalIp(request.socket.remoteAddress ?? "unknown")
+      if ((preauth.get(remote) ?? 0) >= MAX_PREAUTH_CONNECTIONS_PER_IP) {
+        socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nToo many unauthenticated sockets\n")
+        return
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, request))
+    })
+    server.on("clientError", (_err, socket) => socket.destroy())
+
+    const port = yield* Effect.acquireRelease(
+      listen(server, host, config.port.value),
+      () =>
+        Effect.gen(function*() {
+          const clients = yield* hub.connections
+          yield* hub.broadcast("shutdown", { reason: SHUTDOWN_REASON })
+          yield* hub.closeAll(CloseCode.serviceRestart, "service restart")
+          for (const ws of wss.clients) ws.close(CloseCode.serviceRestart, "service restart")
+          yield* Effect.logInfo("gateway stopped").pipe(Effect.annotateLogs({ closedClients: clients.length }))
+          yield* Effect.callback<void>((resume) => {
+            server.close(() => resume(Effect.void))
+            server.closeAllConnections()
+            for (const ws of wss.clients) ws.terminate()
+          })
+        })
+    )
+    const urlHost = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
+    return GatewayServer.of({ host, port, url: `ws://${urlHost}:${port}` })
+  })
+)
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+const listen = (server: Server, host: string, port: number) =>
+  Effect.callback<number, ListenError>((resume) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      const message = e.code === "EADDRINUSE"
+        ? `port ${port} on ${host} is already in use; another gateway may be running (check with \`gatehouse gateway status\`), or pick another port with --port`
+        : e.code === "EADDRNOTAVAIL"
+        ? `cannot listen on ${host}: no interface on this host has that address (check --host / gateway.customBindHost)`
+        : e.code === "EACCES"
+        ? `not allowed to listen on ${host}:${port} (ports below 1024 need privileges); use --port`
+        : `cannot listen on ${host}:${port}: ${e.message}`
+      resume(Effect.fail(new ListenError({ message })))
+    }
+    server.once("error", onError)
+    server.listen(port, host, () => {
+      server.off("error", onError)
+      const address = server.address()
+      resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : port))
+    })
+  })
+
+const httpRoutes = (request: IncomingMessage, response: ServerResponse) => {
+  const path = (request.url ?? "/").split("?")[0]
+  const body = (status: number, value: unknown) => {
+    response.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
+    response.end(request.method === "HEAD" ? undefined : JSON.stringify(value))
+  }
+  if (request.method !== "GET" && request.method !== "HEAD") return body(405, { ok: false, error: "method not allowed" })
+  switch (path) {
+    case "/health":
+    case "/healthz":
+      return body(200, { ok: true, status: "live" })
+    case "/ready":
+    case "/readyz":
+      return body(200, { ok: true, status: "ready" })
+    default:
+      return body(404, { ok: false, error: "not found: the gateway serves its WebSocket here and /healthz, /readyz" })
+  }
+}
+
+type WsInternals = { _receiver?: { _maxPayload?: number } }
+
+const adaptSocket = (ws: WebSocket, request: IncomingMessage, remoteAddress: string, onAuthenticated: () => void): Conn => {
+  const incoming = Effect.runSync(Queue.unbounded<string, Cause.Done>())
+  ws.on("message", (data: RawData, isBinary: boolean) => {
+    Queue.offerUnsafe(incoming, isBinary ? "\u0000binary" : rawToString(data))
+  })
+  ws.once("close", () => Queue.endUnsafe(incoming))
+  ws.on("error", () => Queue.endUnsafe(incoming))
+  return {
+    remoteAddress,
+    headers: request.headers,
+    incoming,
+    send: (text) =>
+      Effect.sync(() => {
+        if (ws.readyState === ws.OPEN) ws.send(text)
+      }),
+    bufferedAmount: () => ws.bufferedAmount,
+    close: (code, reason) =>
+      Effect.sync(() => {
+        if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason)
+      }),
+    allowLargeFrames: () => {
+      // ws has no public per-socket limit; its receiver reads this field on every frame (pinned ws 8.23.0).
+      const receiver = (ws as unknown as WsInternals)._receiver
+      if (receiver !== undefined) receiver._maxPayload = MAX_PAYLOAD_BYTES
+      onAuthenticated()
+    }
+  }
+}
+
+const rawToString = (data: RawData): string =>
+  Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8")

@@ -1,0 +1,38 @@
+/**
+ * The `gatehouse` command line: the command tree, nothing else.
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as Command from "effect/cli/Command"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Runtime from "effect/Runtime"
+import { call, gatewayHealth, gatewayStatus, health, status } from "./cli/clientCommands.ts"
+import { configShow } from "./cli/configShow.ts"
+import { gatewayInstallService } from "./cli/gatewayInstallService.ts"
+import { gatewayRun } from "./cli/gatewayRun.ts"
+import { root } from "./cli/root.ts"
+import { GATEHOUSE_VERSION } from "./version.ts"
+
+const gateway = Command.make("gateway").pipe(
+  Command.withDescription("Run or inspect the gateway"),
+  Command.withSubcommands([gatewayRun, gatewayStatus, gatewayHealth, call, gatewayInstallService])
+)
+
+const config = Command.make("config").pipe(
+  Command.withDescription("Inspect the configuration"),
+  Command.withSubcommands([configShow])
+)
+
+export const cli = root.pipe(Command.withSubcommands([gateway, health, status, config]))
+
+cli.pipe(
+  Command.run({ version: GATEHOUSE_VERSION }),
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain({
+    // A signal-driven stop is a clean stop: exit 0 once every finalizer has run.
+    teardown: (exit, onExit) =>
+      Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+  })
+)

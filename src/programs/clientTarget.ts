@@ -1,0 +1,81 @@
+/**
+ * Which gateway a CLI command talks to, with which credentials. `--url` never
+ * inherits credentials from config or environment (it fails before any network
+ * I/O without `--token`/`--password`); otherwise the local gateway of the profile
+ * is reached with the same config and state dir it uses, or `gateway.remote.*`
+ * when `gateway.mode` is `remote`.
+ */
+import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
+import { ConfigError } from "../config/errors.ts"
+import type { Env } from "../config/paths.ts"
+import { resolveSecrets } from "../config/resolve.ts"
+import { isLoopbackIp } from "../net/ip.ts"
+import { GatewayConfig } from "../services/GatewayConfig.ts"
+import type { Target } from "./gatewayClient.ts"
+
+export interface TargetFlags {
+  readonly url: string | undefined
+  readonly token: Redacted.Redacted<string> | undefined
+  readonly password: Redacted.Redacted<string> | undefined
+  readonly profile: string | undefined
+  readonly dev: boolean
+}
+
+/** A resolved target plus a line saying how it was chosen. */
+export interface ResolvedTarget extends Target {
+  readonly origin: "flag" | "remote-config" | "local"
+}
+
+/** Resolves where to connect; pure config work, no network I/O. */
+export const resolveTarget = (flags: TargetFlags, env: Env): Effect.Effect<ResolvedTarget, ConfigError> =>
+  Effect.gen(function*() {
+    if (flags.url !== undefined) {
+      if (!/^wss?:\/\//.test(flags.url)) {
+        return yield* new ConfigError({ reason: "invalid", message: `--url must start with ws:// or wss://, got "${flags.url}"` })
+      }
+      if (flags.token === undefined && flags.password === undefined) {
+        return yield* new ConfigError({
+          reason: "invalid",
+          message: "gateway url override requires explicit credentials\nFix: pass --token or --password (credentials from config or environment are never sent to an explicit --url)"
+        })
+      }
+      yield* checkPlaintext(flags.url)
+      return { url: flags.url, token: flags.token, password: flags.password, origin: "flag" }
+    }
+    const { config, host } = yield* GatewayConfig.make({ profile: flags.profile, dev: flags.dev }, env).pipe(
+      Effect.catchIf((e) => e.reason === "refused", () =>
+        GatewayConfig.make({ profile: flags.profile, dev: flags.dev, bind: "loopback" }, env))
+    )
+    if (config.mode.value === "remote" && config.remote.url !== undefined) {
+      yield* checkPlaintext(config.remote.url)
+      return {
+        url: config.remote.url,
+        token: flags.token ?? config.remote.token,
+        password: flags.password ?? config.remote.password,
+        origin: "remote-config"
+      }
+    }
+    const secrets = resolveSecrets(config.paths, config.file, {}, env)
+    const connectHost = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
+    const useToken = config.authMode.value !== "password"
+    return {
+      url: `ws://${connectHost}:${config.port.value}`,
+      token: flags.token ?? (useToken ? secrets.token?.value : undefined),
+      password: flags.password ?? (useToken ? undefined : secrets.password?.value),
+      origin: "local"
+    }
+  })
+
+const checkPlaintext = (url: string) => {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined
+  if (parsed === undefined) return Effect.fail(new ConfigError({ reason: "invalid", message: `not a valid URL: ${url}` }))
+  if (parsed.protocol === "wss:" || isLoopbackIp(parsed.hostname.replace(/^\[|\]$/g, "")) || parsed.hostname === "localhost") {
+    return Effect.void
+  }
+  return Effect.fail(new ConfigError({
+    reason: "refused",
+    message: `refusing to send credentials to ${parsed.host} over plaintext ws://; use wss://, or an SSH forward ` +
+      `(ssh -N -L 18789:127.0.0.1:18789 user@${parsed.hostname}) and --url ws://127.0.0.1:18789`
+  }))
+}

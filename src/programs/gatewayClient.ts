@@ -1,0 +1,156 @@
+/**
+ * A client session with a gateway: wait for the challenge, send `connect`, then
+ * make requests and read their responses. Used by every CLI command that talks
+ * to a gateway (ours or OpenClaw's).
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import { randomUUID } from "node:crypto"
+import { WebSocket } from "ws"
+import { MAX_PAYLOAD_BYTES } from "../protocol/constants.ts"
+import type { ErrorShape } from "../protocol/frames.ts"
+import { OPERATOR_SCOPES } from "../protocol/scopes.ts"
+import { GATEHOUSE_VERSION } from "../version.ts"
+
+export class GatewayCallError extends Schema.TaggedError<GatewayCallError>()("GatewayCallError", {
+  kind: Schema.Literals(["unreachable", "closed", "timeout", "rejected", "failed"]),
+  message: Schema.String,
+  code: Schema.optionalKey(Schema.String),
+  details: Schema.optionalKey(Schema.Unknown)
+}) {}
+
+/** Where to connect and with which credentials. */
+export interface Target {
+  readonly url: string
+  readonly token?: Redacted.Redacted<string> | undefined
+  readonly password?: Redacted.Redacted<string> | undefined
+}
+
+export interface SessionOptions {
+  readonly scopes?: ReadonlyArray<string>
+  readonly timeoutMs?: number
+}
+
+export interface Session {
+  /** The `hello-ok` payload the gateway answered with. */
+  readonly hello: Record<string, unknown>
+  /** Sends a request and waits for its response payload. */
+  readonly request: (method: string, params?: unknown) => Effect.Effect<unknown, GatewayCallError>
+}
+
+/** Opens a session for the scope's lifetime. */
+export const openSession = (target: Target, options: SessionOptions = {}) =>
+  Effect.gen(function*() {
+    const timeoutMs = options.timeoutMs ?? 10_000
+    const inbox = yield* Queue.unbounded<Record<string, unknown>, Cause.Done>()
+    const closeInfo = { code: 0, reason: "" }
+    const ws = yield* Effect.acquireRelease(
+      Effect.callback<WebSocket, GatewayCallError>((resume) => {
+        const socket = new WebSocket(target.url, { maxPayload: MAX_PAYLOAD_BYTES, perMessageDeflate: false })
+        socket.on("message", (data) => {
+          const parsed = Result.try(() => JSON.parse(String(data)) as Record<string, unknown>)
+          if (Result.isSuccess(parsed)) Queue.offerUnsafe(inbox, parsed.success)
+        })
+        socket.once("open", () => resume(Effect.succeed(socket)))
+        socket.once("close", (code, reason) => {
+          closeInfo.code = code
+          closeInfo.reason = reason.toString()
+          Queue.endUnsafe(inbox)
+        })
+        socket.once("error", (e) => {
+          Queue.endUnsafe(inbox)
+          resume(Effect.fail(new GatewayCallError({ kind: "unreachable", message: unreachableMessage(target.url, e) })))
+        })
+      }),
+      (socket) => Effect.sync(() => socket.close(1000))
+    )
+    const next = (what: string) =>
+      Queue.take(inbox).pipe(
+        Effect.catchIf(Cause.isDone, () =>
+          Effect.fail(new GatewayCallError({
+            kind: "closed",
+            message: `gateway closed the connection while ${what} (code ${closeInfo.code}${closeInfo.reason ? `: ${closeInfo.reason}` : ""})`
+          }))),
+        Effect.timeoutOrElse({
+          duration: timeoutMs,
+          orElse: () => Effect.fail(new GatewayCallError({ kind: "timeout", message: `no answer from ${target.url} within ${timeoutMs} ms while ${what}` }))
+        })
+      )
+    const send = (frame: unknown) => Effect.sync(() => ws.send(JSON.stringify(frame)))
+    let counter = 0
+    const awaitResponse = (id: string, what: string): Effect.Effect<Record<string, unknown>, GatewayCallError> =>
+      Effect.gen(function*() {
+        while (true) {
+          const frame = yield* next(what)
+          if (frame.type === "res" && frame.id === id) return frame
+        }
+      })
+
+    let challenge: Record<string, unknown> | undefined
+    while (challenge === undefined) {
+      const frame = yield* next("waiting for the connect challenge")
+      if (frame.type === "event" && frame.event === "connect.challenge") challenge = frame
+    }
+    const connectId = `${++counter}:${randomUUID()}`
+    yield* send({
+      type: "req",
+      id: connectId,
+      method: "connect",
+      params: {
+        minProtocol: 3,
+        maxProtocol: 4,
+        client: { id: "cli", version: GATEHOUSE_VERSION, platform: process.platform, mode: "cli", instanceId: randomUUID() },
+        caps: [],
+        role: "operator",
+        scopes: options.scopes ?? OPERATOR_SCOPES,
+        auth: {
+          ...(target.token === undefined ? {} : { token: Redacted.value(target.token) }),
+          ...(target.password === undefined ? {} : { password: Redacted.value(target.password) })
+        }
+      }
+    })
+    const helloFrame = yield* awaitResponse(connectId, "connecting")
+    if (helloFrame.ok !== true) return yield* rejectedBy(helloFrame.error, "rejected")
+    const hello = helloFrame.payload as Record<string, unknown>
+
+    const request = (method: string, params?: unknown) =>
+      Effect.gen(function*() {
+        const id = `${++counter}:${randomUUID()}`
+        yield* send({ type: "req", id, method, ...(params === undefined ? {} : { params }) })
+        const res = yield* awaitResponse(id, `waiting for ${method}`)
+        if (res.ok !== true) return yield* rejectedBy(res.error, "failed")
+        return res.payload
+      })
+    return { hello, request } satisfies Session
+  })
+
+/** Connects, makes one request, and closes. */
+export const callGateway = (target: Target, method: string, params?: unknown, options?: SessionOptions) =>
+  Effect.scoped(Effect.flatMap(openSession(target, options), (s) => Effect.map(s.request(method, params), (payload) => ({ hello: s.hello, payload }))))
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+const rejectedBy = (error: unknown, kind: "rejected" | "failed") => {
+  const shape = error as ErrorShape | undefined
+  const detailCode = (shape?.details as { code?: unknown } | undefined)?.code
+  return Effect.fail(new GatewayCallError({
+    kind,
+    message: shape?.message ?? "the gateway refused without a reason",
+    ...(shape?.code === undefined ? {} : { code: typeof detailCode === "string" ? detailCode : shape.code }),
+    ...(shape?.details === undefined ? {} : { details: shape.details })
+  }))
+}
+
+const unreachableMessage = (url: string, e: Error) => {
+  const code = (e as NodeJS.ErrnoException).code
+  if (code === "ECONNREFUSED") {
+    return `cannot reach a gateway at ${url}: connection refused (is it running? start it with \`gatehouse gateway run\`)`
+  }
+  return `cannot reach a gateway at ${url}: ${e.message}`
+}

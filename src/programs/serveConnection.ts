@@ -1,0 +1,242 @@
+/**
+ * One client connection, start to end: the `connect.challenge`, the first-frame
+ * `connect` within 10 s, version negotiation, auth, `hello-ok`, then every later
+ * `req` handed to the RPC server. Every refusal is answered and closed with the
+ * documented code; nothing a client sends can crash the gateway.
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import { randomUUID } from "node:crypto"
+import { isLoopbackIp } from "../net/ip.ts"
+import { FrameRouter } from "../layers/RpcFrameProtocol.ts"
+import { type ConnectParams, ConnectParams as ConnectParamsSchema, type HelloOk, negotiateProtocol } from "../protocol/connect.ts"
+import {
+  CloseCode,
+  HANDSHAKE_TIMEOUT_MS,
+  MAX_BUFFERED_BYTES,
+  MAX_PAYLOAD_BYTES,
+  MAX_PREAUTH_PAYLOAD_BYTES,
+  SUPPORTED_PROTOCOLS,
+  TICK_INTERVAL_MS
+} from "../protocol/constants.ts"
+import { ErrorCode, GatewayError, invalidRequest, unknownMethod } from "../protocol/errors.ts"
+import { decodeFrame, encodeFrame, type ErrorShape, type RequestFrame } from "../protocol/frames.ts"
+import { servedEvents, servedMethods } from "../protocol/methods.ts"
+import { Auth, type Principal } from "../services/Auth.ts"
+import { ConnectionHub, type EventOptions, type LiveConnection } from "../services/ConnectionHub.ts"
+import { GatewayConfig } from "../services/GatewayConfig.ts"
+import { GatewayInfo } from "../services/GatewayInfo.ts"
+import { GATEHOUSE_VERSION } from "../version.ts"
+import { type Conn, hasProxyHeaders, headerValue } from "./Conn.ts"
+
+const served = new Set(servedMethods)
+const decodeConnectParams = Schema.decodeUnknownResult(ConnectParamsSchema, { onExcessProperty: "error", errors: "all" })
+
+/** Runs one connection until it closes; `clientId` is its number for the RPC server. */
+export const serveConnection = Effect.fnUntraced(function*(conn: Conn, clientId: number) {
+  const config = yield* GatewayConfig
+  const origin = headerValue(conn.headers, "origin")
+  const directLocal = isLoopbackIp(conn.remoteAddress) && !hasProxyHeaders(conn.headers)
+  if (origin !== undefined && !originAllowed(origin, directLocal, config.config.allowedOrigins)) {
+    yield* Effect.logWarning("refused browser origin").pipe(Effect.annotateLogs({ origin, remote: conn.remoteAddress }))
+    return yield* conn.close(CloseCode.policyViolation, "origin not allowed")
+  }
+
+  const nonce = randomUUID()
+  const challengedAt = yield* Clock.currentTimeMillis
+  yield* sendJson(conn, { type: "event", event: "connect.challenge", payload: { nonce, ts: challengedAt, capabilities: [] } })
+
+  const first = yield* Queue.take(conn.incoming).pipe(
+    Effect.map(Option.some),
+    Effect.catch(() => Effect.succeedNone),
+    Effect.timeoutOrElse({ duration: HANDSHAKE_TIMEOUT_MS, orElse: () => Effect.succeed("timeout" as const) })
+  )
+  if (first === "timeout") return yield* conn.close(CloseCode.normal, "handshake timeout")
+  if (Option.isNone(first)) return
+  const handshake = yield* handshakeFrom(conn, first.value)
+  if (handshake === undefined) return
+
+  const { frame, params } = handshake
+  const protocol = negotiateProtocol(params.minProtocol, params.maxProtocol, SUPPORTED_PROTOCOLS)
+  if (protocol === undefined) {
+    return yield* refuse(conn, frame.id, new GatewayError({
+      code: ErrorCode.invalidRequest,
+      message: `protocol mismatch: this gateway speaks protocol ${SUPPORTED_PROTOCOLS.join(" and ")}, ` +
+        `the client ${params.minProtocol}..${params.maxProtocol}; upgrade the older side`,
+      details: { expectedProtocol: Math.max(...SUPPORTED_PROTOCOLS) }
+    }), CloseCode.protocolError, "protocol mismatch")
+  }
+
+  const auth = yield* Auth
+  const principal = yield* auth.authenticate(params, { remoteAddress: conn.remoteAddress, directLocal }).pipe(Effect.result)
+  if (Result.isFailure(principal)) {
+    yield* Effect.logInfo("connect refused").pipe(
+      Effect.annotateLogs({ remote: conn.remoteAddress, client: params.client.id, reason: principal.failure.message })
+    )
+    return yield* refuse(conn, frame.id, principal.failure, CloseCode.policyViolation, reasonOf(principal.failure))
+  }
+
+  yield* runSession(conn, clientId, frame.id, params, principal.success, protocol)
+})
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+const runSession = Effect.fnUntraced(function*(
+  conn: Conn,
+  clientId: number,
+  connectId: string,
+  params: ConnectParams,
+  principal: Principal,
+  protocol: number
+) {
+  const hub = yield* ConnectionHub
+  const info = yield* GatewayInfo
+  const router = yield* FrameRouter
+  const connId = randomUUID()
+  let seq = 0
+  let closed = false
+  const close = (code: number, reason: string) =>
+    Effect.suspend(() => {
+      if (closed) return Effect.void
+      closed = true
+      return conn.close(code, reason)
+    })
+  const sendEvent = (event: string, payload: unknown, options?: EventOptions) =>
+    Effect.suspend(() => {
+      if (closed) return Effect.void
+      if (conn.bufferedAmount() > MAX_BUFFERED_BYTES) {
+        return options?.dropIfSlow === true ? Effect.void : close(CloseCode.policyViolation, "slow consumer")
+      }
+      seq++
+      return sendJson(conn, {
+        type: "event",
+        event,
+        payload,
+        seq,
+        ...(options?.stateVersion === undefined ? {} : { stateVersion: options.stateVersion })
+      })
+    })
+  const connectedAtMs = yield* Clock.currentTimeMillis
+  const live: LiveConnection = {
+    connId,
+    clientId,
+    principal,
+    client: params.client,
+    remoteAddress: conn.remoteAddress,
+    connectedAtMs,
+    sendEvent,
+    close
+  }
+
+  const hello: HelloOk = {
+    type: "hello-ok",
+    protocol,
+    server: { version: GATEHOUSE_VERSION, connId },
+    features: { methods: servedMethods, events: servedEvents, ...(protocol >= 4 ? { capabilities: [] } : {}) },
+    snapshot: {
+      presence: yield* hub.presence,
+      health: yield* info.health,
+      stateVersion: yield* hub.stateVersion,
+      uptimeMs: yield* info.uptimeMs
+    },
+    auth: { method: principal.method, role: principal.role, scopes: principal.scopes },
+    policy: { maxPayload: MAX_PAYLOAD_BYTES, maxBufferedBytes: MAX_BUFFERED_BYTES, tickIntervalMs: TICK_INTERVAL_MS }
+  }
+  conn.allowLargeFrames()
+  yield* router.attach(clientId, (frame) => (closed ? Effect.void : sendJson(conn, frame)))
+  yield* sendJson(conn, { type: "res", id: connectId, ok: true, payload: hello })
+  yield* hub.register(live)
+  yield* Effect.logDebug("client connected").pipe(
+    Effect.annotateLogs({ connId, client: params.client.id, mode: params.client.mode, remote: conn.remoteAddress })
+  )
+
+  yield* Effect.gen(function*() {
+    while (true) {
+      const text = yield* Queue.take(conn.incoming)
+      yield* handleRequest(conn, clientId, text)
+    }
+  }).pipe(
+    Effect.catchIf(Cause.isDone, () => Effect.void),
+    Effect.ensuring(
+      Effect.all([router.detach(clientId), hub.unregister(connId), Effect.sync(() => void (closed = true))], { discard: true })
+    )
+  )
+})
+
+const handleRequest = (conn: Conn, clientId: number, text: string) =>
+  Effect.gen(function*() {
+    const decoded = decodeFrame(text)
+    if (Result.isFailure(decoded)) {
+      return yield* sendError(conn, decoded.failure.id ?? "invalid", invalidRequest(`invalid request frame: ${decoded.failure.message}`).toShape())
+    }
+    const frame = decoded.success
+    if (frame.type !== "req") {
+      const id = frame.type === "res" ? frame.id : "invalid"
+      return yield* sendError(conn, id, invalidRequest(`invalid request frame: clients send only "req" frames, got "${frame.type}"`).toShape())
+    }
+    if (frame.method === "connect") {
+      return yield* sendError(conn, frame.id, invalidRequest("connect is only valid as the first request").toShape())
+    }
+    if (!served.has(frame.method)) return yield* sendError(conn, frame.id, unknownMethod(frame.method).toShape())
+    const router = yield* FrameRouter
+    yield* router.submit(clientId, frame)
+  })
+
+interface Handshake {
+  readonly frame: RequestFrame
+  readonly params: ConnectParams
+}
+
+const handshakeFrom = (conn: Conn, text: string): Effect.Effect<Handshake | undefined> =>
+  Effect.gen(function*() {
+    if (Buffer.byteLength(text) > MAX_PREAUTH_PAYLOAD_BYTES) {
+      yield* conn.close(CloseCode.tooLarge, "preauth payload too large")
+      return undefined
+    }
+    const decoded = decodeFrame(text)
+    if (Result.isFailure(decoded)) {
+      const error = invalidRequest(`invalid handshake: ${decoded.failure.message}`)
+      yield* refuse(conn, decoded.failure.id, error, CloseCode.policyViolation, "invalid handshake")
+      return undefined
+    }
+    const frame = decoded.success
+    if (frame.type !== "req" || frame.method !== "connect") {
+      const id = frame.type === "event" ? undefined : frame.id
+      const error = invalidRequest("invalid handshake: first request must be connect")
+      yield* refuse(conn, id, error, CloseCode.policyViolation, "invalid handshake")
+      return undefined
+    }
+    const params = decodeConnectParams(frame.params ?? {})
+    if (Result.isFailure(params)) {
+      const error = invalidRequest(`invalid connect params: ${params.failure.message.replaceAll("\n", " ")}`)
+      yield* refuse(conn, frame.id, error, CloseCode.policyViolation, "invalid connect params")
+      return undefined
+    }
+    return { frame, params: params.success }
+  })
+
+const refuse = (conn: Conn, id: string | undefined, error: GatewayError, code: number, reason: string) =>
+  Effect.andThen(id === undefined ? Effect.void : sendError(conn, id, error.toShape()), conn.close(code, reason))
+
+const sendError = (conn: Conn, id: string, error: ErrorShape) => sendJson(conn, { type: "res", id, ok: false, error })
+
+const sendJson = (conn: Conn, frame: unknown) => conn.send(encodeFrame(frame as never))
+
+// Close reasons are limited to 123 bytes by the WebSocket spec.
+const reasonOf = (error: GatewayError) => error.message.slice(0, 120)
+
+const originAllowed = (origin: string, directLocal: boolean, allowed: ReadonlyArray<string>) => {
+  if (allowed.includes("*") || allowed.includes(origin)) return true
+  if (!directLocal) return false
+  const host = Result.try(() => new URL(origin).hostname)
+  if (Result.isFailure(host)) return false
+  const name = host.success.replace(/^\[|\]$/g, "")
+  return name === "localhost" || isLoopbackIp(name)
+}

@@ -1,0 +1,70 @@
+/**
+ * What runs before the gateway listens: generate and persist a token on first
+ * start, then refuse configurations that would expose the gateway unprotected.
+ */
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import { randomBytes } from "node:crypto"
+import { ConfigError } from "../config/errors.ts"
+import { generatedTokenPath, isLoopbackBind, isPlaceholderSecret } from "../config/resolve.ts"
+import { writeFileAtomic } from "../fs/atomicWrite.ts"
+import { GatewayConfig } from "../services/GatewayConfig.ts"
+
+/** Generates the token on first start when token auth has none, and says where it is. */
+export const ensureToken = Effect.gen(function*() {
+  const { config, secrets } = yield* GatewayConfig
+  if (config.authMode.value !== "token") return
+  const current = yield* secrets
+  if (current.token !== undefined) return
+  const path = generatedTokenPath(config.paths)
+  const token = randomBytes(24).toString("hex")
+  yield* writeFileAtomic(path, token + "\n").pipe(
+    Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: `cannot save the generated token to ${path}: ${e.message}` }))
+  )
+  yield* Effect.logInfo(
+    `no gateway token was configured, so one was generated and saved to ${path} (mode 0600). ` +
+      `gatehouse commands on this host use it automatically; remote clients pass it with --token.`
+  )
+})
+
+/** Fails when the configuration must not be served: non-loopback without a real secret, placeholders, and the like. */
+export const refuseUnsafe = Effect.gen(function*() {
+  const { config, host, secrets } = yield* GatewayConfig
+  const current = yield* secrets
+  const mode = config.authMode.value
+  const where = `${host}:${config.port.value}`
+  const loopback = isLoopbackBind(host)
+  const secret = mode === "token" ? current.token : mode === "password" ? current.password : undefined
+  if (secret !== undefined && isPlaceholderSecret(Redacted.value(secret.value))) {
+    return yield* new ConfigError({
+      reason: "refused",
+      message: `refusing to start: the gateway ${mode} (from ${secret.source}) is a placeholder or blank; ` +
+        `set a real one, e.g. OPENCLAW_GATEWAY_TOKEN=$(openssl rand -hex 24), or remove it to have one generated`
+    })
+  }
+  if (mode === "trusted-proxy") {
+    return yield* new ConfigError({
+      reason: "refused",
+      message: "refusing to start: gateway.auth.mode=trusted-proxy is not supported by gatehouse yet; use token or password"
+    })
+  }
+  if (loopback) return
+  if (mode === "none") {
+    return yield* new ConfigError({
+      reason: "refused",
+      message: `refusing to bind gateway to ${where} without auth (auth mode none is for loopback only); ` +
+        `use --auth token (a token is generated if none is set) or --bind loopback`
+    })
+  }
+  if (secret === undefined) {
+    return yield* new ConfigError({
+      reason: "refused",
+      message: `refusing to bind gateway to ${where} without auth (set gateway.auth.${mode}, ` +
+        `or OPENCLAW_GATEWAY_${mode === "token" ? "TOKEN" : "PASSWORD"}, or pass --${mode})`
+    })
+  }
+  yield* Effect.logWarning(
+    `gateway listens on ${where} beyond loopback over plain ws://; prefer an SSH forward ` +
+      `(ssh -N -L ${config.port.value}:127.0.0.1:${config.port.value} user@host) or a TLS-terminating proxy`
+  )
+})
