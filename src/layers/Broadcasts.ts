@@ -5,7 +5,6 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Schedule from "effect/Schedule"
 import { HEALTH_INTERVAL_MS, TICK_INTERVAL_MS } from "../protocol/constants.ts"
 import { ConnectionHub } from "../services/ConnectionHub.ts"
 import { GatewayInfo } from "../services/GatewayInfo.ts"
@@ -20,7 +19,15 @@ export const layer = Layer.effectDiscard(
       const stateVersion = yield* hub.bumpHealth
       yield* hub.broadcast("health", summary, { dropIfSlow: true, stateVersion })
     })
-    yield* Effect.forkScoped(Effect.repeat(Effect.delay(tick, TICK_INTERVAL_MS), Schedule.spaced(TICK_INTERVAL_MS)))
-    yield* Effect.forkScoped(Effect.repeat(Effect.delay(health, HEALTH_INTERVAL_MS), Schedule.spaced(HEALTH_INTERVAL_MS)))
+    yield* Effect.forkScoped(every(TICK_INTERVAL_MS, tick))
+    yield* Effect.forkScoped(every(HEALTH_INTERVAL_MS, health))
   })
 )
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+// Runs `effect` once every `ms`, the first time `ms` after start.
+const every = <E, R>(ms: number, effect: Effect.Effect<void, E, R>) =>
+  Effect.forever(Effect.andThen(Effect.sleep(ms), effect))

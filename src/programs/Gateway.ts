@@ -39,12 +39,19 @@ const Handlers = Layer.mergeAll(CoreMethods.layer, AuthorizeLive.layer)
 
 const Rpc = RpcServer.layer(GatewayRpcs, { disableTracing: true, concurrency: "unbounded" }).pipe(Layer.provide(Handlers))
 
-/** The whole gateway, given a GatewayConfig. Provides `GatewayServer` (its bound host, port and URL). */
-export const layerFromConfig = WsServer.layer.pipe(
-  Layer.provideMerge(Layer.mergeAll(Rpc, Broadcasts.layer)),
+/**
+ * Everything but the listener: what a connection program needs to run. Tests
+ * drive connections on it in memory; `layerFromConfig` adds the real socket.
+ */
+export const layerCore = Layer.mergeAll(Rpc, Broadcasts.layer).pipe(
   Layer.provideMerge(RpcFrameProtocol.layer),
   Layer.provideMerge(Layer.mergeAll(Auth.layer, GatewayInfo.layer, HostIdentity.layer)),
-  Layer.provideMerge(ConnectionHub.layer),
+  Layer.provideMerge(ConnectionHub.layer)
+)
+
+/** The whole gateway, given a GatewayConfig. Provides `GatewayServer` (its bound host, port and URL). */
+export const layerFromConfig = WsServer.layer.pipe(
+  Layer.provideMerge(layerCore),
   Layer.provideMerge(Startup)
 )
 

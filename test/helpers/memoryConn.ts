@@ -1,0 +1,53 @@
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import type { Conn, Headers } from "../../src/programs/Conn.ts"
+
+export interface MemoryConn {
+  readonly conn: Conn
+  readonly push: (frame: unknown) => Effect.Effect<void>
+  readonly pushText: (text: string) => Effect.Effect<void>
+  readonly next: Effect.Effect<Record<string, any>>
+  readonly nextMatching: (p: (f: Record<string, any>) => boolean) => Effect.Effect<Record<string, any>>
+  readonly closed: Deferred.Deferred<{ code: number; reason: string }>
+  readonly disconnect: Effect.Effect<void>
+  readonly largeFramesAllowed: () => boolean
+}
+
+export const makeMemoryConn = (options: { remoteAddress?: string; headers?: Headers } = {}) =>
+  Effect.gen(function*() {
+    const incoming = yield* Queue.unbounded<string, Cause.Done>()
+    const outbox = yield* Queue.unbounded<string>()
+    const closed = yield* Deferred.make<{ code: number; reason: string }>()
+    let large = false
+    const conn: Conn = {
+      remoteAddress: options.remoteAddress ?? "127.0.0.1",
+      headers: options.headers ?? {},
+      incoming,
+      send: (text) => Effect.asVoid(Queue.offer(outbox, text)),
+      bufferedAmount: () => 0,
+      close: (code, reason) =>
+        Effect.andThen(Deferred.succeed(closed, { code, reason }), Effect.asVoid(Queue.end(incoming))),
+      allowLargeFrames: () => {
+        large = true
+      }
+    }
+    const next = Effect.map(Queue.take(outbox), (t) => JSON.parse(t) as Record<string, any>)
+    return {
+      conn,
+      push: (frame: unknown) => Effect.asVoid(Queue.offer(incoming, JSON.stringify(frame))),
+      pushText: (text: string) => Effect.asVoid(Queue.offer(incoming, text)),
+      next,
+      nextMatching: (p: (f: Record<string, any>) => boolean) =>
+        Effect.gen(function*() {
+          while (true) {
+            const f = yield* next
+            if (p(f)) return f
+          }
+        }),
+      closed,
+      disconnect: Effect.asVoid(Queue.end(incoming)),
+      largeFramesAllowed: () => large
+    } satisfies MemoryConn
+  })

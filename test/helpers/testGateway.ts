@@ -1,0 +1,48 @@
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { Overrides } from "../../src/config/resolve.ts"
+import * as Gateway from "../../src/programs/Gateway.ts"
+import { serveConnection } from "../../src/programs/serveConnection.ts"
+import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
+import { makeMemoryConn } from "./memoryConn.ts"
+
+export const TEST_TOKEN = "test-token-0123456789abcdef"
+
+export const tempHome = () => mkdtempSync(join(tmpdir(), "gatehouse-test-"))
+
+export const testEnv = (home = tempHome()) => ({ HOME: home, OPENCLAW_STATE_DIR: join(home, ".openclaw") })
+
+export const testConfigLayer = (overrides: Overrides = {}, env = testEnv()) =>
+  Layer.effect(
+    GatewayConfig,
+    GatewayConfig.make({ port: 0, token: Redacted.make(TEST_TOKEN), ...overrides }, env)
+  )
+
+export const coreLayer = (overrides: Overrides = {}) => Gateway.layerCore.pipe(Layer.provideMerge(testConfigLayer(overrides)))
+
+export const serverLayer = (overrides: Overrides = {}, env = testEnv()) =>
+  Gateway.layerFromConfig.pipe(Layer.provideMerge(testConfigLayer(overrides, env)))
+
+let clientIds = 1000
+
+export const openMemory = (options?: Parameters<typeof makeMemoryConn>[0]) =>
+  Effect.gen(function*() {
+    const m = yield* makeMemoryConn(options)
+    const fiber = yield* Effect.forkChild(serveConnection(m.conn, clientIds++))
+    return { ...m, fiber }
+  })
+
+export const connectParams = (overrides: Record<string, unknown> = {}) => ({
+  minProtocol: 4,
+  maxProtocol: 4,
+  client: { id: "cli", version: "2026.9.6", platform: "linux", deviceFamily: "Linux", mode: "cli", instanceId: "i-1" },
+  caps: [],
+  auth: { token: TEST_TOKEN },
+  role: "operator",
+  scopes: ["operator.read"],
+  ...overrides
+})
