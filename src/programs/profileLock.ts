@@ -50,7 +50,7 @@ export const acquireProfileLock = (stateDir: string, port: number, startedAtMs: 
         )
         if (created) return path
         const holder = yield* readLiveLock(stateDir)
-        if (holder !== undefined && holder.pid !== process.pid) {
+        if (holder !== undefined) {
           return yield* new ConfigError({
             reason: "refused",
             message: `gateway already running for this profile (pid ${holder.pid}, port ${holder.port}, state dir ${stateDir}); ` +
