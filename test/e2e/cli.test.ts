@@ -1,0 +1,125 @@
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { WebSocket } from "ws"
+import { type Daemon, freePort, run, startDaemon } from "../helpers/processes.ts"
+import { tempHome } from "../helpers/testGateway.ts"
+
+describe("the gatehouse command", () => {
+  const home = tempHome()
+  const env = { HOME: home }
+  let port = 0
+  let daemon: Daemon
+  let token = ""
+
+  beforeAll(async () => {
+    port = await freePort()
+    daemon = await startDaemon(["gateway", "run", "--port", String(port)], env, /listening on ws:/)
+    token = readFileSync(join(home, ".openclaw", "gateway.token"), "utf8").trim()
+  })
+
+  afterAll(async () => {
+    if (daemon.child.exitCode === null) {
+      daemon.child.kill("SIGKILL")
+      await daemon.exited
+    }
+  })
+
+  it("reaches the local gateway with no flags", async () => {
+    const r = await run(["health", "--timeout", "5000"], { ...env, OPENCLAW_GATEWAY_PORT: String(port) })
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.match(r.stdout, /^Gateway Health\nOK \(\d+ms\)/)
+  })
+
+  it("prints OK for gateway health with --url and --token", async () => {
+    const r = await run(["gateway", "health", "--url", `ws://127.0.0.1:${port}`, "--token", token], { HOME: tempHome() })
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.include(r.stdout, "OK")
+  })
+
+  it("fails --url without credentials before any network I/O, even with a token in env", async () => {
+    const r = await run(["gateway", "health", "--url", "ws://127.0.0.1:1"], { HOME: home, OPENCLAW_GATEWAY_TOKEN: token })
+    assert.strictEqual(r.code, 1)
+    assert.include(r.stderr, "gateway url override requires explicit credentials")
+    assert.notInclude(r.stderr, "refused")
+  })
+
+  it("says a wrong token is wrong and how to find the right one", async () => {
+    const r = await run(["gateway", "health", "--url", `ws://127.0.0.1:${port}`, "--token", "nope"], { HOME: tempHome() })
+    assert.strictEqual(r.code, 1)
+    assert.include(r.stderr, "gateway token mismatch")
+    assert.include(r.stderr, "gatehouse config show")
+  })
+
+  it("reports status as JSON for scripts", async () => {
+    const r = await run(["status", "--json", "--deep"], { ...env, OPENCLAW_GATEWAY_PORT: String(port) })
+    assert.strictEqual(r.code, 0, r.stderr)
+    const status = JSON.parse(r.stdout)
+    assert.strictEqual(status.ok, true)
+    assert.strictEqual(status.status.gateway.port, port)
+    assert.strictEqual(status.health.ok, true)
+  })
+
+  it("calls any method and prints its JSON", async () => {
+    const r = await run(["gateway", "call", "system-presence"], { ...env, OPENCLAW_GATEWAY_PORT: String(port) })
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.strictEqual(JSON.parse(r.stdout)[0].mode, "gateway")
+    const bad = await run(["gateway", "call", "health", "--params", "[1]"], { ...env, OPENCLAW_GATEWAY_PORT: String(port) })
+    assert.strictEqual(bad.code, 1)
+    assert.include(bad.stderr, "--params must be a JSON object")
+  })
+
+  it("shows the effective config with sources and no secret", async () => {
+    const r = await run(["config", "show", "--json"], { ...env, OPENCLAW_GATEWAY_PORT: String(port) })
+    assert.strictEqual(r.code, 0, r.stderr)
+    const shown = JSON.parse(r.stdout)
+    assert.deepStrictEqual(shown.port, { value: port, source: "env" })
+    assert.strictEqual(shown.auth.token.source, "state")
+    assert.notInclude(r.stdout, token)
+  })
+
+  it("refuses a second gateway on the same profile, naming the running PID", async () => {
+    const r = await run(["gateway", "run", "--port", String(port)], env)
+    assert.strictEqual(r.code, 1)
+    assert.include(r.stderr, `pid ${daemon.child.pid}`)
+  })
+
+  it("writes a systemd unit that runs the gateway", async () => {
+    const r = await run(["--profile", "work", "gateway", "install-service", "--print"], env)
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.match(r.stdout, /ExecStart=.* --profile work gateway run/)
+  })
+
+  it("on SIGTERM sends shutdown, closes clients with 1012 and exits 0", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`)
+    const events: Array<string> = []
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)))
+    const hello = new Promise<void>((resolve) =>
+      ws.on("message", (data) => {
+        const f = JSON.parse(String(data))
+        if (f.event) events.push(f.event)
+        if (f.event === "connect.challenge") {
+          ws.send(JSON.stringify({
+            type: "req",
+            id: "c",
+            method: "connect",
+            params: {
+              minProtocol: 4,
+              maxProtocol: 4,
+              client: { id: "cli", version: "t", platform: "linux", mode: "cli" },
+              auth: { token },
+              scopes: []
+            }
+          }))
+        }
+        if (f.id === "c") resolve()
+      })
+    )
+    await hello
+    daemon.child.kill("SIGTERM")
+    assert.strictEqual(await closed, 1012)
+    assert.strictEqual(events.at(-1), "shutdown")
+    assert.strictEqual(await daemon.exited, 0)
+    assert.include(daemon.output(), "gateway stopped")
+  })
+})

@@ -1,0 +1,51 @@
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { existsSync, mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { type Daemon, freePort, run, startDaemon } from "../helpers/processes.ts"
+import { tempHome } from "../helpers/testGateway.ts"
+
+// The published OpenClaw CLI (npm openclaw@2026.9.6) against gatehouse. .ci/run installs it and sets OPENCLAW_BIN.
+const bin = process.env.OPENCLAW_BIN
+const available = bin !== undefined && existsSync(bin)
+if (!available) {
+  if (process.env.CI === "true") throw new Error("OPENCLAW_BIN must point at the openclaw CLI under CI (.ci/run installs it)")
+  console.log("skipping the openclaw compatibility tests: set OPENCLAW_BIN to node_modules/openclaw/openclaw.mjs of an openclaw@2026.9.6 install")
+}
+
+describe.runIf(available)("the published openclaw CLI against gatehouse", () => {
+  const token = "compat-token-9c41d2e7f0"
+  let port = 0
+  let daemon: Daemon
+  const ocHome = tempHome()
+  mkdirSync(join(ocHome, "tmp"), { recursive: true })
+  const ocEnv = { HOME: ocHome, TMPDIR: join(ocHome, "tmp"), OPENCLAW_DISABLE_BONJOUR: "1", NO_COLOR: "1" }
+  const openclaw = (...args: Array<string>) => run(args, ocEnv, bin!)
+
+  beforeAll(async () => {
+    port = await freePort()
+    daemon = await startDaemon(["gateway", "run", "--port", String(port), "--token", token], { HOME: tempHome() }, /listening on ws:/)
+  })
+
+  afterAll(async () => {
+    daemon.child.kill("SIGTERM")
+    await daemon.exited
+  })
+
+  it("prints OK for openclaw gateway health --url --token", async () => {
+    const r = await openclaw("gateway", "health", "--url", `ws://127.0.0.1:${port}`, "--token", token)
+    assert.strictEqual(r.code, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /OK/)
+  }, 60_000)
+
+  it("gets gatehouse's status through openclaw gateway call", async () => {
+    const r = await openclaw("gateway", "call", "status", "--url", `ws://127.0.0.1:${port}`, "--token", token, "--json")
+    assert.strictEqual(r.code, 0, r.stdout + r.stderr)
+    assert.strictEqual(JSON.parse(r.stdout).ok, true)
+  }, 60_000)
+
+  it("shows openclaw users gatehouse's reason for a wrong token", async () => {
+    const r = await openclaw("gateway", "health", "--url", `ws://127.0.0.1:${port}`, "--token", "wrong")
+    assert.notStrictEqual(r.code, 0)
+    assert.include(r.stdout + r.stderr, "gateway token mismatch")
+  }, 60_000)
+})

@@ -1,0 +1,50 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { createServer } from "node:net"
+
+export const BIN = new URL("../../bin/gatehouse", import.meta.url).pathname
+
+export interface Ran {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export const run = (args: ReadonlyArray<string>, env: Record<string, string>, bin = BIN): Promise<Ran> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    child.once("error", reject)
+    child.once("close", (code) => resolve({ code, stdout, stderr }))
+  })
+
+export interface Daemon {
+  readonly child: ChildProcess
+  readonly output: () => string
+  readonly exited: Promise<number | null>
+}
+
+export const startDaemon = (args: ReadonlyArray<string>, env: Record<string, string>, ready: RegExp): Promise<Daemon> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    let output = ""
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)))
+    const onData = (d: Buffer) => {
+      output += d
+      if (ready.test(output)) resolve({ child, output: () => output, exited })
+    }
+    child.stdout!.on("data", onData)
+    child.stderr!.on("data", onData)
+    exited.then((code) => reject(new Error(`daemon exited (${code}) before ready:\n${output}`)))
+  })
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const s = createServer()
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
