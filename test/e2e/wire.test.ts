@@ -2,10 +2,15 @@ import { assert, describe, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { readFileSync } from "node:fs"
 import { GatewayServer } from "../../src/layers/WsServer.ts"
-import { serverLayer, TEST_TOKEN } from "../helpers/testGateway.ts"
+import * as Layer from "effect/Layer"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import * as Gateway from "../../src/programs/Gateway.ts"
+import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
+import { serverLayer, tempHome, TEST_TOKEN } from "../helpers/testGateway.ts"
 import { openWs } from "../helpers/wsClient.ts"
 
-const FIXTURES = new URL("../../../shared/spec/fixtures/openclaw-2026.9.6/", import.meta.url)
+const FIXTURES = new URL("../fixtures/openclaw-2026.9.6/", import.meta.url)
 const recorded = (name: string) =>
   readFileSync(new URL(name, FIXTURES), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { dir: string; frame: string })
 
@@ -127,6 +132,31 @@ layer(serverLayer())("the recorded OpenClaw CLI conversation", (it) => {
       assert.deepStrictEqual(live, { ok: true, status: "live" })
       const ready = yield* Effect.promise(() => fetch(`${base}/readyz`).then((r) => r.status))
       assert.strictEqual(ready, 200)
+    }))
+})
+
+describe("credentials", () => {
+  it.live("are re-read for every connection: a rotated token works at once and the old one stops", () =>
+    Effect.gen(function*() {
+      const home = tempHome()
+      const env = { HOME: home }
+      mkdirSync(join(home, ".openclaw"), { recursive: true })
+      const configPath = join(home, ".openclaw", "openclaw.json")
+      writeFileSync(configPath, JSON.stringify({ gateway: { auth: { token: "first-token-1a2b3c" } } }))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const { url } = yield* GatewayServer
+        const connect = (token: string) =>
+          Effect.scoped(Effect.gen(function*() {
+            const c = yield* openWs(url)
+            yield* c.next
+            yield* c.send({ type: "req", id: "c", method: "connect", params: { ...connectParamsFor(), auth: { token } } })
+            return (yield* c.nextMatching((f) => f.id === "c")).ok as boolean
+          }))
+        assert.isTrue(yield* connect("first-token-1a2b3c"))
+        writeFileSync(configPath, JSON.stringify({ gateway: { auth: { token: "second-token-4d5e6f" } } }))
+        assert.isFalse(yield* connect("first-token-1a2b3c"))
+        assert.isTrue(yield* connect("second-token-4d5e6f"))
+      }).pipe(Effect.provide(Gateway.layerFromConfig.pipe(Layer.provideMerge(Layer.effect(GatewayConfig, GatewayConfig.make({ port: 0 }, env)))))))
     }))
 })
 

@@ -13,6 +13,8 @@ export interface MemoryConn {
   readonly closed: Deferred.Deferred<{ code: number; reason: string }>
   readonly disconnect: Effect.Effect<void>
   readonly largeFramesAllowed: () => boolean
+  /** Pretends this many bytes are queued for the client. */
+  readonly setBuffered: (bytes: number) => void
 }
 
 export const makeMemoryConn = (options: { remoteAddress?: string; headers?: Headers } = {}) =>
@@ -21,12 +23,13 @@ export const makeMemoryConn = (options: { remoteAddress?: string; headers?: Head
     const outbox = yield* Queue.unbounded<string>()
     const closed = yield* Deferred.make<{ code: number; reason: string }>()
     let large = false
+    let buffered = 0
     const conn: Conn = {
       remoteAddress: options.remoteAddress ?? "127.0.0.1",
       headers: options.headers ?? {},
       incoming,
       send: (text) => Effect.asVoid(Queue.offer(outbox, text)),
-      bufferedAmount: () => 0,
+      bufferedAmount: () => buffered,
       close: (code, reason) =>
         Effect.andThen(Deferred.succeed(closed, { code, reason }), Effect.asVoid(Queue.end(incoming))),
       allowLargeFrames: () => {
@@ -48,6 +51,9 @@ export const makeMemoryConn = (options: { remoteAddress?: string; headers?: Head
         }),
       closed,
       disconnect: Effect.asVoid(Queue.end(incoming)),
-      largeFramesAllowed: () => large
+      largeFramesAllowed: () => large,
+      setBuffered: (bytes: number) => {
+        buffered = bytes
+      }
     } satisfies MemoryConn
   })

@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import { TestClock } from "effect/testing"
+import { ConnectionHub } from "../../src/services/ConnectionHub.ts"
 import { connectParams, coreLayer, openMemory, TEST_TOKEN } from "../helpers/testGateway.ts"
 
 const handshake = (params: Record<string, unknown> = connectParams()) =>
@@ -212,6 +213,37 @@ describe("after the handshake", () => {
       const second = seen[seen.length - 1]!
       assert.strictEqual(second.payload.ts - first.payload.ts, 30_000)
       assert.deepStrictEqual(seen.map((f) => f.seq), seen.map((_, i) => first.seq + i))
+    }).pipe(Effect.provide(coreLayer())))
+
+  it.effect("drops droppable events for a slow consumer and closes it 1008 for the rest", () =>
+    Effect.gen(function*() {
+      const c = yield* handshake()
+      yield* c.push({ type: "req", id: "sync", method: "health" })
+      yield* c.nextMatching((f) => f.id === "sync")
+      const hub = yield* ConnectionHub
+      c.setBuffered(51 * 1024 * 1024)
+      yield* hub.broadcast("tick", { ts: 1 }, { dropIfSlow: true })
+      assert.isFalse(yield* Deferred.isDone(c.closed))
+      c.setBuffered(0)
+      yield* hub.broadcast("marker", {})
+      assert.strictEqual((yield* c.next).event, "marker")
+      c.setBuffered(51 * 1024 * 1024)
+      yield* hub.broadcast("shutdown", { reason: "x" })
+      assert.deepStrictEqual(yield* Deferred.await(c.closed), { code: 1008, reason: "slow consumer" })
+    }).pipe(Effect.provide(coreLayer())))
+
+  it.effect("tells connected clients about presence changes", () =>
+    Effect.gen(function*() {
+      const watcher = yield* handshake(connectParams({ client: { id: "openclaw-tui", version: "1", platform: "linux", mode: "ui" } }))
+      yield* watcher.push({ type: "req", id: "sync", method: "health" })
+      yield* watcher.nextMatching((f) => f.id === "sync")
+      const app = yield* handshake(connectParams({ client: { id: "openclaw-macos", version: "2", platform: "macos", mode: "ui", displayName: "laptop" } }))
+      const joined = yield* watcher.nextMatching((f) => f.event === "presence")
+      assert.include(joined.payload.presence.map((p: { host: string }) => p.host), "laptop")
+      yield* app.disconnect
+      const left = yield* watcher.nextMatching((f) => f.event === "presence")
+      assert.notInclude(left.payload.presence.map((p: { host: string }) => p.host), "laptop")
+      assert.isAbove(left.stateVersion.presence, joined.stateVersion.presence)
     }).pipe(Effect.provide(coreLayer())))
 
   it.effect("redacts secrets in config.get", () =>
