@@ -6,7 +6,7 @@
 import * as Redacted from "effect/Redacted"
 import { networkInterfaces } from "node:os"
 import { existsSync, readFileSync } from "node:fs"
-import { isIpLiteral, isLoopbackIp, isTailnetIpv4 } from "../net/ip.ts"
+import { canonicalIp, isIpLiteral, isLoopbackIp, isTailnetIpv4 } from "../net/ip.ts"
 import type { LoadedFile } from "./file.ts"
 import { type Env, type ProfilePaths } from "./paths.ts"
 import type { AuthMode, BindMode } from "./schema.ts"
@@ -40,6 +40,10 @@ export interface EffectiveConfig {
   readonly customHost: Sourced<string | undefined>
   readonly authMode: Sourced<AuthMode>
   readonly allowedOrigins: ReadonlyArray<string>
+  /** Proxies whose X-Forwarded-For is believed (IP literals). */
+  readonly trustedProxies: ReadonlyArray<string>
+  /** Approve new devices on direct loopback connections without asking. */
+  readonly autoApproveLocal: boolean
   readonly remote: {
     readonly url: string | undefined
     readonly token: Redacted.Redacted<string> | undefined
@@ -106,6 +110,8 @@ export const resolveConfig = (
     customHost,
     authMode,
     allowedOrigins: gw.controlUi?.allowedOrigins ?? [],
+    trustedProxies: (gw.trustedProxies ?? []).map(canonicalIp),
+    autoApproveLocal: gw.pairing?.autoApproveLocal ?? true,
     remote: {
       url: nonEmpty(gw.remote?.url),
       token: remoteToken === undefined ? undefined : Redacted.make(remoteToken),

@@ -36,7 +36,10 @@ export const FileConfig = Schema.Struct({
     controlUi: Schema.optionalKey(Schema.Struct({
       allowedOrigins: Schema.optionalKey(Strings)
     })),
-    trustedProxies: Schema.optionalKey(Strings)
+    trustedProxies: Schema.optionalKey(Strings),
+    pairing: Schema.optionalKey(Schema.Struct({
+      autoApproveLocal: Schema.optionalKey(Schema.Boolean)
+    }))
   })),
   logging: Schema.optionalKey(Schema.Struct({
     level: Schema.optionalKey(Schema.Literals(["trace", "debug", "info", "warn", "error", "fatal", "silent"])),

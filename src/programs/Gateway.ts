@@ -16,6 +16,8 @@ import * as WsServer from "../layers/WsServer.ts"
 import { GatewayRpcs } from "../protocol/methods.ts"
 import { Auth } from "../services/Auth.ts"
 import { ConnectionHub } from "../services/ConnectionHub.ts"
+import { DevicePairing } from "../services/DevicePairing.ts"
+import { PairingStore } from "../services/PairingStore.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { GatewayInfo } from "../services/GatewayInfo.ts"
 import { HostIdentity } from "../services/HostIdentity.ts"
@@ -40,18 +42,21 @@ const Handlers = Layer.mergeAll(CoreMethods.layer, AuthorizeLive.layer)
 const Rpc = RpcServer.layer(GatewayRpcs, { disableTracing: true, concurrency: "unbounded" }).pipe(Layer.provide(Handlers))
 
 /**
- * Everything but the listener: what a connection program needs to run. Tests
- * drive connections on it in memory; `layerFromConfig` adds the real socket.
+ * Everything but the listener and the pairing store: what a connection program
+ * needs to run. Tests drive connections on it in memory; `layerFromConfig` adds
+ * the real socket and the file store.
  */
 export const layerCore = Layer.mergeAll(Rpc, Broadcasts.layer).pipe(
   Layer.provideMerge(RpcFrameProtocol.layer),
   Layer.provideMerge(Layer.mergeAll(Auth.layer, GatewayInfo.layer, HostIdentity.layer)),
+  Layer.provideMerge(DevicePairing.layer),
   Layer.provideMerge(ConnectionHub.layer)
 )
 
 /** The whole gateway, given a GatewayConfig. Provides `GatewayServer` (its bound host, port and URL). */
 export const layerFromConfig = WsServer.layer.pipe(
   Layer.provideMerge(layerCore),
+  Layer.provideMerge(PairingStore.layerFile),
   Layer.provideMerge(Startup)
 )
 

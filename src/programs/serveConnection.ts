@@ -12,7 +12,7 @@ import * as Queue from "effect/Queue"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
-import { isLoopbackIp } from "../net/ip.ts"
+import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
 import { FrameRouter } from "../layers/RpcFrameProtocol.ts"
 import { type ConnectParams, ConnectParams as ConnectParamsSchema, type HelloOk, negotiateProtocol } from "../protocol/connect.ts"
 import {
@@ -27,7 +27,7 @@ import {
 import { ErrorCode, GatewayError, invalidRequest, unknownMethod } from "../protocol/errors.ts"
 import { decodeFrame, encodeFrame, type ErrorShape, type RequestFrame } from "../protocol/frames.ts"
 import { servedEvents, servedMethods } from "../protocol/methods.ts"
-import { Auth, type Principal } from "../services/Auth.ts"
+import { type Admitted, Auth } from "../services/Auth.ts"
 import { ConnectionHub, type EventOptions, type LiveConnection } from "../services/ConnectionHub.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { GatewayInfo } from "../services/GatewayInfo.ts"
@@ -73,15 +73,18 @@ export const serveConnection = Effect.fnUntraced(function*(conn: Conn, clientId:
   }
 
   const auth = yield* Auth
-  const principal = yield* auth.authenticate(params, { remoteAddress: conn.remoteAddress, directLocal }).pipe(Effect.result)
-  if (Result.isFailure(principal)) {
+  const remoteAddress = clientAddress(conn, config.config.trustedProxies)
+  const admitted = yield* auth.authenticate(params, { remoteAddress, directLocal }, nonce).pipe(Effect.result)
+  if (Result.isFailure(admitted)) {
+    const error = admitted.failure
     yield* Effect.logInfo("connect refused").pipe(
-      Effect.annotateLogs({ remote: conn.remoteAddress, client: params.client.id, reason: principal.failure.message })
+      Effect.annotateLogs({ remote: remoteAddress, client: params.client.id, reason: error.message })
     )
-    return yield* refuse(conn, frame.id, principal.failure, CloseCode.policyViolation, reasonOf(principal.failure))
+    const pairing = (error.details as { code?: unknown } | undefined)?.code === "PAIRING_REQUIRED"
+    return yield* refuse(conn, frame.id, error, CloseCode.policyViolation, pairing ? "pairing required" : reasonOf(error))
   }
 
-  yield* runSession(conn, clientId, frame.id, params, principal.success, protocol)
+  yield* runSession(conn, clientId, frame.id, params, admitted.success, protocol, remoteAddress)
 })
 
 // ---------------------------------------------------------------------------
@@ -93,8 +96,9 @@ const runSession = Effect.fnUntraced(function*(
   clientId: number,
   connectId: string,
   params: ConnectParams,
-  principal: Principal,
-  protocol: number
+  { deviceToken, principal }: Admitted,
+  protocol: number,
+  remoteAddress: string
 ) {
   const hub = yield* ConnectionHub
   const info = yield* GatewayInfo
@@ -129,7 +133,7 @@ const runSession = Effect.fnUntraced(function*(
     clientId,
     principal,
     client: params.client,
-    remoteAddress: conn.remoteAddress,
+    remoteAddress,
     connectedAtMs,
     sendEvent,
     close
@@ -146,7 +150,12 @@ const runSession = Effect.fnUntraced(function*(
       stateVersion: yield* hub.stateVersion,
       uptimeMs: yield* info.uptimeMs
     },
-    auth: { method: principal.method, role: principal.role, scopes: principal.scopes },
+    auth: {
+      method: principal.method,
+      role: principal.role,
+      scopes: principal.scopes,
+      ...(deviceToken === undefined ? {} : { deviceToken: deviceToken.token, issuedAtMs: deviceToken.issuedAtMs })
+    },
     policy: { maxPayload: MAX_PAYLOAD_BYTES, maxBufferedBytes: MAX_BUFFERED_BYTES, tickIntervalMs: TICK_INTERVAL_MS }
   }
   conn.allowLargeFrames()
@@ -228,6 +237,18 @@ const refuse = (conn: Conn, id: string | undefined, error: GatewayError, code: n
 const sendError = (conn: Conn, id: string, error: ErrorShape) => sendJson(conn, { type: "res", id, ok: false, error })
 
 const sendJson = (conn: Conn, frame: unknown) => conn.send(encodeFrame(frame as never))
+
+// The client's address: the socket peer, or for a configured trusted proxy the
+// right-most X-Forwarded-For hop that is not itself a trusted proxy.
+const clientAddress = (conn: Conn, trusted: ReadonlyArray<string>) => {
+  const peer = canonicalIp(conn.remoteAddress)
+  if (!trusted.includes(peer)) return peer
+  const forwarded = headerValue(conn.headers, "x-forwarded-for")
+  if (forwarded === undefined) return peer
+  const hops = forwarded.split(",").map((h) => canonicalIp(h.trim())).filter((h) => h.length > 0)
+  for (let i = hops.length - 1; i >= 0; i--) if (!trusted.includes(hops[i]!)) return hops[i]!
+  return peer
+}
 
 // Close reasons are limited to 123 bytes by the WebSocket spec.
 const reasonOf = (error: GatewayError) => error.message.slice(0, 120)

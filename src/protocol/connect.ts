@@ -107,7 +107,13 @@ export interface HelloOk {
     readonly stateVersion: StateVersion
     readonly uptimeMs: number
   }
-  readonly auth: { readonly method: string; readonly role: Role; readonly scopes: ReadonlyArray<string> }
+  readonly auth: {
+    readonly method: string
+    readonly role: Role
+    readonly scopes: ReadonlyArray<string>
+    readonly deviceToken?: string
+    readonly issuedAtMs?: number
+  }
   readonly policy: { readonly maxPayload: number; readonly maxBufferedBytes: number; readonly tickIntervalMs: number }
 }
 

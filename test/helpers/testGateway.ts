@@ -8,6 +8,7 @@ import type { Overrides } from "../../src/config/resolve.ts"
 import * as Gateway from "../../src/programs/Gateway.ts"
 import { serveConnection } from "../../src/programs/serveConnection.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
+import { PairingStore } from "../../src/services/PairingStore.ts"
 import { makeMemoryConn } from "./memoryConn.ts"
 
 export const TEST_TOKEN = "test-token-0123456789abcdef"
@@ -22,7 +23,8 @@ export const testConfigLayer = (overrides: Overrides = {}, env = testEnv()) =>
     GatewayConfig.make({ port: 0, token: Redacted.make(TEST_TOKEN), ...overrides }, env)
   )
 
-export const coreLayer = (overrides: Overrides = {}) => Gateway.layerCore.pipe(Layer.provideMerge(testConfigLayer(overrides)))
+export const coreLayer = (overrides: Overrides = {}) =>
+  Gateway.layerCore.pipe(Layer.provideMerge(PairingStore.layerMemory()), Layer.provideMerge(testConfigLayer(overrides)))
 
 export const serverLayer = (overrides: Overrides = {}, env = testEnv()) =>
   Gateway.layerFromConfig.pipe(Layer.provideMerge(testConfigLayer(overrides, env)))
