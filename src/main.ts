@@ -10,9 +10,11 @@ import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import { call, gatewayHealth, gatewayStatus, health, status } from "./cli/clientCommands.ts"
 import { configShow } from "./cli/configShow.ts"
+import { devices } from "./cli/devices.ts"
 import { gatewayInstallService } from "./cli/gatewayInstallService.ts"
 import { gatewayRun } from "./cli/gatewayRun.ts"
 import { root } from "./cli/root.ts"
+import { setupCode } from "./cli/setupCode.ts"
 import { GATEHOUSE_VERSION } from "./version.ts"
 
 const gateway = Command.make("gateway").pipe(
@@ -25,7 +27,7 @@ const config = Command.make("config").pipe(
   Command.withSubcommands([configShow])
 )
 
-export const cli = root.pipe(Command.withSubcommands([gateway, health, status, config]))
+export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, setupCode, config]))
 
 cli.pipe(
   Command.run({ version: GATEHOUSE_VERSION }),

@@ -12,35 +12,37 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import { ConfigError } from "../config/errors.ts"
-import { resolveTarget, type ResolvedTarget } from "../programs/clientTarget.ts"
+import { resolveTarget, type ResolvedTarget, withDevice } from "../programs/clientTarget.ts"
 import { callGateway, GatewayCallError, openSession } from "../programs/gatewayClient.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 import { targetFlags } from "./targetFlags.ts"
 
-type TargetInput = {
+export type TargetInput = {
   readonly url: Option.Option<string>
   readonly token: Option.Option<import("effect/Redacted").Redacted<string>>
   readonly password: Option.Option<import("effect/Redacted").Redacted<string>>
 }
 
-const target = (flags: TargetInput) =>
+/** Resolves the target of a client command, signed with this host's device identity. */
+export const target = (flags: TargetInput) =>
   Effect.gen(function*() {
     const shared = yield* root
-    return yield* resolveTarget({
+    const resolved = yield* resolveTarget({
       url: Option.getOrUndefined(flags.url),
       token: Option.getOrUndefined(flags.token),
       password: Option.getOrUndefined(flags.password),
       profile: Option.getOrUndefined(shared.profile),
       dev: shared.dev
     }, process.env)
+    return yield* withDevice(resolved)
   })
 
 const healthBody = (flags: TargetInput & { readonly json: boolean; readonly timeout: number }) =>
   Effect.gen(function*() {
     const t = yield* target(flags)
     const started = yield* Clock.currentTimeMillis
-    const { payload } = yield* callGateway(t, "health", undefined, { scopes: ["operator.read"], timeoutMs: flags.timeout })
+    const { payload } = yield* callGateway(t, "health", undefined, { timeoutMs: flags.timeout })
     const ms = (yield* Clock.currentTimeMillis) - started
     if (flags.json) return yield* printJson(payload)
     yield* Console.log(`Gateway Health\nOK (${ms}ms) · ${t.url}`)
@@ -59,7 +61,7 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
     const t = yield* target(flags)
     const started = yield* Clock.currentTimeMillis
     const probe = yield* Effect.scoped(Effect.gen(function*() {
-      const session = yield* openSession(t, { scopes: ["operator.read"], timeoutMs: flags.timeout })
+      const session = yield* openSession(t, { timeoutMs: flags.timeout })
       const connectedMs = (yield* Clock.currentTimeMillis) - started
       const status = yield* session.request("status")
       const deep = flags.deep

@@ -39,7 +39,8 @@ export const layer = Layer.effect(
         scopes: connection.principal.scopes,
         authMethod: connection.principal.method,
         clientId: connection.client.id,
-        clientMode: connection.client.mode
+        clientMode: connection.client.mode,
+        deviceId: connection.principal.deviceId
       }
       const refusal = checkAccess(Context.get(rpc.annotations, MethodAccess), caller)
       return refusal === undefined ? Effect.provideService(effect, CurrentCaller, caller) : Effect.fail(refusal)

@@ -14,6 +14,8 @@ export type PairingReason = typeof PAIRING_REASONS[number]
 
 const Strings = Schema.Array(Schema.String)
 const opt = Schema.optionalKey
+/** Epoch milliseconds. */
+const Millis = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
 export const PendingRequest = Schema.Struct({
   requestId: Schema.String,
@@ -31,7 +33,7 @@ export const PendingRequest = Schema.Struct({
   silent: Schema.Boolean,
   isRepair: Schema.Boolean,
   reason: Schema.Literals(PAIRING_REASONS),
-  ts: Schema.Number
+  ts: Millis
 })
 export type PendingRequest = typeof PendingRequest.Type
 
@@ -39,10 +41,10 @@ export const DeviceToken = Schema.Struct({
   token: Schema.String,
   role: Schema.String,
   scopes: Strings,
-  createdAtMs: Schema.Number,
-  rotatedAtMs: opt(Schema.Number),
-  revokedAtMs: opt(Schema.Number),
-  lastUsedAtMs: opt(Schema.Number)
+  createdAtMs: Millis,
+  rotatedAtMs: opt(Millis),
+  revokedAtMs: opt(Millis),
+  lastUsedAtMs: opt(Millis)
 })
 export type DeviceToken = typeof DeviceToken.Type
 
@@ -61,8 +63,8 @@ export const PairedDevice = Schema.Struct({
   tokens: Schema.Record(Schema.String, DeviceToken),
   remoteIp: opt(Schema.String),
   approvedVia: Schema.Literals(APPROVED_VIA),
-  createdAtMs: Schema.Number,
-  approvedAtMs: Schema.Number
+  createdAtMs: Millis,
+  approvedAtMs: Millis
 })
 export type PairedDevice = typeof PairedDevice.Type
 
@@ -71,9 +73,9 @@ export const SetupCode = Schema.Struct({
   hash: Schema.String,
   role: Schema.Literals(["operator", "node"]),
   scopes: Strings,
-  createdAtMs: Schema.Number,
-  expiresAtMs: Schema.Number,
-  redeemedAtMs: opt(Schema.Number),
+  createdAtMs: Millis,
+  expiresAtMs: Millis,
+  redeemedAtMs: opt(Millis),
   deviceId: opt(Schema.String)
 })
 export type SetupCode = typeof SetupCode.Type

@@ -21,7 +21,7 @@ import { PairingStore } from "../services/PairingStore.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { GatewayInfo } from "../services/GatewayInfo.ts"
 import { HostIdentity } from "../services/HostIdentity.ts"
-import * as CoreMethods from "./methods/core.ts"
+import * as Methods from "./methods/layer.ts"
 import { acquireProfileLock } from "./profileLock.ts"
 import { ensureToken, refuseUnsafe } from "./startupChecks.ts"
 
@@ -37,7 +37,7 @@ const Startup = Layer.effectDiscard(
   })
 )
 
-const Handlers = Layer.mergeAll(CoreMethods.layer, AuthorizeLive.layer)
+const Handlers = Layer.mergeAll(Methods.layer, AuthorizeLive.layer)
 
 const Rpc = RpcServer.layer(GatewayRpcs, { disableTracing: true, concurrency: "unbounded" }).pipe(Layer.provide(Handlers))
 

@@ -12,7 +12,9 @@ import type { Env } from "../config/paths.ts"
 import { resolveSecrets } from "../config/resolve.ts"
 import { isLoopbackIp } from "../net/ip.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
-import type { Target } from "./gatewayClient.ts"
+import { loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
+import { loadOrCreateIdentity } from "../identity/deviceIdentity.ts"
+import type { DeviceCredentials, Target } from "./gatewayClient.ts"
 
 export interface TargetFlags {
   readonly url: string | undefined
@@ -22,9 +24,10 @@ export interface TargetFlags {
   readonly dev: boolean
 }
 
-/** A resolved target plus a line saying how it was chosen. */
+/** A resolved target plus how it was chosen and the state dir holding this host's device identity. */
 export interface ResolvedTarget extends Target {
   readonly origin: "flag" | "remote-config" | "local"
+  readonly stateDir: string
 }
 
 /** Resolves where to connect; pure config work, no network I/O. */
@@ -41,19 +44,18 @@ export const resolveTarget = (flags: TargetFlags, env: Env): Effect.Effect<Resol
         })
       }
       yield* checkPlaintext(flags.url)
-      return { url: flags.url, token: flags.token, password: flags.password, origin: "flag" }
+      const { config } = yield* localConfig(flags, env)
+      return { url: flags.url, token: flags.token, password: flags.password, origin: "flag", stateDir: config.paths.stateDir }
     }
-    const { config, host } = yield* GatewayConfig.make({ profile: flags.profile, dev: flags.dev }, env).pipe(
-      Effect.catchIf((e) => e.reason === "refused", () =>
-        GatewayConfig.make({ profile: flags.profile, dev: flags.dev, bind: "loopback" }, env))
-    )
+    const { config, host } = yield* localConfig(flags, env)
     if (config.mode.value === "remote" && config.remote.url !== undefined) {
       yield* checkPlaintext(config.remote.url)
       return {
         url: config.remote.url,
         token: flags.token ?? config.remote.token,
         password: flags.password ?? config.remote.password,
-        origin: "remote-config"
+        origin: "remote-config",
+        stateDir: config.paths.stateDir
       }
     }
     const secrets = resolveSecrets(config.paths, config.file, {}, env)
@@ -63,9 +65,33 @@ export const resolveTarget = (flags: TargetFlags, env: Env): Effect.Effect<Resol
       url: `ws://${connectHost}:${config.port.value}`,
       token: flags.token ?? (useToken ? secrets.token?.value : undefined),
       password: flags.password ?? (useToken ? undefined : secrets.password?.value),
-      origin: "local"
+      origin: "local",
+      stateDir: config.paths.stateDir
     }
   })
+
+/**
+ * Adds this host's device identity (created on first use) to a target, with the
+ * stored device token (never for an explicit --url) and a place to keep new ones.
+ */
+export const withDevice = (target: ResolvedTarget, role = "operator") =>
+  Effect.gen(function*() {
+    const identity = yield* loadOrCreateIdentity(target.stateDir).pipe(
+      Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: `device identity: ${e.message}` }))
+    )
+    const deviceToken = target.origin === "flag" ? undefined : yield* loadDeviceToken(target.stateDir, identity.deviceId, role)
+    const device: DeviceCredentials = {
+      identity,
+      deviceToken,
+      onIssued: (token, scopes) => saveDeviceToken(target.stateDir, identity.deviceId, role, token, scopes)
+    }
+    return { ...target, device }
+  })
+
+const localConfig = (flags: TargetFlags, env: Env) =>
+  GatewayConfig.make({ profile: flags.profile, dev: flags.dev }, env).pipe(
+    Effect.catchIf((e) => e.reason === "refused", () => GatewayConfig.make({ profile: flags.profile, dev: flags.dev, bind: "loopback" }, env))
+  )
 
 const checkPlaintext = (url: string) => {
   const parsed = URL.canParse(url) ? new URL(url) : undefined

@@ -9,7 +9,9 @@ import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { randomUUID } from "node:crypto"
+import { randomUUID, sign } from "node:crypto"
+import type { DeviceIdentity } from "../identity/deviceIdentity.ts"
+import { payloadV3, type SignedFields } from "../protocol/deviceAuth.ts"
 import { WebSocket } from "ws"
 import { MAX_PAYLOAD_BYTES } from "../protocol/constants.ts"
 import type { ErrorShape } from "../protocol/frames.ts"
@@ -28,11 +30,26 @@ export interface Target {
   readonly url: string
   readonly token?: Redacted.Redacted<string> | undefined
   readonly password?: Redacted.Redacted<string> | undefined
+  /** Sign the connect with this device identity. */
+  readonly device?: DeviceCredentials | undefined
+}
+
+/** A device identity, the device token stored for it, and where to keep a new one. */
+export interface DeviceCredentials {
+  readonly identity: DeviceIdentity
+  readonly deviceToken?: string | undefined
+  readonly bootstrapToken?: string | undefined
+  readonly onIssued?: ((token: string, scopes: ReadonlyArray<string>) => Effect.Effect<void>) | undefined
 }
 
 export interface SessionOptions {
   readonly scopes?: ReadonlyArray<string>
   readonly timeoutMs?: number
+  readonly role?: "operator" | "node"
+  /** Overrides of the `client` block (node hosts say who they are). */
+  readonly client?: { readonly id?: string; readonly mode?: string; readonly displayName?: string; readonly version?: string }
+  readonly caps?: ReadonlyArray<string>
+  readonly commands?: ReadonlyArray<string>
 }
 
 export interface Session {
@@ -96,6 +113,37 @@ export const openSession = (target: Target, options: SessionOptions = {}) =>
       if (frame.type === "event" && frame.event === "connect.challenge") challenge = frame
     }
     const connectId = `${++counter}:${randomUUID()}`
+    const role = options.role ?? "operator"
+    const scopes = options.scopes ?? (role === "operator" ? OPERATOR_SCOPES : [])
+    const client = {
+      id: options.client?.id ?? "cli",
+      version: options.client?.version ?? GATEHOUSE_VERSION,
+      platform: process.platform,
+      deviceFamily: deviceFamily(),
+      mode: options.client?.mode ?? "cli",
+      instanceId: randomUUID(),
+      ...(options.client?.displayName === undefined ? {} : { displayName: options.client.displayName })
+    }
+    const device = target.device
+    const auth = {
+      ...(target.token === undefined ? {} : { token: Redacted.value(target.token) }),
+      ...(target.password === undefined ? {} : { password: Redacted.value(target.password) }),
+      ...(device?.deviceToken === undefined || target.token !== undefined || target.password !== undefined ? {} : { deviceToken: device.deviceToken }),
+      ...(device?.bootstrapToken === undefined ? {} : { bootstrapToken: device.bootstrapToken })
+    }
+    const nonce = (challenge.payload as { nonce?: unknown } | undefined)?.nonce
+    const signedAt = (challenge.payload as { ts?: unknown } | undefined)?.ts
+    const proof = device === undefined || typeof nonce !== "string" ? undefined : signProof(device.identity, {
+      clientId: client.id,
+      clientMode: client.mode,
+      role,
+      scopes,
+      signedAtMs: typeof signedAt === "number" ? signedAt : 0,
+      token: auth.token ?? auth.deviceToken ?? auth.bootstrapToken ?? "",
+      nonce,
+      platform: client.platform,
+      deviceFamily: client.deviceFamily
+    })
     yield* send({
       type: "req",
       id: connectId,
@@ -103,19 +151,22 @@ export const openSession = (target: Target, options: SessionOptions = {}) =>
       params: {
         minProtocol: 3,
         maxProtocol: 4,
-        client: { id: "cli", version: GATEHOUSE_VERSION, platform: process.platform, mode: "cli", instanceId: randomUUID() },
-        caps: [],
-        role: "operator",
-        scopes: options.scopes ?? OPERATOR_SCOPES,
-        auth: {
-          ...(target.token === undefined ? {} : { token: Redacted.value(target.token) }),
-          ...(target.password === undefined ? {} : { password: Redacted.value(target.password) })
-        }
+        client,
+        caps: options.caps ?? [],
+        ...(options.commands === undefined ? {} : { commands: options.commands }),
+        role,
+        scopes,
+        auth,
+        ...(proof === undefined ? {} : { device: proof })
       }
     })
     const helloFrame = yield* awaitResponse(connectId, "connecting")
     if (helloFrame.ok !== true) return yield* rejectedBy(helloFrame.error, "rejected")
     const hello = helloFrame.payload as Record<string, unknown>
+    const issued = hello.auth as { deviceToken?: unknown; scopes?: ReadonlyArray<string> } | undefined
+    if (device?.onIssued !== undefined && typeof issued?.deviceToken === "string") {
+      yield* device.onIssued(issued.deviceToken, issued.scopes ?? [])
+    }
 
     const request = (method: string, params?: unknown) =>
       Effect.gen(function*() {
@@ -135,6 +186,16 @@ export const callGateway = (target: Target, method: string, params?: unknown, op
 // ---------------------------------------------------------------------------
 // Internal
 // ---------------------------------------------------------------------------
+
+const signProof = (identity: DeviceIdentity, fields: Omit<SignedFields, "deviceId">) => ({
+  id: identity.deviceId,
+  publicKey: identity.publicKey,
+  signature: sign(null, Buffer.from(payloadV3({ ...fields, deviceId: identity.deviceId })), identity.privateKey).toString("base64url"),
+  signedAt: fields.signedAtMs,
+  nonce: fields.nonce
+})
+
+const deviceFamily = () => (process.platform === "linux" ? "Linux" : process.platform === "darwin" ? "Mac" : process.platform)
 
 const rejectedBy = (error: unknown, kind: "rejected" | "failed") => {
   const shape = error as ErrorShape | undefined

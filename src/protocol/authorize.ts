@@ -16,6 +16,8 @@ export interface Caller {
   readonly authMethod: string
   readonly clientId: string
   readonly clientMode: string
+  /** The verified device behind the connection, if any. */
+  readonly deviceId: string | undefined
 }
 
 export class CurrentCaller extends Context.Service<CurrentCaller, Caller>()("gatehouse/protocol/CurrentCaller") {}

@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import { TestClock } from "effect/testing"
+import { GatewayRpcs } from "../../src/protocol/methods.ts"
 import { ConnectionHub } from "../../src/services/ConnectionHub.ts"
 import { connectParams, coreLayer, openMemory, TEST_TOKEN } from "../helpers/testGateway.ts"
 
@@ -46,14 +47,9 @@ describe("handshake", () => {
       const hello = res.payload
       assert.strictEqual(hello.type, "hello-ok")
       assert.strictEqual(hello.protocol, 4)
-      assert.deepStrictEqual(hello.features.methods, [
-        "health",
-        "status",
-        "system-presence",
-        "last-heartbeat",
-        "gateway.identity.get",
-        "config.get"
-      ])
+      assert.deepStrictEqual(hello.features.methods, [...GatewayRpcs.requests.keys()])
+      assert.includeMembers(hello.features.methods, ["health", "status", "device.pair.list", "device.pair.approve"])
+      assert.notInclude(hello.features.methods, "node.invoke")
       assert.deepStrictEqual(hello.policy, { maxPayload: 26214400, maxBufferedBytes: 52428800, tickIntervalMs: 30000 })
       assert.deepStrictEqual(hello.auth, { method: "token", role: "operator", scopes: ["operator.read"] })
       assert.isTrue(largeFramesAllowed())

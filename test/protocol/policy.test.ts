@@ -49,6 +49,7 @@ describe("scope policy", () => {
     for (const [name, rpc] of GatewayRpcs.requests) {
       const access = Context.get(rpc.annotations, MethodAccessRef)
       if (name === "health") assert.deepStrictEqual(access, anyone)
+      else if (name.startsWith("device.")) assert.deepStrictEqual(access, operator("operator.pairing"), name)
       else assert.deepStrictEqual(access, operator("operator.read"), name)
     }
     assert.deepStrictEqual(nodeOnly, { _tag: "Node" })

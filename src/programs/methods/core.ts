@@ -7,7 +7,6 @@ import type * as Schema from "effect/Schema"
 import { hostname, platform, release } from "node:os"
 import { redactConfig } from "../../config/redact.ts"
 import { CurrentCaller } from "../../protocol/authorize.ts"
-import { GatewayRpcs } from "../../protocol/methods.ts"
 import { ConnectionHub } from "../../services/ConnectionHub.ts"
 import { GatewayConfig } from "../../services/GatewayConfig.ts"
 import { GatewayInfo } from "../../services/GatewayInfo.ts"
@@ -16,13 +15,13 @@ import { GATEHOUSE_VERSION } from "../../version.ts"
 
 const json = (value: unknown) => value as Schema.Json
 
-export const layer = GatewayRpcs.toLayer(
+export const handlers = 
   Effect.gen(function*() {
     const info = yield* GatewayInfo
     const hub = yield* ConnectionHub
     const { config, host } = yield* GatewayConfig
     const identity = yield* HostIdentity
-    return GatewayRpcs.of({
+    return {
       "health": () => Effect.map(info.health, json),
       "status": () =>
         Effect.gen(function*() {
@@ -61,6 +60,5 @@ export const layer = GatewayRpcs.toLayer(
           exists: config.file.exists,
           config: redactConfig(config.file.document)
         }))
-    })
+    }
   })
-)
