@@ -131,7 +131,8 @@ export class Auth extends Context.Service<Auth, AuthShape>()("gatehouse/services
           if (auth.deviceToken !== undefined) return yield* rejected(check.reason === "revoked" ? "device_token_revoked" : "device_token_mismatch", "")
         }
         if (shared._tag === "Refused") return yield* shared.error
-        if (ask === undefined && role === "node") return yield* deviceIdentityRequired
+        // No device and no credential at all: OpenClaw's clients expect DEVICE_IDENTITY_REQUIRED here.
+        if (ask === undefined && (role === "node" || shared._tag === "Missing" && isEmpty(auth))) return yield* deviceIdentityRequired
         return yield* rejected(shared.reason, "")
       })
       return Auth.of({ authenticate })
@@ -266,9 +267,11 @@ const sharedSecret = (
 
 const deviceIdentityRequired = new GatewayError({
   code: ErrorCode.notPaired,
-  message: "device identity required: nodes connect with a device identity (gatehouse node run and openclaw node run send one)",
+  message: "device identity required: connect with a paired device identity, or (operators) pass the gateway token with --token",
   details: { code: "DEVICE_IDENTITY_REQUIRED" }
 })
+
+const isEmpty = (auth: ConnectAuth) => Object.values(auth).every((v) => v === undefined || v === "")
 
 // Turns a pairing admission into the connection's principal, or the pairing-required error.
 const admitted = (principal: Principal, admission: Admission, ask: Ask): Effect.Effect<Admitted, GatewayError> =>

@@ -2,7 +2,10 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { existsSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { type Daemon, freePort, run, startDaemon } from "../helpers/processes.ts"
-import { tempHome } from "../helpers/testGateway.ts"
+import * as Effect from "effect/Effect"
+import { connectDevice, newDevice } from "../helpers/device.ts"
+import { homeWithConfig, tempHome } from "../helpers/testGateway.ts"
+import { openWs } from "../helpers/wsClient.ts"
 
 // The published OpenClaw CLI (npm openclaw@2026.9.6) against gatehouse. .ci/run installs it and sets OPENCLAW_BIN.
 const bin = process.env.OPENCLAW_BIN
@@ -23,7 +26,7 @@ describe.runIf(available)("the published openclaw CLI against gatehouse", () => 
 
   beforeAll(async () => {
     port = await freePort()
-    daemon = await startDaemon(["gateway", "run", "--port", String(port), "--token", token], { HOME: tempHome() }, /listening on ws:/)
+    daemon = await startDaemon(["gateway", "run", "--port", String(port), "--token", token], homeWithConfig({ gateway: { trustedProxies: ["127.0.0.1"] } }), /listening on ws:/)
   })
 
   afterAll(async () => {
@@ -41,6 +44,21 @@ describe.runIf(available)("the published openclaw CLI against gatehouse", () => 
     const r = await openclaw("gateway", "call", "status", "--url", `ws://127.0.0.1:${port}`, "--token", token, "--json")
     assert.strictEqual(r.code, 0, r.stdout + r.stderr)
     assert.strictEqual(JSON.parse(r.stdout).ok, true)
+  }, 60_000)
+
+  it("lists gatehouse's pending and paired devices with openclaw devices list", async () => {
+    const remote = newDevice()
+    const pending = await Effect.runPromise(Effect.scoped(Effect.flatMap(openWs(`ws://127.0.0.1:${port}`, { "x-forwarded-for": "203.0.113.9" }), (c) =>
+      connectDevice(c, remote, { auth: { token } }))))
+    assert.strictEqual(pending.error.details.code, "PAIRING_REQUIRED")
+    const local = newDevice()
+    const paired = await Effect.runPromise(Effect.scoped(Effect.flatMap(openWs(`ws://127.0.0.1:${port}`), (c) => connectDevice(c, local, { auth: { token } }))))
+    assert.strictEqual(paired.ok, true)
+    const r = await openclaw("devices", "list", "--url", `ws://127.0.0.1:${port}`, "--token", token)
+    assert.strictEqual(r.code, 0, r.stdout + r.stderr)
+    assert.include(r.stdout, pending.error.details.requestId.slice(0, 8))
+    assert.match(r.stdout, /Pending \(1\)/)
+    assert.match(r.stdout, /Paired \(\d+\)/)
   }, 60_000)
 
   it("shows openclaw users gatehouse's reason for a wrong token", async () => {

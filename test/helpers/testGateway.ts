@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { mkdtempSync } from "node:fs"
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Overrides } from "../../src/config/resolve.ts"
@@ -23,8 +23,8 @@ export const testConfigLayer = (overrides: Overrides = {}, env = testEnv()) =>
     GatewayConfig.make({ port: 0, token: Redacted.make(TEST_TOKEN), ...overrides }, env)
   )
 
-export const coreLayer = (overrides: Overrides = {}) =>
-  Gateway.layerCore.pipe(Layer.provideMerge(PairingStore.layerMemory()), Layer.provideMerge(testConfigLayer(overrides)))
+export const coreLayer = (overrides: Overrides = {}, env = testEnv()) =>
+  Gateway.layerCore.pipe(Layer.provideMerge(PairingStore.layerMemory()), Layer.provideMerge(testConfigLayer(overrides, env)))
 
 export const serverLayer = (overrides: Overrides = {}, env = testEnv()) =>
   Gateway.layerFromConfig.pipe(Layer.provideMerge(testConfigLayer(overrides, env)))
@@ -48,3 +48,11 @@ export const connectParams = (overrides: Record<string, unknown> = {}) => ({
   scopes: ["operator.read"],
   ...overrides
 })
+
+/** A temp home whose openclaw.json holds `doc`. */
+export const homeWithConfig = (doc: unknown) => {
+  const home = tempHome()
+  mkdirSync(join(home, ".openclaw"), { recursive: true })
+  writeFileSync(join(home, ".openclaw", "openclaw.json"), JSON.stringify(doc))
+  return testEnv(home)
+}

@@ -27,7 +27,9 @@ export const openWs = (url: string, headers: Record<string, string> = {}) =>
           for (const w of waiters) w(closeInfo)
         })
       })
-      const next = Queue.take(inbox)
+      // Frames skipped by nextMatching stay available for later reads.
+      const held: Array<Record<string, any>> = []
+      const next = Effect.suspend(() => (held.length > 0 ? Effect.succeed(held.shift()!) : Queue.take(inbox)))
       return {
         ws,
         send: (frame: unknown) => Effect.sync(() => ws.send(JSON.stringify(frame))),
@@ -35,9 +37,12 @@ export const openWs = (url: string, headers: Record<string, string> = {}) =>
         next,
         nextMatching: (p: (f: Record<string, any>) => boolean) =>
           Effect.gen(function*() {
+            const i = held.findIndex(p)
+            if (i >= 0) return held.splice(i, 1)[0]!
             while (true) {
-              const f = yield* next
+              const f = yield* Queue.take(inbox)
               if (p(f)) return f
+              held.push(f)
             }
           }),
         closed: Effect.callback<{ code: number; reason: string }>((resume) => {

@@ -84,11 +84,15 @@ describe("handshake", () => {
       assert.strictEqual((yield* Deferred.await(closed)).code, 1008)
     }).pipe(Effect.provide(coreLayer())))
 
-  it.effect("refuses a missing token with AUTH_TOKEN_MISSING", () =>
+  it.effect("refuses a missing token with AUTH_TOKEN_MISSING, and a bare connect as OpenClaw does", () =>
     Effect.gen(function*() {
-      const { closed, res } = yield* handshake(connectParams({ auth: {} }))
+      const { closed, res } = yield* handshake(connectParams({ auth: { password: "not the mode" } }))
       assert.strictEqual(res.error.details.code, "AUTH_TOKEN_MISSING")
       assert.strictEqual((yield* Deferred.await(closed)).code, 1008)
+      const bare = yield* handshake(connectParams({ auth: {} }))
+      assert.strictEqual(bare.res.error.code, "NOT_PAIRED")
+      assert.strictEqual(bare.res.error.details.code, "DEVICE_IDENTITY_REQUIRED")
+      assert.include(bare.res.error.message, "--token")
     }).pipe(Effect.provide(coreLayer())))
 
   it.effect("accepts the password in password mode and refuses a wrong one", () =>

@@ -1,0 +1,88 @@
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { connectDevice, newDevice } from "../helpers/device.ts"
+import { type Daemon, freePort, run, startDaemon } from "../helpers/processes.ts"
+import { homeWithConfig } from "../helpers/testGateway.ts"
+import { openWs } from "../helpers/wsClient.ts"
+
+describe("gatehouse devices", () => {
+  const env = homeWithConfig({ gateway: { trustedProxies: ["127.0.0.1"], auth: { token: "devices-cli-token-77e1" } } })
+  let port = 0
+  let daemon: Daemon
+  const cli = (...args: Array<string>) => run(args, { ...env, OPENCLAW_GATEWAY_PORT: String(port) })
+  const remoteConnect = (device: ReturnType<typeof newDevice>, auth: Record<string, string>) =>
+    Effect.runPromise(Effect.scoped(Effect.flatMap(openWs(`ws://127.0.0.1:${port}`, { "x-forwarded-for": "198.51.100.23" }), (c) => connectDevice(c, device, { auth }))))
+
+  beforeAll(async () => {
+    port = await freePort()
+    daemon = await startDaemon(["gateway", "run", "--port", String(port)], env, /listening on ws:/)
+  })
+  afterAll(async () => {
+    daemon.child.kill("SIGTERM")
+    await daemon.exited
+  })
+
+  it("approves a remote device's pending request by id, and the device reconnects with its token", async () => {
+    const device = newDevice()
+    const pending = await remoteConnect(device, { token: "devices-cli-token-77e1" })
+    assert.strictEqual(pending.error.details.code, "PAIRING_REQUIRED")
+    const requestId = pending.error.details.requestId as string
+
+    const listed = await cli("devices", "list")
+    assert.strictEqual(listed.code, 0, listed.stderr)
+    assert.include(listed.stdout, requestId)
+    assert.include(listed.stdout, "198.51.100.23")
+    const json = JSON.parse((await cli("devices", "list", "--json")).stdout)
+    assert.deepStrictEqual(json.pending.map((p: { requestId: string }) => p.requestId), [requestId])
+
+    const approved = await cli("devices", "approve", requestId)
+    assert.strictEqual(approved.code, 0, approved.stderr)
+    assert.include(approved.stdout, `Approved ${device.deviceId} (${requestId})`)
+
+    const hello = await remoteConnect(device, { token: "devices-cli-token-77e1" })
+    assert.strictEqual(hello.ok, true)
+    const again = await remoteConnect(device, { deviceToken: hello.payload.auth.deviceToken })
+    assert.strictEqual(again.payload.auth.method, "device-token")
+
+    const stale = await cli("devices", "approve", requestId)
+    assert.strictEqual(stale.code, 1)
+    assert.include(stale.stderr, "gatehouse devices list")
+
+    const revoked = await cli("devices", "revoke", device.deviceId, "--role", "operator")
+    assert.strictEqual(revoked.code, 0, revoked.stderr)
+    const refused = await remoteConnect(device, { deviceToken: hello.payload.auth.deviceToken })
+    assert.strictEqual(refused.error.details.code, "AUTH_DEVICE_TOKEN_MISMATCH")
+
+    const removed = await cli("devices", "remove", device.deviceId)
+    assert.strictEqual(removed.code, 0, removed.stderr)
+    assert.notInclude((await cli("devices", "list")).stdout, device.deviceId)
+  })
+
+  it("approves with --latest only when exactly one request is pending", async () => {
+    await remoteConnect(newDevice(), { token: "devices-cli-token-77e1" })
+    await remoteConnect(newDevice(), { token: "devices-cli-token-77e1" })
+    const ambiguous = await cli("devices", "approve", "--latest")
+    assert.strictEqual(ambiguous.code, 1)
+    assert.include(ambiguous.stderr, "2 requests are pending")
+    const listing = JSON.parse((await cli("devices", "list", "--json")).stdout)
+    await cli("devices", "reject", listing.pending[0].requestId)
+    const one = await cli("devices", "approve", "--latest")
+    assert.strictEqual(one.code, 0, one.stderr)
+  })
+
+  it("prints a setup code that pairs a node once and carries no gateway secret", async () => {
+    const r = await cli("setup-code", "--role", "node", "--json")
+    assert.strictEqual(r.code, 0, r.stderr)
+    const { code } = JSON.parse(r.stdout)
+    const decoded = JSON.parse(Buffer.from(code, "base64url").toString())
+    assert.strictEqual(decoded.url, `ws://127.0.0.1:${port}`)
+    assert.notInclude(JSON.stringify(decoded), "devices-cli-token-77e1")
+    const node = newDevice()
+    const paired = await Effect.runPromise(Effect.scoped(Effect.flatMap(openWs(decoded.url, { "x-forwarded-for": "198.51.100.24" }), (c) =>
+      connectDevice(c, node, { role: "node", auth: { bootstrapToken: decoded.bootstrapToken } }))))
+    assert.strictEqual(paired.ok, true, JSON.stringify(paired.error))
+    const reused = await Effect.runPromise(Effect.scoped(Effect.flatMap(openWs(decoded.url, { "x-forwarded-for": "198.51.100.25" }), (c) =>
+      connectDevice(c, newDevice(), { role: "node", auth: { bootstrapToken: decoded.bootstrapToken } }))))
+    assert.strictEqual(reused.error.details.code, "AUTH_BOOTSTRAP_TOKEN_INVALID")
+  })
+})
