@@ -44,6 +44,8 @@ export interface EffectiveConfig {
   readonly trustedProxies: ReadonlyArray<string>
   /** Approve new devices on direct loopback connections without asking. */
   readonly autoApproveLocal: boolean
+  /** Node command policy additions and removals. */
+  readonly nodeCommands: { readonly allowCommands: ReadonlyArray<string>; readonly denyCommands: ReadonlyArray<string> }
   readonly remote: {
     readonly url: string | undefined
     readonly token: Redacted.Redacted<string> | undefined
@@ -112,6 +114,7 @@ export const resolveConfig = (
     allowedOrigins: gw.controlUi?.allowedOrigins ?? [],
     trustedProxies: (gw.trustedProxies ?? []).map(canonicalIp),
     autoApproveLocal: gw.pairing?.autoApproveLocal ?? true,
+    nodeCommands: { allowCommands: gw.nodes?.allowCommands ?? [], denyCommands: gw.nodes?.denyCommands ?? [] },
     remote: {
       url: nonEmpty(gw.remote?.url),
       token: remoteToken === undefined ? undefined : Redacted.make(remoteToken),

@@ -39,6 +39,15 @@ export const FileConfig = Schema.Struct({
     trustedProxies: Schema.optionalKey(Strings),
     pairing: Schema.optionalKey(Schema.Struct({
       autoApproveLocal: Schema.optionalKey(Schema.Boolean)
+    })),
+    nodes: Schema.optionalKey(Schema.Struct({
+      allowCommands: Schema.optionalKey(Strings),
+      denyCommands: Schema.optionalKey(Strings)
+    }))
+  })),
+  node: Schema.optionalKey(Schema.Struct({
+    run: Schema.optionalKey(Schema.Struct({
+      allow: Schema.optionalKey(Strings)
     }))
   })),
   logging: Schema.optionalKey(Schema.Struct({

@@ -22,6 +22,7 @@ import { Auth } from "../services/Auth.ts"
 import { ConnectionHub } from "../services/ConnectionHub.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { GatewayInfo } from "../services/GatewayInfo.ts"
+import { NodeRegistry } from "../services/NodeRegistry.ts"
 import { FrameRouter } from "./RpcFrameProtocol.ts"
 
 export class ListenError extends Schema.TaggedError<ListenError>()("ListenError", {
@@ -47,7 +48,7 @@ export const layer = Layer.effect(
   Effect.gen(function*() {
     const { config, host } = yield* GatewayConfig
     const hub = yield* ConnectionHub
-    const context = yield* Effect.context<Auth | ConnectionHub | FrameRouter | GatewayConfig | GatewayInfo>()
+    const context = yield* Effect.context<Auth | ConnectionHub | FrameRouter | GatewayConfig | GatewayInfo | NodeRegistry>()
     const fibers = yield* FiberSet.make()
     const runFork = yield* FiberSet.runtime(fibers)<never>()
     const preauth = new Map<string, number>()

@@ -50,7 +50,7 @@ export interface Fresh {
   readonly token: () => string
 }
 
-export type Outcome<A> = { readonly ok: true; readonly value: A; readonly state: PairingState } | { readonly ok: false; readonly refusal: Refusal }
+export type Outcome<A, S = PairingState> = { readonly ok: true; readonly value: A; readonly state: S } | { readonly ok: false; readonly refusal: Refusal }
 
 const refuse = (code: Refusal["code"], message: string): Outcome<never> => ({ ok: false, refusal: { code, message } })
 

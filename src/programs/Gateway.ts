@@ -17,6 +17,8 @@ import { GatewayRpcs } from "../protocol/methods.ts"
 import { Auth } from "../services/Auth.ts"
 import { ConnectionHub } from "../services/ConnectionHub.ts"
 import { DevicePairing } from "../services/DevicePairing.ts"
+import { NodePairingStore } from "../services/NodePairingStore.ts"
+import { NodeRegistry } from "../services/NodeRegistry.ts"
 import { PairingStore } from "../services/PairingStore.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { GatewayInfo } from "../services/GatewayInfo.ts"
@@ -42,13 +44,13 @@ const Handlers = Layer.mergeAll(Methods.layer, AuthorizeLive.layer)
 const Rpc = RpcServer.layer(GatewayRpcs, { disableTracing: true, concurrency: "unbounded" }).pipe(Layer.provide(Handlers))
 
 /**
- * Everything but the listener and the pairing store: what a connection program
+ * Everything but the listener and the pairing stores: what a connection program
  * needs to run. Tests drive connections on it in memory; `layerFromConfig` adds
  * the real socket and the file store.
  */
 export const layerCore = Layer.mergeAll(Rpc, Broadcasts.layer).pipe(
   Layer.provideMerge(RpcFrameProtocol.layer),
-  Layer.provideMerge(Layer.mergeAll(Auth.layer, GatewayInfo.layer, HostIdentity.layer)),
+  Layer.provideMerge(Layer.mergeAll(Auth.layer, GatewayInfo.layer, HostIdentity.layer, NodeRegistry.layer)),
   Layer.provideMerge(DevicePairing.layer),
   Layer.provideMerge(ConnectionHub.layer)
 )
@@ -56,7 +58,7 @@ export const layerCore = Layer.mergeAll(Rpc, Broadcasts.layer).pipe(
 /** The whole gateway, given a GatewayConfig. Provides `GatewayServer` (its bound host, port and URL). */
 export const layerFromConfig = WsServer.layer.pipe(
   Layer.provideMerge(layerCore),
-  Layer.provideMerge(PairingStore.layerFile),
+  Layer.provideMerge(Layer.mergeAll(PairingStore.layerFile, NodePairingStore.layerFile)),
   Layer.provideMerge(Startup)
 )
 

@@ -31,6 +31,7 @@ import { type Admitted, Auth } from "../services/Auth.ts"
 import { ConnectionHub, type EventOptions, type LiveConnection } from "../services/ConnectionHub.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { GatewayInfo } from "../services/GatewayInfo.ts"
+import { NodeRegistry } from "../services/NodeRegistry.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 import { type Conn, hasProxyHeaders, headerValue } from "./Conn.ts"
 
@@ -84,7 +85,7 @@ export const serveConnection = Effect.fnUntraced(function*(conn: Conn, clientId:
     return yield* refuse(conn, frame.id, error, CloseCode.policyViolation, pairing ? "pairing required" : reasonOf(error))
   }
 
-  yield* runSession(conn, clientId, frame.id, params, admitted.success, protocol, remoteAddress)
+  yield* runSession(conn, clientId, frame.id, params, admitted.success, protocol, remoteAddress, directLocal)
 })
 
 // ---------------------------------------------------------------------------
@@ -98,11 +99,13 @@ const runSession = Effect.fnUntraced(function*(
   params: ConnectParams,
   { deviceToken, principal }: Admitted,
   protocol: number,
-  remoteAddress: string
+  remoteAddress: string,
+  directLocal: boolean
 ) {
   const hub = yield* ConnectionHub
   const info = yield* GatewayInfo
   const router = yield* FrameRouter
+  const nodes = yield* NodeRegistry
   const connId = randomUUID()
   let seq = 0
   let closed = false
@@ -127,6 +130,8 @@ const runSession = Effect.fnUntraced(function*(
         ...(options?.stateVersion === undefined ? {} : { stateVersion: options.stateVersion })
       })
     })
+  const sendDirect = (event: string, payload: unknown) =>
+    Effect.suspend(() => (closed ? Effect.void : sendJson(conn, { type: "event", event, payload })))
   const connectedAtMs = yield* Clock.currentTimeMillis
   const live: LiveConnection = {
     connId,
@@ -136,6 +141,7 @@ const runSession = Effect.fnUntraced(function*(
     remoteAddress,
     connectedAtMs,
     sendEvent,
+    sendDirect,
     close
   }
 
@@ -162,6 +168,7 @@ const runSession = Effect.fnUntraced(function*(
   yield* router.attach(clientId, (frame) => (closed ? Effect.void : sendJson(conn, frame)))
   yield* sendJson(conn, { type: "res", id: connectId, ok: true, payload: hello })
   yield* hub.register(live)
+  if (principal.role === "node") yield* nodes.connect(live, params, directLocal)
   yield* Effect.logDebug("client connected").pipe(
     Effect.annotateLogs({ connId, client: params.client.id, mode: params.client.mode, remote: conn.remoteAddress })
   )
@@ -174,7 +181,7 @@ const runSession = Effect.fnUntraced(function*(
   }).pipe(
     Effect.catchIf(Cause.isDone, () => Effect.void),
     Effect.ensuring(
-      Effect.all([router.detach(clientId), hub.unregister(connId), Effect.sync(() => void (closed = true))], { discard: true })
+      Effect.all([router.detach(clientId), nodes.disconnect(connId), hub.unregister(connId), Effect.sync(() => void (closed = true))], { discard: true })
     )
   )
 })

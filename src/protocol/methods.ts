@@ -14,6 +14,20 @@ import {
   DeviceTokenRevoke,
   DeviceTokenRotate
 } from "./rpcs/devices.ts"
+import {
+  NodeDescribe,
+  NodeEvent,
+  NodeEventsSubscribe,
+  NodeInvoke,
+  NodeInvokeResult,
+  NodeList,
+  NodePairApprove,
+  NodePairList,
+  NodePairReject,
+  NodePairRequest,
+  NodePairVerify,
+  NodeRename
+} from "./rpcs/nodes.ts"
 
 export const GatewayRpcs = RpcGroup.make(
   Health,
@@ -28,7 +42,19 @@ export const GatewayRpcs = RpcGroup.make(
   DevicePairRemove,
   DeviceTokenRotate,
   DeviceTokenRevoke,
-  DeviceBootstrapCreate
+  DeviceBootstrapCreate,
+  NodeList,
+  NodeDescribe,
+  NodeInvoke,
+  NodeEventsSubscribe,
+  NodePairRequest,
+  NodePairList,
+  NodePairApprove,
+  NodePairReject,
+  NodePairVerify,
+  NodeRename,
+  NodeInvokeResult,
+  NodeEvent
 ).middleware(Authorize)
 
 /** Method names this gateway serves, in declaration order. */
@@ -42,5 +68,9 @@ export const servedEvents: ReadonlyArray<string> = [
   "presence",
   "shutdown",
   "device.pair.requested",
-  "device.pair.resolved"
+  "device.pair.resolved",
+  "node.pair.requested",
+  "node.pair.resolved",
+  "node.invoke.request",
+  "node.event"
 ]

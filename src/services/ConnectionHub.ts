@@ -31,6 +31,8 @@ export interface LiveConnection {
   readonly connectedAtMs: number
   /** Sends a broadcast-style event with this connection's next `seq`. */
   readonly sendEvent: (event: string, payload: unknown, options?: EventOptions) => Effect.Effect<void>
+  /** Sends an event addressed to this connection alone (no `seq`, as OpenClaw does for node.invoke.request). */
+  readonly sendDirect: (event: string, payload: unknown) => Effect.Effect<void>
   /** Closes the connection with a close code and reason. */
   readonly close: (code: number, reason: string) => Effect.Effect<void>
 }

@@ -8,6 +8,7 @@ import type { Overrides } from "../../src/config/resolve.ts"
 import * as Gateway from "../../src/programs/Gateway.ts"
 import { serveConnection } from "../../src/programs/serveConnection.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
+import { NodePairingStore } from "../../src/services/NodePairingStore.ts"
 import { PairingStore } from "../../src/services/PairingStore.ts"
 import { makeMemoryConn } from "./memoryConn.ts"
 
@@ -24,7 +25,10 @@ export const testConfigLayer = (overrides: Overrides = {}, env = testEnv()) =>
   )
 
 export const coreLayer = (overrides: Overrides = {}, env = testEnv()) =>
-  Gateway.layerCore.pipe(Layer.provideMerge(PairingStore.layerMemory()), Layer.provideMerge(testConfigLayer(overrides, env)))
+  Gateway.layerCore.pipe(
+    Layer.provideMerge(Layer.mergeAll(PairingStore.layerMemory(), NodePairingStore.layerMemory())),
+    Layer.provideMerge(testConfigLayer(overrides, env))
+  )
 
 export const serverLayer = (overrides: Overrides = {}, env = testEnv()) =>
   Gateway.layerFromConfig.pipe(Layer.provideMerge(testConfigLayer(overrides, env)))
