@@ -13,6 +13,7 @@ import { configShow } from "./cli/configShow.ts"
 import { devices } from "./cli/devices.ts"
 import { gatewayInstallService } from "./cli/gatewayInstallService.ts"
 import { gatewayRun } from "./cli/gatewayRun.ts"
+import { node, nodes } from "./cli/nodes.ts"
 import { root } from "./cli/root.ts"
 import { setupCode } from "./cli/setupCode.ts"
 import { GATEHOUSE_VERSION } from "./version.ts"
@@ -27,7 +28,7 @@ const config = Command.make("config").pipe(
   Command.withSubcommands([configShow])
 )
 
-export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, setupCode, config]))
+export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, config]))
 
 cli.pipe(
   Command.run({ version: GATEHOUSE_VERSION }),

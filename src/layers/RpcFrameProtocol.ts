@@ -47,7 +47,12 @@ const make = Effect.gen(function*() {
         const id = String(response.requestId)
         const method = client.methods.get(id) ?? "request"
         client.methods.delete(id)
-        return client.write(toResponse(id, method, response.exit))
+        const frame = toResponse(id, method, response.exit)
+        const internal = frame.error?.code === ErrorCode.unavailable && response.exit._tag === "Failure" &&
+          !response.exit.cause.some((r) => (r as { _tag?: string })._tag === "Fail")
+        return internal
+          ? Effect.andThen(Effect.logError(`${method} failed inside the gateway`, JSON.stringify(response.exit.cause)), client.write(frame))
+          : client.write(frame)
       },
       end: () => Effect.void,
       clientIds: Effect.sync(() => new Set(clients.keys())),
@@ -104,7 +109,7 @@ const errorOf = (method: string, cause: ReadonlyArray<unknown>): ErrorShape => {
   for (const reason of cause) {
     const r = reason as { _tag?: string; defect?: unknown }
     // The RPC server reports undecodable params as a defect carrying the schema's message.
-    if (r._tag === "Die" && typeof r.defect === "string") {
+    if (r._tag === "Die" && typeof r.defect === "string" && !r.defect.startsWith("Failed to encode")) {
       return { code: ErrorCode.invalidRequest, message: `invalid ${method} params: ${r.defect}` }
     }
   }

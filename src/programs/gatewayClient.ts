@@ -4,6 +4,7 @@
  * to a gateway (ours or OpenClaw's).
  */
 import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
@@ -56,7 +57,9 @@ export interface Session {
   /** The `hello-ok` payload the gateway answered with. */
   readonly hello: Record<string, unknown>
   /** Sends a request and waits for its response payload. */
-  readonly request: (method: string, params?: unknown) => Effect.Effect<unknown, GatewayCallError>
+  readonly request: (method: string, params?: unknown, timeoutMs?: number) => Effect.Effect<unknown, GatewayCallError>
+  /** Events the gateway sends; ends when the connection closes. */
+  readonly events: Queue.Dequeue<Record<string, unknown>, Cause.Done>
 }
 
 /** Opens a session for the scope's lifetime. */
@@ -168,15 +171,51 @@ export const openSession = (target: Target, options: SessionOptions = {}) =>
       yield* device.onIssued(issued.deviceToken, issued.scopes ?? [])
     }
 
-    const request = (method: string, params?: unknown) =>
+    // From here on, one fiber routes responses to their callers and events to `events`.
+    const waiting = new Map<string, Deferred.Deferred<Record<string, unknown>, GatewayCallError>>()
+    const events = yield* Queue.unbounded<Record<string, unknown>, Cause.Done>()
+    const closedError = () =>
+      new GatewayCallError({ kind: "closed", message: `gateway closed the connection (code ${closeInfo.code}${closeInfo.reason ? `: ${closeInfo.reason}` : ""})` })
+    yield* Effect.forkScoped(
+      Effect.gen(function*() {
+        while (true) {
+          const frame = yield* Queue.take(inbox)
+          if (frame.type === "res" && typeof frame.id === "string") {
+            const d = waiting.get(frame.id)
+            waiting.delete(frame.id)
+            if (d !== undefined) yield* Deferred.succeed(d, frame)
+          } else if (frame.type === "event") {
+            Queue.offerUnsafe(events, frame)
+          }
+        }
+      }).pipe(
+        Effect.catchIf(Cause.isDone, () => Effect.void),
+        Effect.ensuring(Effect.suspend(() => {
+          Queue.endUnsafe(events)
+          const all = [...waiting.values()]
+          waiting.clear()
+          return Effect.forEach(all, (d) => Deferred.fail(d, closedError()), { discard: true })
+        }))
+      )
+    )
+    const request = (method: string, params?: unknown, timeout = timeoutMs) =>
       Effect.gen(function*() {
         const id = `${++counter}:${randomUUID()}`
+        const answer = yield* Deferred.make<Record<string, unknown>, GatewayCallError>()
+        waiting.set(id, answer)
+        if (ws.readyState !== ws.OPEN) return yield* closedError()
         yield* send({ type: "req", id, method, ...(params === undefined ? {} : { params }) })
-        const res = yield* awaitResponse(id, `waiting for ${method}`)
+        const res = yield* Deferred.await(answer).pipe(
+          Effect.timeoutOrElse({
+            duration: timeout,
+            orElse: () => Effect.fail(new GatewayCallError({ kind: "timeout", message: `no answer to ${method} from ${target.url} within ${timeout} ms` }))
+          }),
+          Effect.ensuring(Effect.sync(() => waiting.delete(id)))
+        )
         if (res.ok !== true) return yield* rejectedBy(res.error, "failed")
         return res.payload
       })
-    return { hello, request } satisfies Session
+    return { hello, request, events } satisfies Session
   })
 
 /** Connects, makes one request, and closes. */

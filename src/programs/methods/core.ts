@@ -3,7 +3,7 @@
  * gateway's identity and its (redacted) config.
  */
 import * as Effect from "effect/Effect"
-import type * as Schema from "effect/Schema"
+import { toJson } from "../../protocol/json.ts"
 import { hostname, platform, release } from "node:os"
 import { redactConfig } from "../../config/redact.ts"
 import { CurrentCaller } from "../../protocol/authorize.ts"
@@ -13,7 +13,7 @@ import { GatewayInfo } from "../../services/GatewayInfo.ts"
 import { HostIdentity } from "../../services/HostIdentity.ts"
 import { GATEHOUSE_VERSION } from "../../version.ts"
 
-const json = (value: unknown) => value as Schema.Json
+const json = toJson
 
 export const handlers = 
   Effect.gen(function*() {

@@ -4,13 +4,13 @@
  * approves scopes beyond their own.
  */
 import * as Effect from "effect/Effect"
-import type * as Schema from "effect/Schema"
+import { toJson } from "../../protocol/json.ts"
 import { type Caller, CurrentCaller } from "../../protocol/authorize.ts"
 import { ErrorCode, GatewayError } from "../../protocol/errors.ts"
 import { grant } from "../../protocol/scopes.ts"
 import { DevicePairing } from "../../services/DevicePairing.ts"
 
-const json = (value: unknown) => value as Schema.Json
+const json = toJson
 
 const selfOnly = (caller: Caller, deviceId: string) =>
   caller.deviceId !== undefined && caller.deviceId !== deviceId && !caller.scopes.includes("operator.admin")

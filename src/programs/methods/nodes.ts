@@ -4,12 +4,12 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
-import type * as Schema from "effect/Schema"
+import { toJson } from "../../protocol/json.ts"
 import { CurrentCaller } from "../../protocol/authorize.ts"
 import { ErrorCode, GatewayError } from "../../protocol/errors.ts"
 import { type InvokeResultParams, NodeRegistry } from "../../services/NodeRegistry.ts"
 
-const json = (value: unknown) => value as Schema.Json
+const json = toJson
 
 export const handlers = Effect.gen(function*() {
   const nodes = yield* NodeRegistry

@@ -1,0 +1,105 @@
+/**
+ * `gatehouse node run`: this host as a node. It connects with its device
+ * identity, serves `system.which`, `system.run` (only `--allow`ed programs) and
+ * `system.notify`, and reconnects with backoff; Ctrl-C leaves cleanly.
+ */
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { ConfigError } from "../config/errors.ts"
+import { writeFileAtomic } from "../fs/atomicWrite.ts"
+import { loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
+import { loadOrCreateIdentity } from "../identity/deviceIdentity.ts"
+import { resolveAllowlist } from "../node/systemRun.ts"
+import { resolveTarget } from "../programs/clientTarget.ts"
+import type { Target } from "../programs/gatewayClient.ts"
+import { runNode } from "../programs/runNode.ts"
+import { GatewayConfig } from "../services/GatewayConfig.ts"
+import { reportFailures } from "./output.ts"
+import { root } from "./root.ts"
+
+/** Decodes a setup code into its URL and bootstrap token. */
+export const decodeSetupCode = (code: string): { readonly url: string; readonly bootstrapToken: string } | undefined => {
+  const parsed = Result.try(() => JSON.parse(Buffer.from(code.trim(), "base64url").toString("utf8")) as unknown)
+  if (Result.isFailure(parsed)) return undefined
+  const v = parsed.success as { url?: unknown; bootstrapToken?: unknown }
+  return typeof v.url === "string" && typeof v.bootstrapToken === "string" ? { url: v.url, bootstrapToken: v.bootstrapToken } : undefined
+}
+
+const flags = {
+  url: Flag.String("url").pipe(Flag.withDescription("Gateway URL (needs --token, --password or --pair)"), Flag.optional),
+  token: Flag.Redacted("token").pipe(Flag.withDescription("Gateway token"), Flag.optional),
+  password: Flag.Redacted("password").pipe(Flag.withDescription("Gateway password"), Flag.optional),
+  displayName: Flag.String("display-name").pipe(Flag.withDescription("Name shown in `nodes list`"), Flag.optional),
+  allow: Flag.String("allow").pipe(Flag.withDescription("A program system.run may execute (repeatable); nothing by default"), Flag.atLeast(0)),
+  pair: Flag.String("pair").pipe(Flag.withDescription("Pair with a setup code from `gatehouse setup-code --role node`"), Flag.optional)
+}
+
+export const nodeRun = Command.make("run", flags, (f) =>
+  reportFailures(Effect.gen(function*() {
+    const shared = yield* root
+    const profile = { profile: Option.getOrUndefined(shared.profile), dev: shared.dev }
+    const { config } = yield* GatewayConfig.make(profile, process.env).pipe(
+      Effect.catchIf((e) => e.reason === "refused", () => GatewayConfig.make({ ...profile, bind: "loopback" }, process.env))
+    )
+    const stateDir = config.paths.stateDir
+    const identity = yield* loadOrCreateIdentity(stateDir).pipe(Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: e.message })))
+    const savedUrlPath = join(stateDir, "node.json")
+    const pairing = Option.map(f.pair, decodeSetupCode)
+    if (Option.isSome(pairing) && pairing.value === undefined) {
+      return yield* new ConfigError({ reason: "invalid", message: "--pair: not a setup code; create one on the gateway host with `gatehouse setup-code --role node`" })
+    }
+    const paired = Option.getOrUndefined(pairing)
+    const explicit = Option.isSome(f.url)
+      ? yield* resolveTarget({ ...profile, url: Option.getOrUndefined(f.url), token: Option.getOrUndefined(f.token), password: Option.getOrUndefined(f.password) }, process.env)
+      : undefined
+    const local = explicit === undefined && paired === undefined
+      ? yield* resolveTarget({ ...profile, url: undefined, token: Option.getOrUndefined(f.token), password: Option.getOrUndefined(f.password) }, process.env)
+      : undefined
+    const savedUrl = readSavedUrl(savedUrlPath)
+    let bootstrapToken = paired?.bootstrapToken
+    const url = paired?.url ?? explicit?.url ?? savedUrl ?? local!.url
+    const currentTarget = Effect.gen(function*(): Effect.fn.Return<Target> {
+      const stored = explicit !== undefined ? undefined : yield* loadDeviceToken(stateDir, identity.deviceId, "node")
+      const base = explicit ?? (savedUrl !== undefined && paired === undefined ? { url: savedUrl } : local ?? { url })
+      return {
+        ...base,
+        device: {
+          identity,
+          deviceToken: stored,
+          bootstrapToken,
+          onIssued: (token, scopes) =>
+            Effect.gen(function*() {
+              yield* saveDeviceToken(stateDir, identity.deviceId, "node", token, scopes)
+              if (bootstrapToken !== undefined) {
+                bootstrapToken = undefined
+                yield* writeFileAtomic(savedUrlPath, JSON.stringify({ url }) + "\n").pipe(Effect.ignore)
+                yield* Effect.logInfo(`paired with ${url} using the setup code; next time just run \`gatehouse node run\``)
+              }
+            })
+        }
+      }
+    })
+    const allow = [...f.allow, ...(config.file.config.node?.run?.allow ?? [])]
+    const allowed = resolveAllowlist(allow)
+    const missing = allow.filter((a) => ![...allowed].some((p) => p === a || p.endsWith(`/${a}`)))
+    for (const m of missing) yield* Effect.logWarning(`--allow ${m}: no such program on PATH; ignored`)
+    yield* Effect.logInfo(`node ${identity.deviceId} → ${url}; system.run allows ${allowed.size === 0 ? "nothing (use --allow <program>)" : [...allowed].join(", ")}`)
+    return yield* runNode(currentTarget, { displayName: Option.getOrUndefined(f.displayName), allowed }).pipe(
+      Effect.provide(Logger.layer([Logger.consolePretty({ colors: false })]))
+    )
+  }))
+).pipe(Command.withDescription("Run this host as a node (Ctrl-C stops it)"))
+
+const readSavedUrl = (path: string): string | undefined => {
+  const text = Result.try(() => readFileSync(path, "utf8"))
+  if (Result.isFailure(text)) return undefined
+  const parsed = Result.try(() => JSON.parse(text.success) as { url?: unknown })
+  return Result.isSuccess(parsed) && typeof parsed.success.url === "string" ? parsed.success.url : undefined
+}
+

@@ -1,0 +1,139 @@
+/**
+ * `gatehouse nodes …` and `gatehouse node run`: list and describe nodes, approve
+ * their command surfaces, and invoke their commands.
+ */
+import * as Argument from "effect/cli/Argument"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import { randomUUID } from "node:crypto"
+import { ConfigError } from "../config/errors.ts"
+import type { NodePendingRequest } from "../nodes/pairingModel.ts"
+import { callGateway } from "../programs/gatewayClient.ts"
+import type { NodeView } from "../services/NodeRegistry.ts"
+import { target } from "./clientCommands.ts"
+import { nodeRun } from "./nodeRun.ts"
+import { printJson, reportFailures } from "./output.ts"
+import { targetFlags } from "./targetFlags.ts"
+
+type Flags = Parameters<typeof target>[0] & { readonly timeout: number }
+
+const call = (flags: Flags, method: string, params?: unknown, timeoutMs = flags.timeout) =>
+  Effect.flatMap(target(flags), (t) => Effect.map(callGateway(t, method, params, { timeoutMs }), (r) => r.payload))
+
+const listNodes = (flags: Flags) => Effect.map(call(flags, "node.list"), (p) => (p as { nodes: ReadonlyArray<NodeView> }).nodes)
+
+/** Finds a node by id, id prefix or display name. */
+const findNode = (flags: Flags, ref: string) =>
+  Effect.flatMap(listNodes(flags), (nodes) => {
+    const exact = nodes.find((n) => n.nodeId === ref) ?? nodes.find((n) => n.displayName === ref)
+    const byPrefix = ref.length >= 6 ? nodes.filter((n) => n.nodeId.startsWith(ref)) : []
+    const found = exact ?? (byPrefix.length === 1 ? byPrefix[0] : undefined)
+    return found === undefined
+      ? Effect.fail(new ConfigError({
+        reason: "invalid",
+        message: byPrefix.length > 1 ? `"${ref}" matches ${byPrefix.length} nodes; give more of the id` : `no node "${ref}"; run \`gatehouse nodes list\``
+      }))
+      : Effect.succeed(found)
+  })
+
+const short = (id: string) => `${id.slice(0, 12)}…`
+
+const CONNECT_TIMEOUT_MS = 10_000
+const { timeout: _connectTimeout, ...invokeTargetFlags } = targetFlags
+
+const list = Command.make("list", targetFlags, (flags) =>
+  reportFailures(Effect.gen(function*() {
+    const nodes = yield* listNodes(flags)
+    if (flags.json) return yield* printJson({ nodes })
+    if (nodes.length === 0) return yield* Console.log("No nodes. Start one with `gatehouse node run`.")
+    const connected = nodes.filter((n) => n.connected).length
+    yield* Console.log([
+      `Known: ${nodes.length} · Paired: ${nodes.filter((n) => n.paired).length} · Connected: ${connected}`,
+      ...nodes.map((n) =>
+        `  ${short(n.nodeId)}  ${(n.displayName ?? "-").padEnd(16)} ${(n.platform ?? "?").padEnd(8)} ${n.connected ? "connected" : "offline  "} ` +
+        `${n.paired ? "paired" : "unpaired"}  ${n.invokableCommands.length > 0 ? n.invokableCommands.join(",") : "(no invokable commands)"}` +
+        (n.pendingRequestId === undefined ? "" : `  pending: gatehouse nodes approve ${n.pendingRequestId}`)
+      )
+    ].join("\n"))
+  }), flags.json)).pipe(Command.withDescription("List paired and connected nodes"))
+
+const pending = Command.make("pending", targetFlags, (flags) =>
+  reportFailures(Effect.gen(function*() {
+    const listing = (yield* call(flags, "node.pair.list")) as { pending: ReadonlyArray<NodePendingRequest & { requiredApproveScopes: ReadonlyArray<string> }> }
+    if (flags.json) return yield* printJson(listing)
+    if (listing.pending.length === 0) return yield* Console.log("No pending node pairing requests.")
+    yield* Console.log(listing.pending.map((p) =>
+      `${p.requestId}  ${short(p.nodeId)}  ${p.displayName ?? p.clientId ?? "-"}  commands: ${p.commands.join(",") || "-"}  needs: ${p.requiredApproveScopes.join("+")}`
+    ).join("\n") + "\nApprove with: gatehouse nodes approve <requestId>")
+  }), flags.json)).pipe(Command.withDescription("List pending node pairing requests"))
+
+const approve = Command.make("approve", { ...targetFlags, requestId: Argument.String("requestId") }, (flags) =>
+  reportFailures(Effect.gen(function*() {
+    const result = (yield* call(flags, "node.pair.approve", { requestId: flags.requestId })) as { node: { nodeId: string; commands: ReadonlyArray<string> } }
+    if (flags.json) return yield* printJson(result)
+    yield* Console.log(`Approved node ${result.node.nodeId} with commands ${result.node.commands.join(", ") || "(none)"}`)
+  }), flags.json)).pipe(Command.withDescription("Approve a node's command surface"))
+
+const reject = Command.make("reject", { ...targetFlags, requestId: Argument.String("requestId") }, (flags) =>
+  reportFailures(Effect.gen(function*() {
+    const result = yield* call(flags, "node.pair.reject", { requestId: flags.requestId })
+    if (flags.json) return yield* printJson(result)
+    yield* Console.log(`Rejected ${flags.requestId}`)
+  }), flags.json)).pipe(Command.withDescription("Reject a node pairing request"))
+
+const describe = Command.make("describe", { ...targetFlags, node: Argument.String("node") }, (flags) =>
+  reportFailures(Effect.gen(function*() {
+    const node = yield* findNode(flags, flags.node)
+    const described = yield* call(flags, "node.describe", { nodeId: node.nodeId })
+    yield* printJson(described)
+  }), flags.json)).pipe(Command.withDescription("Show one node"))
+
+const invoke = Command.make(
+  "invoke",
+  {
+    ...invokeTargetFlags,
+    timeout: Flag.Int("timeout").pipe(Flag.withDescription("Milliseconds the node has to answer"), Flag.withDefault(30_000)),
+    node: Argument.String("node").pipe(Argument.withDescription("Node id, id prefix or display name")),
+    command: Argument.String("command").pipe(Argument.withDescription("e.g. system.which, system.run")),
+    params: Flag.String("params").pipe(Flag.withDescription("Command params as a JSON object"), Flag.withDefault("{}"))
+  },
+  (flags) =>
+    reportFailures(Effect.gen(function*() {
+      const params = Result.try(() => JSON.parse(flags.params) as unknown)
+      if (Result.isFailure(params) || typeof params.success !== "object" || params.success === null || Array.isArray(params.success)) {
+        return yield* new ConfigError({ reason: "invalid", message: `--params must be a JSON object, e.g. --params '{"name":"sh"}'` })
+      }
+      const connection = { ...flags, timeout: CONNECT_TIMEOUT_MS }
+      const node = yield* findNode(connection, flags.node)
+      const result = (yield* call(connection, "node.invoke", {
+        nodeId: node.nodeId,
+        command: flags.command,
+        params: params.success,
+        timeoutMs: flags.timeout,
+        idempotencyKey: randomUUID()
+      }, flags.timeout + CONNECT_TIMEOUT_MS)) as { payload: unknown }
+      if (flags.json) return yield* printJson(result)
+      const payload = result.payload as { stdout?: unknown; stderr?: unknown; exitCode?: unknown; path?: unknown }
+      if (flags.command === "system.run" && typeof payload?.stdout === "string") {
+        yield* Console.log(payload.stdout.replace(/\n$/, ""))
+        if (typeof payload.stderr === "string" && payload.stderr.length > 0) yield* Console.error(payload.stderr.replace(/\n$/, ""))
+        if (payload.exitCode !== 0) yield* Effect.sync(() => void (process.exitCode = typeof payload.exitCode === "number" ? payload.exitCode : 1))
+        return
+      }
+      if (flags.command === "system.which" && "path" in (payload ?? {})) return yield* Console.log(payload.path === null ? "(not found)" : String(payload.path))
+      yield* printJson(result.payload)
+    }), flags.json)
+).pipe(Command.withDescription("Invoke a command on a node"))
+
+export const nodes = Command.make("nodes").pipe(
+  Command.withDescription("List, approve and invoke nodes"),
+  Command.withSubcommands([list, pending, approve, reject, describe, invoke])
+)
+
+export const node = Command.make("node").pipe(
+  Command.withDescription("Run this host as a node"),
+  Command.withSubcommands([nodeRun])
+)
