@@ -85,7 +85,12 @@ export class ConnectionHub extends Context.Service<ConnectionHub, ConnectionHubS
           ? Effect.gen(function*() {
             version.presence++
             const list = yield* presence
-            yield* broadcast("presence", { presence: list }, { dropIfSlow: true, stateVersion: { ...version } })
+            // Presence is for operators; nodes never read it, and sending it to them costs O(nodes²).
+            yield* broadcast("presence", { presence: list }, {
+              dropIfSlow: true,
+              stateVersion: { ...version },
+              filter: (c) => c.principal.role === "operator"
+            })
           })
           : Effect.void
 

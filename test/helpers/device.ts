@@ -23,6 +23,8 @@ export interface ConnectOptions {
   readonly client?: Record<string, string>
   readonly signedAt?: number
   readonly nonce?: string
+  readonly commands?: ReadonlyArray<string>
+  readonly caps?: ReadonlyArray<string>
 }
 
 /** A signed connect params object for a device, answering `challenge`. */
@@ -52,6 +54,8 @@ export const signedConnect = (device: TestDevice, challenge: { nonce: string; ts
     role,
     scopes,
     auth,
+    ...(o.commands === undefined ? {} : { commands: o.commands }),
+    ...(o.caps === undefined ? {} : { caps: o.caps }),
     device: {
       id: device.deviceId,
       publicKey: device.publicKey,

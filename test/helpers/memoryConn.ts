@@ -36,7 +36,10 @@ export const makeMemoryConn = (options: { remoteAddress?: string; headers?: Head
         large = true
       }
     }
-    const next = Effect.map(Queue.take(outbox), (t) => JSON.parse(t) as Record<string, any>)
+    // Frames skipped by nextMatching stay available for later reads.
+    const held: Array<Record<string, any>> = []
+    const take = Effect.map(Queue.take(outbox), (t) => JSON.parse(t) as Record<string, any>)
+    const next = Effect.suspend(() => (held.length > 0 ? Effect.succeed(held.shift()!) : take))
     return {
       conn,
       push: (frame: unknown) => Effect.asVoid(Queue.offer(incoming, JSON.stringify(frame))),
@@ -44,9 +47,12 @@ export const makeMemoryConn = (options: { remoteAddress?: string; headers?: Head
       next,
       nextMatching: (p: (f: Record<string, any>) => boolean) =>
         Effect.gen(function*() {
+          const i = held.findIndex(p)
+          if (i >= 0) return held.splice(i, 1)[0]!
           while (true) {
-            const f = yield* next
+            const f = yield* take
             if (p(f)) return f
+            held.push(f)
           }
         }),
       closed,

@@ -38,7 +38,7 @@ let clientIds = 1000
 export const openMemory = (options?: Parameters<typeof makeMemoryConn>[0]) =>
   Effect.gen(function*() {
     const m = yield* makeMemoryConn(options)
-    const fiber = yield* Effect.forkChild(serveConnection(m.conn, clientIds++))
+    const fiber = yield* Effect.forkScoped(serveConnection(m.conn, clientIds++))
     return { ...m, fiber }
   })
 
