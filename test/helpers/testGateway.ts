@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as References from "effect/References"
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -18,10 +19,13 @@ export const tempHome = () => mkdtempSync(join(tmpdir(), "gatehouse-test-"))
 
 export const testEnv = (home = tempHome()) => ({ HOME: home, OPENCLAW_STATE_DIR: join(home, ".openclaw") })
 
+// Info logs of in-process gateways would drown the test report; warnings and errors still show.
+const quietLogs = Layer.succeed(References.MinimumLogLevel, "Warn")
+
 export const testConfigLayer = (overrides: Overrides = {}, env = testEnv()) =>
-  Layer.effect(
-    GatewayConfig,
-    GatewayConfig.make({ port: 0, token: Redacted.make(TEST_TOKEN), ...overrides }, env)
+  Layer.merge(
+    Layer.effect(GatewayConfig, GatewayConfig.make({ port: 0, token: Redacted.make(TEST_TOKEN), ...overrides }, env)),
+    quietLogs
   )
 
 export const coreLayer = (overrides: Overrides = {}, env = testEnv()) =>

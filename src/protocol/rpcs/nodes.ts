@@ -3,39 +3,35 @@
  * node-role methods nodes use to answer invokes and report events.
  */
 import * as Schema from "effect/Schema"
-import * as Rpc from "effect/rpc/Rpc"
 import { MethodAccess, nodeOnly, operator } from "../access.ts"
-import { GatewayError } from "../errors.ts"
+import { method } from "./define.ts"
 
-const Json = Schema.Json
 const Id = Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(256))
-const rpc = <const Tag extends string, const P extends Schema.Struct.Fields>(tag: Tag, payload: P) =>
-  Rpc.make(tag, { payload, success: Json, error: GatewayError })
 
-export class NodeList extends rpc("node.list", {}).annotate(MethodAccess, operator("operator.read")) {}
-export class NodeDescribe extends rpc("node.describe", { nodeId: Id }).annotate(MethodAccess, operator("operator.read")) {}
-export class NodeInvoke extends rpc("node.invoke", {
+export class NodeList extends method("node.list", {}).annotate(MethodAccess, operator("operator.read")) {}
+export class NodeDescribe extends method("node.describe", { nodeId: Id }).annotate(MethodAccess, operator("operator.read")) {}
+export class NodeInvoke extends method("node.invoke", {
   nodeId: Id,
   command: Id,
   params: Schema.optionalKey(Schema.Unknown),
   timeoutMs: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 600_000 }))),
   idempotencyKey: Id
 }).annotate(MethodAccess, operator("operator.write")) {}
-export class NodeEventsSubscribe extends rpc("node.events.subscribe", {
+export class NodeEventsSubscribe extends method("node.events.subscribe", {
   nodeIds: Schema.optionalKey(Schema.Array(Id))
 }).annotate(MethodAccess, operator("operator.read")) {}
 
-export class NodePairRequest extends rpc("node.pair.request", { nodeId: Id }).annotate(MethodAccess, operator("operator.pairing")) {}
-export class NodePairList extends rpc("node.pair.list", {}).annotate(MethodAccess, operator("operator.pairing")) {}
-export class NodePairApprove extends rpc("node.pair.approve", { requestId: Id }).annotate(MethodAccess, operator("operator.pairing")) {}
-export class NodePairReject extends rpc("node.pair.reject", { requestId: Id }).annotate(MethodAccess, operator("operator.pairing")) {}
-export class NodePairVerify extends rpc("node.pair.verify", { nodeId: Id, token: Schema.String }).annotate(MethodAccess, operator("operator.pairing")) {}
-export class NodeRename extends rpc("node.rename", {
+export class NodePairRequest extends method("node.pair.request", { nodeId: Id }).annotate(MethodAccess, operator("operator.pairing")) {}
+export class NodePairList extends method("node.pair.list", {}).annotate(MethodAccess, operator("operator.pairing")) {}
+export class NodePairApprove extends method("node.pair.approve", { requestId: Id }).annotate(MethodAccess, operator("operator.pairing")) {}
+export class NodePairReject extends method("node.pair.reject", { requestId: Id }).annotate(MethodAccess, operator("operator.pairing")) {}
+export class NodePairVerify extends method("node.pair.verify", { nodeId: Id, token: Schema.String }).annotate(MethodAccess, operator("operator.pairing")) {}
+export class NodeRename extends method("node.rename", {
   nodeId: Id,
   displayName: Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(128))
 }).annotate(MethodAccess, operator("operator.pairing")) {}
 
-export class NodeInvokeResult extends rpc("node.invoke.result", {
+export class NodeInvokeResult extends method("node.invoke.result", {
   id: Id,
   nodeId: Id,
   ok: Schema.Boolean,
@@ -46,7 +42,7 @@ export class NodeInvokeResult extends rpc("node.invoke.result", {
     message: Schema.optionalKey(Schema.String)
   })))
 }).annotate(MethodAccess, nodeOnly) {}
-export class NodeEvent extends rpc("node.event", {
+export class NodeEvent extends method("node.event", {
   event: Id,
   payload: Schema.optionalKey(Schema.Unknown),
   payloadJSON: Schema.optionalKey(Schema.NullOr(Schema.String))
