@@ -4,6 +4,7 @@
  * (generated token) > profile default > built-in default.
  */
 import * as Redacted from "effect/Redacted"
+import { DEFAULT_FAILURE_POLICY, type FailurePolicy } from "../auth/failureWindow.ts"
 import { networkInterfaces } from "node:os"
 import { existsSync, readFileSync } from "node:fs"
 import { canonicalIp, isIpLiteral, isLoopbackIp, isTailnetIpv4 } from "../net/ip.ts"
@@ -44,6 +45,8 @@ export interface EffectiveConfig {
   readonly trustedProxies: ReadonlyArray<string>
   /** Approve new devices on direct loopback connections without asking. */
   readonly autoApproveLocal: boolean
+  /** Failed-credential limits. */
+  readonly authRateLimit: FailurePolicy
   /** Node command policy additions and removals. */
   readonly nodeCommands: { readonly allowCommands: ReadonlyArray<string>; readonly denyCommands: ReadonlyArray<string> }
   readonly remote: {
@@ -114,6 +117,11 @@ export const resolveConfig = (
     allowedOrigins: gw.controlUi?.allowedOrigins ?? [],
     trustedProxies: (gw.trustedProxies ?? []).map(canonicalIp),
     autoApproveLocal: gw.pairing?.autoApproveLocal ?? true,
+    authRateLimit: {
+      maxFailures: gw.auth?.rateLimit?.maxAttempts ?? DEFAULT_FAILURE_POLICY.maxFailures,
+      windowMs: gw.auth?.rateLimit?.windowMs ?? DEFAULT_FAILURE_POLICY.windowMs,
+      lockoutMs: gw.auth?.rateLimit?.lockoutMs ?? DEFAULT_FAILURE_POLICY.lockoutMs
+    },
     nodeCommands: { allowCommands: gw.nodes?.allowCommands ?? [], denyCommands: gw.nodes?.denyCommands ?? [] },
     remote: {
       url: nonEmpty(gw.remote?.url),

@@ -15,6 +15,8 @@ export type AuthMode = typeof AUTH_MODES[number]
 
 const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))
 const Strings = Schema.Array(Schema.String)
+// Zero or negative limits would silently disable protection (or lock everyone out): refuse them.
+const Positive = Schema.Int.check(Schema.isGreaterThan(0))
 
 export const FileConfig = Schema.Struct({
   gateway: Schema.optionalKey(Schema.Struct({
@@ -25,7 +27,12 @@ export const FileConfig = Schema.Struct({
     auth: Schema.optionalKey(Schema.Struct({
       mode: Schema.optionalKey(Schema.Literals(AUTH_MODES)),
       token: Schema.optionalKey(Schema.String),
-      password: Schema.optionalKey(Schema.String)
+      password: Schema.optionalKey(Schema.String),
+      rateLimit: Schema.optionalKey(Schema.Struct({
+        maxAttempts: Schema.optionalKey(Positive),
+        windowMs: Schema.optionalKey(Positive),
+        lockoutMs: Schema.optionalKey(Positive)
+      }))
     })),
     remote: Schema.optionalKey(Schema.Struct({
       url: Schema.optionalKey(Schema.String),

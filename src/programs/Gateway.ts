@@ -20,6 +20,7 @@ import { DevicePairing } from "../services/DevicePairing.ts"
 import { NodePairingStore } from "../services/NodePairingStore.ts"
 import { NodeRegistry } from "../services/NodeRegistry.ts"
 import { PairingStore } from "../services/PairingStore.ts"
+import { RateLimiter } from "../services/RateLimiter.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { GatewayInfo } from "../services/GatewayInfo.ts"
 import { HostIdentity } from "../services/HostIdentity.ts"
@@ -51,7 +52,7 @@ const Rpc = RpcServer.layer(GatewayRpcs, { disableTracing: true, concurrency: "u
 export const layerCore = Layer.mergeAll(Rpc, Broadcasts.layer).pipe(
   Layer.provideMerge(RpcFrameProtocol.layer),
   Layer.provideMerge(Layer.mergeAll(Auth.layer, GatewayInfo.layer, HostIdentity.layer, NodeRegistry.layer)),
-  Layer.provideMerge(DevicePairing.layer),
+  Layer.provideMerge(Layer.mergeAll(DevicePairing.layer, RateLimiter.layer)),
   Layer.provideMerge(ConnectionHub.layer)
 )
 

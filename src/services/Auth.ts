@@ -21,6 +21,7 @@ import { ErrorCode, GatewayError } from "../protocol/errors.ts"
 import { grant, OPERATOR_SCOPES } from "../protocol/scopes.ts"
 import { type Admission, DevicePairing } from "./DevicePairing.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"
+import { RateLimiter } from "./RateLimiter.ts"
 
 /** What the transport knows about a connection, independent of what the client claims. */
 export interface TransportInfo {
@@ -59,7 +60,8 @@ export class Auth extends Context.Service<Auth, AuthShape>()("gatehouse/services
     Effect.gen(function*() {
       const { config, secrets } = yield* GatewayConfig
       const pairing = yield* DevicePairing
-      const authenticate = Effect.fn("Auth.authenticate")(function*(
+      const limiter = yield* RateLimiter
+      const decide = Effect.fn("Auth.decide")(function*(
         params: ConnectParams,
         transport: TransportInfo,
         challengeNonce: string
@@ -134,6 +136,21 @@ export class Auth extends Context.Service<Auth, AuthShape>()("gatehouse/services
         // No device and no credential at all: OpenClaw's clients expect DEVICE_IDENTITY_REQUIRED here.
         if (ask === undefined && (role === "node" || shared._tag === "Missing" && isEmpty(auth))) return yield* deviceIdentityRequired
         return yield* rejected(shared.reason, "")
+      })
+      const authenticate = Effect.fn("Auth.authenticate")(function*(
+        params: ConnectParams,
+        transport: TransportInfo,
+        challengeNonce: string
+      ) {
+        // Checked before any credential is looked at, whatever fields the client sent.
+        const wait = yield* limiter.check(transport.remoteAddress)
+        if (wait > 0) return yield* rateLimited(wait)
+        return yield* decide(params, transport, challengeNonce).pipe(
+          Effect.tapError((e) => {
+            const code = (e.details as { code?: unknown } | undefined)?.code
+            return typeof code === "string" && COUNTED_FAILURES.has(code) ? limiter.fail(transport.remoteAddress, code) : Effect.void
+          })
+        )
       })
       return Auth.of({ authenticate })
     })
@@ -213,6 +230,27 @@ const rejected = (reason: AuthReason, extra: string) => {
     details: { code: r.code, authReason: reason, canRetryWithDeviceToken: false, recommendedNextStep: r.next }
   })
 }
+
+// Wrong credentials and forged proofs count; missing ones and a skewed clock do not.
+const COUNTED_FAILURES = new Set([
+  "AUTH_TOKEN_MISMATCH",
+  "AUTH_PASSWORD_MISMATCH",
+  "AUTH_DEVICE_TOKEN_MISMATCH",
+  "AUTH_BOOTSTRAP_TOKEN_INVALID",
+  "DEVICE_AUTH_SIGNATURE_INVALID",
+  "DEVICE_AUTH_DEVICE_ID_MISMATCH",
+  "DEVICE_AUTH_PUBLIC_KEY_INVALID",
+  "DEVICE_AUTH_NONCE_MISMATCH"
+])
+
+const rateLimited = (waitMs: number) =>
+  new GatewayError({
+    code: ErrorCode.invalidRequest,
+    message: `unauthorized: too many failed authentication attempts from this address; retry in ${Math.ceil(waitMs / 1000)}s`,
+    details: { code: "AUTH_RATE_LIMITED", authReason: "rate_limited", canRetryWithDeviceToken: false, recommendedNextStep: "wait_then_retry" },
+    retryable: true,
+    retryAfterMs: waitMs
+  })
 
 type SharedResult =
   | { readonly _tag: "Ok"; readonly method: "token" | "password" | "none" }

@@ -148,8 +148,9 @@ layer(serverLayer({}, homeWithConfig({ gateway: { trustedProxies: ["127.0.0.1"] 
       const bootstrapToken = created.payload.bootstrapToken as string
       assert.notInclude(JSON.stringify(created.payload), TEST_TOKEN)
       const results = yield* Effect.all(
-        Array.from({ length: 50 }, () =>
-          Effect.scoped(Effect.flatMap(openWs(url, REMOTE), (c) => connectDevice(c, newDevice(), { role: "node", auth: { bootstrapToken } })))),
+        Array.from({ length: 50 }, (_, i) =>
+          Effect.scoped(Effect.flatMap(openWs(url, { "x-forwarded-for": `198.18.0.${i + 1}` }), (c) =>
+            connectDevice(c, newDevice(), { role: "node", auth: { bootstrapToken } })))),
         { concurrency: "unbounded" }
       )
       const ok = results.filter((r) => r.ok)
