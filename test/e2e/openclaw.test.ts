@@ -17,6 +17,7 @@ if (!available) {
 
 describe.runIf(available)("the published openclaw CLI against gatehouse", () => {
   const token = "compat-token-9c41d2e7f0"
+  const gatewayEnv = homeWithConfig({ gateway: { trustedProxies: ["127.0.0.1"] } })
   let port = 0
   let daemon: Daemon
   const ocHome = tempHome()
@@ -26,7 +27,7 @@ describe.runIf(available)("the published openclaw CLI against gatehouse", () => 
 
   beforeAll(async () => {
     port = await freePort()
-    daemon = await startDaemon(["gateway", "run", "--port", String(port), "--token", token], homeWithConfig({ gateway: { trustedProxies: ["127.0.0.1"] } }), /listening on ws:/)
+    daemon = await startDaemon(["gateway", "run", "--port", String(port), "--token", token], gatewayEnv, /listening on ws:/)
   })
 
   afterAll(async () => {
@@ -60,6 +61,28 @@ describe.runIf(available)("the published openclaw CLI against gatehouse", () => 
     assert.match(r.stdout, /Pending \(1\)/)
     assert.match(r.stdout, /Paired \(\d+\)/)
   }, 60_000)
+
+  it("serves the published openclaw node host: it connects, and answers an invoke", async () => {
+    const nodeHome = tempHome()
+    mkdirSync(join(nodeHome, "tmp"), { recursive: true })
+    const ocNode = await startDaemon(
+      ["node", "run", "--host", "127.0.0.1", "--port", String(port), "--no-tls", "--display-name", "oc-node"],
+      { HOME: nodeHome, TMPDIR: join(nodeHome, "tmp"), OPENCLAW_GATEWAY_TOKEN: token, OPENCLAW_DISABLE_BONJOUR: "1", NO_COLOR: "1" },
+      /gateway connected/,
+      bin!
+    )
+    try {
+      const cli = (...args: Array<string>) => run(args, { ...gatewayEnv, OPENCLAW_GATEWAY_PORT: String(port), OPENCLAW_GATEWAY_TOKEN: token })
+      const listed = await cli("nodes", "list")
+      assert.include(listed.stdout, "oc-node")
+      const r = await cli("nodes", "invoke", "oc-node", "system.which", "--params", "{\"bins\":[\"sh\"]}", "--json")
+      assert.strictEqual(r.code, 0, r.stdout + r.stderr)
+      assert.match(JSON.parse(r.stdout).payload.bins.sh, /\/sh$/)
+    } finally {
+      ocNode.child.kill("SIGTERM")
+      await ocNode.exited
+    }
+  }, 120_000)
 
   it("shows openclaw users gatehouse's reason for a wrong token", async () => {
     const r = await openclaw("gateway", "health", "--url", `ws://127.0.0.1:${port}`, "--token", "wrong")

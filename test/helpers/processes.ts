@@ -26,9 +26,9 @@ export interface Daemon {
   readonly exited: Promise<number | null>
 }
 
-export const startDaemon = (args: ReadonlyArray<string>, env: Record<string, string>, ready: RegExp): Promise<Daemon> =>
+export const startDaemon = (args: ReadonlyArray<string>, env: Record<string, string>, ready: RegExp, bin = BIN): Promise<Daemon> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] })
     let output = ""
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)))
     const onData = (d: Buffer) => {
