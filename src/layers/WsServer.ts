@@ -14,7 +14,7 @@ import * as Schema from "effect/Schema"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { type RawData, type WebSocket, WebSocketServer } from "ws"
-import { canonicalIp } from "../net/ip.ts"
+import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
 import type { Conn } from "../programs/Conn.ts"
 import { serveConnection } from "../programs/serveConnection.ts"
 import { CloseCode, MAX_PAYLOAD_BYTES, MAX_PREAUTH_CONNECTIONS_PER_IP, MAX_PREAUTH_PAYLOAD_BYTES } from "../protocol/constants.ts"
@@ -83,17 +83,23 @@ export const layer = Layer.effect(
       )
     }
 
-    const server: Server = createServer(httpRoutes)
-    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const remote = canonicalIp(request.socket.remoteAddress ?? "unknown")
       if ((preauth.get(remote) ?? 0) >= MAX_PREAUTH_CONNECTIONS_PER_IP) {
         socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nToo many unauthenticated sockets\n")
         return
       }
       wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, request))
-    })
-    server.on("clientError", (_err, socket) => socket.destroy())
+    }
+    const makeServer = (): Server => {
+      const server = createServer(httpRoutes)
+      server.on("upgrade", onUpgrade)
+      server.on("clientError", (_err, socket) => socket.destroy())
+      return server
+    }
+    const server = makeServer()
 
+    const servers: Array<Server> = [server]
     const port = yield* Effect.acquireRelease(
       listen(server, host, config.port.value),
       () =>
@@ -103,13 +109,22 @@ export const layer = Layer.effect(
           yield* hub.closeAll(CloseCode.serviceRestart, "service restart")
           for (const ws of wss.clients) ws.close(CloseCode.serviceRestart, "service restart")
           yield* Effect.logInfo("gateway stopped").pipe(Effect.annotateLogs({ closedClients: clients.length }))
-          yield* Effect.callback<void>((resume) => {
-            server.close(() => resume(Effect.void))
-            server.closeAllConnections()
-            for (const ws of wss.clients) ws.terminate()
-          })
+          yield* Effect.forEach(servers, (srv) =>
+            Effect.callback<void>((resume) => {
+              srv.close(() => resume(Effect.void))
+              srv.closeAllConnections()
+              for (const ws of wss.clients) ws.terminate()
+            }), { discard: true, concurrency: "unbounded" })
         })
     )
+    // A gateway bound to one non-loopback address also listens on 127.0.0.1, so its
+    // owner's commands on the same host connect as direct loopback (and can approve devices).
+    if (!isLoopbackIp(host) && host !== "0.0.0.0" && host !== "::") {
+      const local = makeServer()
+      const bound = yield* Effect.result(listen(local, "127.0.0.1", port))
+      if (bound._tag === "Success") servers.push(local)
+      else yield* Effect.logWarning(`also listening on 127.0.0.1:${port} failed (${bound.failure.message}); local commands must use --url`)
+    }
     const urlHost = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
     return GatewayServer.of({ host, port, url: `ws://${urlHost}:${port}` })
   })

@@ -29,3 +29,13 @@ export const isTailnetIpv4 = (address: string): boolean => {
 
 /** Whether a host string is an IP literal. */
 export const isIpLiteral = (host: string): boolean => isIP(host.replace(/^\[|\]$/g, "")) !== 0
+
+/** Whether an address is an RFC 1918, CGNAT/tailnet (100.64/10) or IPv6 ULA (fc00::/7) literal. */
+export const isPrivateIp = (address: string): boolean => {
+  const ip = canonicalIp(address)
+  if (isIP(ip) === 4) {
+    const [a, b] = ip.split(".").map(Number)
+    return a === 10 || (a === 172 && b! >= 16 && b! <= 31) || (a === 192 && b === 168) || isTailnetIpv4(ip)
+  }
+  return isIP(ip) === 6 && /^f[cd]/.test(ip)
+}

@@ -10,7 +10,7 @@ import type * as Redacted from "effect/Redacted"
 import { ConfigError } from "../config/errors.ts"
 import type { Env } from "../config/paths.ts"
 import { resolveSecrets } from "../config/resolve.ts"
-import { isLoopbackIp } from "../net/ip.ts"
+import { isLoopbackIp, isPrivateIp } from "../net/ip.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
 import { loadOrCreateIdentity } from "../identity/deviceIdentity.ts"
@@ -43,13 +43,13 @@ export const resolveTarget = (flags: TargetFlags, env: Env): Effect.Effect<Resol
           message: "gateway url override requires explicit credentials\nFix: pass --token or --password (credentials from config or environment are never sent to an explicit --url)"
         })
       }
-      yield* checkPlaintext(flags.url)
+      yield* checkPlaintext(flags.url, env)
       const { config } = yield* localConfig(flags, env)
       return { url: flags.url, token: flags.token, password: flags.password, origin: "flag", stateDir: config.paths.stateDir }
     }
     const { config, host } = yield* localConfig(flags, env)
     if (config.mode.value === "remote" && config.remote.url !== undefined) {
-      yield* checkPlaintext(config.remote.url)
+      yield* checkPlaintext(config.remote.url, env)
       return {
         url: config.remote.url,
         token: flags.token ?? config.remote.token,
@@ -59,7 +59,8 @@ export const resolveTarget = (flags: TargetFlags, env: Env): Effect.Effect<Resol
       }
     }
     const secrets = resolveSecrets(config.paths, config.file, {}, env)
-    const connectHost = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
+    // The gateway always listens on loopback too (see WsServer), so this host's commands use it.
+    const connectHost = host === "::" || host.includes(":") && isLoopbackIp(host) ? "[::1]" : "127.0.0.1"
     const useToken = config.authMode.value !== "password"
     return {
       url: `ws://${connectHost}:${config.port.value}`,
@@ -93,15 +94,17 @@ const localConfig = (flags: TargetFlags, env: Env) =>
     Effect.catchIf((e) => e.reason === "refused", () => GatewayConfig.make({ profile: flags.profile, dev: flags.dev, bind: "loopback" }, env))
   )
 
-const checkPlaintext = (url: string) => {
+const checkPlaintext = (url: string, env: Env) => {
   const parsed = URL.canParse(url) ? new URL(url) : undefined
   if (parsed === undefined) return Effect.fail(new ConfigError({ reason: "invalid", message: `not a valid URL: ${url}` }))
-  if (parsed.protocol === "wss:" || isLoopbackIp(parsed.hostname.replace(/^\[|\]$/g, "")) || parsed.hostname === "localhost") {
-    return Effect.void
-  }
+  const host = parsed.hostname.replace(/^\[|\]$/g, "")
+  if (parsed.protocol === "wss:" || isLoopbackIp(host) || parsed.hostname === "localhost") return Effect.void
+  // As OpenClaw: an explicit opt-in allows plaintext to private and tailnet addresses only.
+  if (env.OPENCLAW_ALLOW_INSECURE_PRIVATE_WS === "1" && isPrivateIp(host)) return Effect.void
   return Effect.fail(new ConfigError({
     reason: "refused",
     message: `refusing to send credentials to ${parsed.host} over plaintext ws://; use wss://, or an SSH forward ` +
-      `(ssh -N -L 18789:127.0.0.1:18789 user@${parsed.hostname}) and --url ws://127.0.0.1:18789`
+      `(ssh -N -L 18789:127.0.0.1:18789 user@${parsed.hostname}) and --url ws://127.0.0.1:18789; ` +
+      `on a trusted private network, OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1 allows it`
   }))
 }

@@ -3,6 +3,10 @@ import { createServer } from "node:net"
 
 export const BIN = new URL("../../bin/gatehouse", import.meta.url).pathname
 
+// Scripts run under this Node; anything else (ip, ...) is executed directly.
+const command = (bin: string, args: ReadonlyArray<string>): [string, Array<string>] =>
+  bin === BIN || /\.(m?js|ts)$/.test(bin) ? [process.execPath, [bin, ...args]] : [bin, [...args]]
+
 export interface Ran {
   readonly code: number | null
   readonly stdout: string
@@ -11,7 +15,7 @@ export interface Ran {
 
 export const run = (args: ReadonlyArray<string>, env: Record<string, string>, bin = BIN): Promise<Ran> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(...command(bin, args), { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))
@@ -28,7 +32,7 @@ export interface Daemon {
 
 export const startDaemon = (args: ReadonlyArray<string>, env: Record<string, string>, ready: RegExp, bin = BIN): Promise<Daemon> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(...command(bin, args), { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] })
     let output = ""
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)))
     const onData = (d: Buffer) => {
