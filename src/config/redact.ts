@@ -1,5 +1,5 @@
 /**
- * Redaction of secrets in config documents: any key that names a credential has
+ * Redaction of secrets in config documents: every key that names a credential has
  * its value replaced, however deep it sits.
  */
 

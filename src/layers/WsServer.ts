@@ -175,9 +175,21 @@ const httpRoutes = (request: IncomingMessage, response: ServerResponse) => {
 
 type WsInternals = { _receiver?: { _maxPayload?: number } }
 
+// Frames a client may have waiting unread: one connect before the handshake, a
+// generous pipeline after it. A client that floods past that is closed, so a
+// stalled reader can never buffer unbounded memory.
+const MAX_QUEUED_PREAUTH = 4
+const MAX_QUEUED = 1024
+
 const adaptSocket = (ws: WebSocket, request: IncomingMessage, remoteAddress: string, onAuthenticated: () => void): Conn => {
   const incoming = Effect.runSync(Queue.unbounded<string, Cause.Done>())
+  let limit = MAX_QUEUED_PREAUTH
   ws.on("message", (data: RawData, isBinary: boolean) => {
+    if (Queue.sizeUnsafe(incoming) >= limit) {
+      ws.close(CloseCode.policyViolation, "too many unanswered frames")
+      Queue.endUnsafe(incoming)
+      return
+    }
     Queue.offerUnsafe(incoming, isBinary ? "\u0000binary" : rawToString(data))
   })
   ws.once("close", () => Queue.endUnsafe(incoming))
@@ -199,6 +211,7 @@ const adaptSocket = (ws: WebSocket, request: IncomingMessage, remoteAddress: str
       // ws has no public per-socket limit; its receiver reads this field on every frame (pinned ws 8.23.0).
       const receiver = (ws as unknown as WsInternals)._receiver
       if (receiver !== undefined) receiver._maxPayload = MAX_PAYLOAD_BYTES
+      limit = MAX_QUEUED
       onAuthenticated()
     }
   }

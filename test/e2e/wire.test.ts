@@ -98,6 +98,18 @@ layer(serverLayer())("the recorded OpenClaw CLI conversation", (it) => {
       assert.strictEqual((yield* good.nextMatching((f) => f.id === "c")).ok, true)
     })))
 
+  it.effect("closes a client that floods frames before its handshake is answered", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { url } = yield* GatewayServer
+      const c = yield* openWs(url)
+      yield* c.next
+      yield* Effect.sync(() => {
+        c.ws.send(JSON.stringify({ type: "req", id: "c", method: "connect", params: connectParamsFor() }))
+        for (let i = 0; i < 50; i++) c.ws.send(JSON.stringify({ type: "req", id: `f${i}`, method: "health" }))
+      })
+      assert.deepStrictEqual(yield* c.closed, { code: 1008, reason: "too many unanswered frames" })
+    })))
+
   it.effect("accepts frames above 64 KiB once authenticated", () =>
     Effect.scoped(Effect.gen(function*() {
       const { url } = yield* GatewayServer
