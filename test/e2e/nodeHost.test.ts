@@ -1,5 +1,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { type Daemon, freePort, run, startDaemon } from "../helpers/processes.ts"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { homeWithConfig, tempHome } from "../helpers/testGateway.ts"
 
 describe("a node host, the gateway and the operator CLI", () => {
@@ -50,6 +52,24 @@ describe("a node host, the gateway and the operator CLI", () => {
     assert.strictEqual(r.code, 1)
     assert.include(r.stderr, "NOT_ALLOWED")
     assert.include(r.stderr, "--allow echo")
+  })
+
+  it("pairs a node from a setup code alone, and remembers the gateway for the next run", async () => {
+    const code = JSON.parse((await cli("setup-code", "--role", "node", "--json")).stdout).code as string
+    const home = tempHome()
+    const paired = await startDaemon(["node", "run", "--pair", code, "--display-name", "paired-node"], { HOME: home }, /node connected/)
+    try {
+      const listed = await cli("nodes", "list")
+      assert.include(listed.stdout, "paired-node")
+      assert.strictEqual(JSON.parse(readFileSync(join(home, ".openclaw", "node.json"), "utf8")).url, `ws://127.0.0.1:${port}`)
+    } finally {
+      paired.child.kill("SIGINT")
+      assert.strictEqual(await paired.exited, 0)
+    }
+    // No code and no token now: the saved URL and the node's device token are enough.
+    const again = await startDaemon(["node", "run", "--display-name", "paired-node"], { HOME: home }, /node connected/)
+    again.child.kill("SIGINT")
+    assert.strictEqual(await again.exited, 0)
   })
 
   it("leaves cleanly on Ctrl-C, and the gateway shows it disconnected", async () => {
