@@ -13,10 +13,10 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { ConfigError } from "../config/errors.ts"
 import { writeFileAtomic } from "../fs/atomicWrite.ts"
-import { loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
+import { forgetDeviceToken, loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
 import { loadOrCreateIdentity } from "../identity/deviceIdentity.ts"
 import { resolveAllowlist } from "../node/systemRun.ts"
-import { resolveTarget } from "../programs/clientTarget.ts"
+import { checkPlaintext, resolveTarget } from "../programs/clientTarget.ts"
 import type { Target } from "../programs/gatewayClient.ts"
 import { runNode } from "../programs/runNode.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
@@ -55,6 +55,8 @@ export const nodeRun = Command.make("run", flags, (f) =>
       return yield* new ConfigError({ reason: "invalid", message: "--pair: not a setup code; create one on the gateway host with `gatehouse setup-code --role node`" })
     }
     const paired = Option.getOrUndefined(pairing)
+    // A setup code is not bound to a device until used: never send it where it can be read in transit.
+    if (paired !== undefined) yield* checkPlaintext(paired.url, process.env)
     const explicit = Option.isSome(f.url)
       ? yield* resolveTarget({ ...profile, url: Option.getOrUndefined(f.url), token: Option.getOrUndefined(f.token), password: Option.getOrUndefined(f.password) }, process.env)
       : undefined
@@ -65,7 +67,7 @@ export const nodeRun = Command.make("run", flags, (f) =>
     let bootstrapToken = paired?.bootstrapToken
     const url = paired?.url ?? explicit?.url ?? savedUrl ?? local!.url
     const currentTarget = Effect.gen(function*(): Effect.fn.Return<Target> {
-      const stored = explicit !== undefined ? undefined : yield* loadDeviceToken(stateDir, identity.deviceId, "node")
+      const stored = explicit !== undefined ? undefined : yield* loadDeviceToken(stateDir, identity.deviceId, "node", url)
       const base = explicit ?? (savedUrl !== undefined && paired === undefined ? { url: savedUrl } : local ?? { url })
       return {
         ...base,
@@ -73,9 +75,10 @@ export const nodeRun = Command.make("run", flags, (f) =>
           identity,
           deviceToken: stored,
           bootstrapToken,
+          onRejected: () => forgetDeviceToken(stateDir, identity.deviceId, "node"),
           onIssued: (token, scopes) =>
             Effect.gen(function*() {
-              yield* saveDeviceToken(stateDir, identity.deviceId, "node", token, scopes)
+              yield* saveDeviceToken(stateDir, identity.deviceId, "node", token, scopes, url)
               if (bootstrapToken !== undefined) {
                 bootstrapToken = undefined
                 yield* writeFileAtomic(savedUrlPath, JSON.stringify({ url }) + "\n").pipe(Effect.ignore)

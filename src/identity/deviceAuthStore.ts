@@ -1,6 +1,7 @@
 /**
  * The client's stored device tokens, `<stateDir>/identity/device-auth.json`
- * (0600): one token per role for this host's device, as the gateway issued it.
+ * (0600): one token per role for this host's device, remembered with the URL of
+ * the gateway that issued it and sent to no other.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -10,7 +11,13 @@ import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { writeFileAtomic } from "../fs/atomicWrite.ts"
 
-const StoredToken = Schema.Struct({ token: Schema.String, role: Schema.String, scopes: Schema.Array(Schema.String), updatedAtMs: Schema.Number })
+const StoredToken = Schema.Struct({
+  token: Schema.String,
+  role: Schema.String,
+  scopes: Schema.Array(Schema.String),
+  updatedAtMs: Schema.Number,
+  gatewayUrl: Schema.optionalKey(Schema.String)
+})
 const DeviceAuthFile = Schema.Struct({
   version: Schema.Literal(1),
   deviceId: Schema.String,
@@ -22,18 +29,28 @@ const decode = Schema.decodeUnknownResult(Schema.fromJsonString(DeviceAuthFile))
 /** Path of the device token file under a state dir. */
 export const deviceAuthPath = (stateDir: string) => join(stateDir, "identity", "device-auth.json")
 
-/** The stored token of `deviceId` for `role`, if any. */
-export const loadDeviceToken = (stateDir: string, deviceId: string, role: string) =>
-  Effect.map(readStore(stateDir), (store) => (store?.deviceId === deviceId ? store.tokens[role]?.token : undefined))
+/** The stored token of `deviceId` for `role`, if the gateway at `gatewayUrl` issued it. */
+export const loadDeviceToken = (stateDir: string, deviceId: string, role: string, gatewayUrl: string) =>
+  Effect.map(readStore(stateDir), (store) => {
+    const entry = store?.deviceId === deviceId ? store.tokens[role] : undefined
+    return entry?.gatewayUrl === gatewayUrl ? entry.token : undefined
+  })
 
-/** Stores the token the gateway issued for `role`. */
-export const saveDeviceToken = (stateDir: string, deviceId: string, role: string, token: string, scopes: ReadonlyArray<string>) =>
+/** Stores the token the gateway at `gatewayUrl` issued for `role`. */
+export const saveDeviceToken = (
+  stateDir: string,
+  deviceId: string,
+  role: string,
+  token: string,
+  scopes: ReadonlyArray<string>,
+  gatewayUrl: string
+) =>
   Effect.gen(function*() {
     const current = yield* readStore(stateDir)
     const base: DeviceAuthFile = current?.deviceId === deviceId ? current : { version: 1, deviceId, tokens: {} }
-    if (base.tokens[role]?.token === token) return
+    if (base.tokens[role]?.token === token && base.tokens[role]?.gatewayUrl === gatewayUrl) return
     const updatedAtMs = yield* Clock.currentTimeMillis
-    const next: DeviceAuthFile = { ...base, tokens: { ...base.tokens, [role]: { token, role, scopes: [...scopes], updatedAtMs } } }
+    const next: DeviceAuthFile = { ...base, tokens: { ...base.tokens, [role]: { token, role, scopes: [...scopes], updatedAtMs, gatewayUrl } } }
     yield* writeFileAtomic(deviceAuthPath(stateDir), JSON.stringify(next, null, 2) + "\n").pipe(Effect.ignore)
   })
 

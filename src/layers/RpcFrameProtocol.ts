@@ -18,8 +18,8 @@ export interface FrameRouterShape {
   readonly attach: (clientId: number, write: (frame: ResponseFrame) => Effect.Effect<void>) => Effect.Effect<void>
   /** Stops routing and interrupts the client's in-flight requests. */
   readonly detach: (clientId: number) => Effect.Effect<void>
-  /** Hands a request frame to the RPC server. */
-  readonly submit: (clientId: number, frame: RequestFrame) => Effect.Effect<void>
+  /** Hands a request frame to the RPC server; false when its id is already in flight. */
+  readonly submit: (clientId: number, frame: RequestFrame) => Effect.Effect<boolean>
 }
 
 export class FrameRouter extends Context.Service<FrameRouter, FrameRouterShape>()(
@@ -71,14 +71,20 @@ const make = Effect.gen(function*() {
       Effect.suspend(() => (clients.delete(clientId) ? Queue.offer(disconnects, clientId) : Effect.void)).pipe(Effect.asVoid),
     submit: (clientId, frame) =>
       Effect.suspend(() => {
-        clients.get(clientId)?.methods.set(frame.id, frame.method)
-        return writeRequest(clientId, {
-          _tag: "Request",
-          id: frame.id,
-          tag: frame.method,
-          payload: frame.params ?? {},
-          headers: []
-        })
+        const client = clients.get(clientId)
+        // The RPC server interrupts the caller on a reused in-flight id; refuse it here instead.
+        if (client === undefined || client.methods.has(frame.id)) return Effect.succeed(false)
+        client.methods.set(frame.id, frame.method)
+        return Effect.as(
+          writeRequest(clientId, {
+            _tag: "Request",
+            id: frame.id,
+            tag: frame.method,
+            payload: frame.params ?? {},
+            headers: []
+          }),
+          true
+        )
       })
   })
   return Context.make(RpcServer.Protocol, protocol).pipe(Context.add(FrameRouter, router))

@@ -44,11 +44,16 @@ export class InvokeTable {
     while (this.idempotent.size > IDEMPOTENCY_MAX) this.idempotent.delete(this.idempotent.keys().next().value!)
   }
 
-  /** Forgets a call that ended without a node answer, so its key may be retried. */
-  abandon(id: string, key: string): void {
+  /**
+   * Ends a call that got no node answer: callers sharing its idempotency key get
+   * `error` too, and the key may be retried.
+   */
+  abandon(id: string, key: string, error: GatewayError): Effect.Effect<void> {
     const p = this.pending.get(id)
     this.pending.delete(id)
-    if (p !== undefined && this.idempotent.get(key)?.outcome === p.outcome) this.idempotent.delete(key)
+    if (p === undefined) return Effect.void
+    if (this.idempotent.get(key)?.outcome === p.outcome) this.idempotent.delete(key)
+    return Effect.asVoid(Deferred.fail(p.outcome, error))
   }
 
   /** Completes the call `id` if `nodeId` owns it; false for unknown or late ids. */

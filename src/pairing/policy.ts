@@ -4,7 +4,8 @@
  * verify device tokens and redeem setup codes. Time and fresh ids are passed in,
  * so every rule is testable (and property-tested) without I/O.
  */
-import { createHash, timingSafeEqual } from "node:crypto"
+import { createHash } from "node:crypto"
+import { secretEquals } from "../auth/secretEquals.ts"
 import { normalizeMetadata } from "../protocol/deviceAuth.ts"
 import { satisfies } from "../protocol/scopes.ts"
 import {
@@ -284,7 +285,7 @@ export const verifyToken = (
   if (device === undefined || device.publicKey !== publicKey) return { ok: false, reason: "not-paired" }
   const token = device.tokens[role]
   if (token === undefined || !device.roles.includes(role)) return { ok: false, reason: "role" }
-  if (!constantTimeEquals(presented, token.token)) return { ok: false, reason: "mismatch" }
+  if (!secretEquals(presented, token.token)) return { ok: false, reason: "mismatch" }
   if (token.revokedAtMs !== undefined) return { ok: false, reason: "revoked" }
   const ceiling = token.scopes.filter((s) => satisfies(device.approvedScopes, s))
   if (!requested.every((s) => satisfies(ceiling, s))) return { ok: false, reason: "scope" }
@@ -331,9 +332,6 @@ export const redeemSetupCode = (
 // ---------------------------------------------------------------------------
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex")
-
-const constantTimeEquals = (a: string, b: string) =>
-  timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest())
 
 const sameSet = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) =>
   a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i])

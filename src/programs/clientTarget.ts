@@ -12,7 +12,7 @@ import type { Env } from "../config/paths.ts"
 import { resolveSecrets } from "../config/resolve.ts"
 import { isLoopbackIp, isPrivateIp } from "../net/ip.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
-import { loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
+import { forgetDeviceToken, loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
 import { loadOrCreateIdentity } from "../identity/deviceIdentity.ts"
 import type { DeviceCredentials, Target } from "./gatewayClient.ts"
 
@@ -80,11 +80,12 @@ export const withDevice = (target: ResolvedTarget, role = "operator") =>
     const identity = yield* loadOrCreateIdentity(target.stateDir).pipe(
       Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: `device identity: ${e.message}` }))
     )
-    const deviceToken = target.origin === "flag" ? undefined : yield* loadDeviceToken(target.stateDir, identity.deviceId, role)
+    const deviceToken = target.origin === "flag" ? undefined : yield* loadDeviceToken(target.stateDir, identity.deviceId, role, target.url)
     const device: DeviceCredentials = {
       identity,
       deviceToken,
-      onIssued: (token, scopes) => saveDeviceToken(target.stateDir, identity.deviceId, role, token, scopes)
+      onIssued: (token, scopes) => saveDeviceToken(target.stateDir, identity.deviceId, role, token, scopes, target.url),
+      onRejected: () => forgetDeviceToken(target.stateDir, identity.deviceId, role)
     }
     return { ...target, device }
   })
@@ -94,7 +95,8 @@ const localConfig = (flags: TargetFlags, env: Env) =>
     Effect.catchIf((e) => e.reason === "refused", () => GatewayConfig.make({ profile: flags.profile, dev: flags.dev, bind: "loopback" }, env))
   )
 
-const checkPlaintext = (url: string, env: Env) => {
+/** Refuses plaintext ws:// to anything but loopback (or, with the opt-in, private addresses). */
+export const checkPlaintext = (url: string, env: Env) => {
   const parsed = URL.canParse(url) ? new URL(url) : undefined
   if (parsed === undefined) return Effect.fail(new ConfigError({ reason: "invalid", message: `not a valid URL: ${url}` }))
   const host = parsed.hostname.replace(/^\[|\]$/g, "")

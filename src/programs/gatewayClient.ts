@@ -41,6 +41,8 @@ export interface DeviceCredentials {
   readonly deviceToken?: string | undefined
   readonly bootstrapToken?: string | undefined
   readonly onIssued?: ((token: string, scopes: ReadonlyArray<string>) => Effect.Effect<void>) | undefined
+  /** Called when the gateway refused the stored device token, so it can be forgotten. */
+  readonly onRejected?: (() => Effect.Effect<void>) | undefined
 }
 
 export interface SessionOptions {
@@ -70,7 +72,7 @@ export const openSession = (target: Target, options: SessionOptions = {}) =>
     const closeInfo = { code: 0, reason: "" }
     const ws = yield* Effect.acquireRelease(
       Effect.callback<WebSocket, GatewayCallError>((resume) => {
-        const socket = new WebSocket(target.url, { maxPayload: MAX_PAYLOAD_BYTES, perMessageDeflate: false })
+        const socket = new WebSocket(target.url, { maxPayload: MAX_PAYLOAD_BYTES, perMessageDeflate: false, handshakeTimeout: timeoutMs })
         socket.on("message", (data) => {
           const parsed = Result.try(() => JSON.parse(String(data)) as Record<string, unknown>)
           if (Result.isSuccess(parsed)) Queue.offerUnsafe(inbox, parsed.success)
@@ -164,7 +166,11 @@ export const openSession = (target: Target, options: SessionOptions = {}) =>
       }
     })
     const helloFrame = yield* awaitResponse(connectId, "connecting")
-    if (helloFrame.ok !== true) return yield* rejectedBy(helloFrame.error, "rejected")
+    if (helloFrame.ok !== true) {
+      const detail = ((helloFrame.error as ErrorShape | undefined)?.details as { code?: unknown } | undefined)?.code
+      if (detail === "AUTH_DEVICE_TOKEN_MISMATCH" && auth.deviceToken !== undefined && device?.onRejected !== undefined) yield* device.onRejected()
+      return yield* rejectedBy(helloFrame.error, "rejected")
+    }
     const hello = helloFrame.payload as Record<string, unknown>
     const issued = hello.auth as { deviceToken?: unknown; scopes?: ReadonlyArray<string> } | undefined
     if (device?.onIssued !== undefined && typeof issued?.deviceToken === "string") {

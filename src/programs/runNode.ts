@@ -56,7 +56,12 @@ export const nodeSession = (target: Target, options: NodeOptions, connected: Eff
       const request = frame.payload as { id: string; nodeId: string; command: string; paramsJSON: string | null }
       yield* Effect.forkScoped(
         Effect.gen(function*() {
-          const answer = yield* runCommand(request.command, request.paramsJSON ?? null, options.allowed)
+          // Whatever goes wrong running the command, the operator gets an answer, not a timeout.
+          const answer = yield* runCommand(request.command, request.paramsJSON ?? null, options.allowed).pipe(
+            Effect.catchCause((cause) =>
+              Effect.succeed({ ok: false, error: { code: "NODE_ERROR", message: `${request.command} failed on the node: ${Cause.pretty(cause).split("\n")[0]}` } } as const)
+            )
+          )
           yield* session.request("node.invoke.result", answer.ok
             ? { id: request.id, nodeId: request.nodeId, ok: true, payloadJSON: JSON.stringify(answer.payload) }
             : { id: request.id, nodeId: request.nodeId, ok: false, error: answer.error })

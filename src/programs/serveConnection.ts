@@ -25,7 +25,8 @@ import {
   TICK_INTERVAL_MS
 } from "../protocol/constants.ts"
 import { ErrorCode, GatewayError, invalidRequest, unknownMethod } from "../protocol/errors.ts"
-import { decodeFrame, encodeFrame, type ErrorShape, type RequestFrame } from "../protocol/frames.ts"
+import { decodeFrame, encodeFrame, type ErrorShape, type RequestFrame, type ResponseFrame } from "../protocol/frames.ts"
+import { satisfies } from "../protocol/scopes.ts"
 import { servedEvents, servedMethods } from "../protocol/methods.ts"
 import { type Admitted, Auth } from "../services/Auth.ts"
 import { ConnectionHub, type EventOptions, type LiveConnection } from "../services/ConnectionHub.ts"
@@ -151,7 +152,8 @@ const runSession = Effect.fnUntraced(function*(
     server: { version: GATEHOUSE_VERSION, connId },
     features: { methods: servedMethods, events: servedEvents, ...(protocol >= 4 ? { capabilities: [] } : {}) },
     snapshot: {
-      presence: yield* hub.presence,
+      // Presence names clients and their addresses: only for those allowed to read it.
+      presence: satisfies(principal.scopes, "operator.read") && principal.role === "operator" ? yield* hub.presence : [],
       health: yield* info.health,
       stateVersion: yield* hub.stateVersion,
       uptimeMs: yield* info.uptimeMs
@@ -164,16 +166,22 @@ const runSession = Effect.fnUntraced(function*(
     },
     policy: { maxPayload: MAX_PAYLOAD_BYTES, maxBufferedBytes: MAX_BUFFERED_BYTES, tickIntervalMs: TICK_INTERVAL_MS }
   }
+  const respond = (frame: ResponseFrame) =>
+    Effect.suspend(() => {
+      if (closed) return Effect.void
+      // Responses obey the slow-consumer rule too: a client that never reads is closed, not buffered.
+      return conn.bufferedAmount() > MAX_BUFFERED_BYTES ? close(CloseCode.policyViolation, "slow consumer") : sendJson(conn, frame)
+    })
   conn.allowLargeFrames()
-  yield* router.attach(clientId, (frame) => (closed ? Effect.void : sendJson(conn, frame)))
-  yield* sendJson(conn, { type: "res", id: connectId, ok: true, payload: hello })
-  yield* hub.register(live)
-  if (principal.role === "node") yield* nodes.connect(live, params, directLocal)
-  yield* Effect.logDebug("client connected").pipe(
-    Effect.annotateLogs({ connId, client: params.client.id, mode: params.client.mode, remote: conn.remoteAddress })
-  )
-
+  // Everything registered from here on is undone by the same finalizer, whatever fails.
   yield* Effect.gen(function*() {
+    yield* router.attach(clientId, respond)
+    yield* sendJson(conn, { type: "res", id: connectId, ok: true, payload: hello })
+    yield* hub.register(live)
+    if (principal.role === "node") yield* nodes.connect(live, params, directLocal)
+    yield* Effect.logDebug("client connected").pipe(
+      Effect.annotateLogs({ connId, client: params.client.id, mode: params.client.mode, remote: conn.remoteAddress })
+    )
     while (true) {
       const text = yield* Queue.take(conn.incoming)
       yield* handleRequest(conn, clientId, text)
@@ -202,7 +210,10 @@ const handleRequest = (conn: Conn, clientId: number, text: string) =>
     }
     if (!served.has(frame.method)) return yield* sendError(conn, frame.id, unknownMethod(frame.method).toShape())
     const router = yield* FrameRouter
-    yield* router.submit(clientId, frame)
+    const accepted = yield* router.submit(clientId, frame)
+    if (!accepted) {
+      yield* sendError(conn, frame.id, invalidRequest(`duplicate request id ${frame.id}: an earlier request with this id is still running`).toShape())
+    }
   })
 
 interface Handshake {
@@ -257,8 +268,12 @@ const clientAddress = (conn: Conn, trusted: ReadonlyArray<string>) => {
   return peer
 }
 
-// Close reasons are limited to 123 bytes by the WebSocket spec.
-const reasonOf = (error: GatewayError) => error.message.slice(0, 120)
+// Close reasons are limited to 123 bytes (not characters) by the WebSocket spec.
+const reasonOf = (error: GatewayError) => {
+  let reason = error.message
+  while (Buffer.byteLength(reason) > 120) reason = reason.slice(0, -1)
+  return reason
+}
 
 const originAllowed = (origin: string, directLocal: boolean, allowed: ReadonlyArray<string>) => {
   if (allowed.includes("*") || allowed.includes(origin)) return true

@@ -9,7 +9,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { createHash, timingSafeEqual } from "node:crypto"
+import { secretEquals } from "../auth/secretEquals.ts"
 import * as Clock from "effect/Clock"
 import type { ConfigError } from "../config/errors.ts"
 import type { Secrets } from "../config/resolve.ts"
@@ -156,10 +156,6 @@ export class Auth extends Context.Service<Auth, AuthShape>()("gatehouse/services
     })
   )
 }
-
-/** Compares two secrets in constant time, whatever their lengths. */
-export const secretEquals = (given: string, expected: string): boolean =>
-  timingSafeEqual(createHash("sha256").update(given).digest(), createHash("sha256").update(expected).digest())
 
 // ---------------------------------------------------------------------------
 // Internal

@@ -10,6 +10,7 @@ import * as Layer from "effect/Layer"
 import { hostname } from "node:os"
 import type { ClientInfo, PresenceEntry } from "../protocol/connect.ts"
 import type { StateVersion } from "../protocol/frames.ts"
+import { satisfies } from "../protocol/scopes.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 import type { Principal } from "./Auth.ts"
 
@@ -85,11 +86,11 @@ export class ConnectionHub extends Context.Service<ConnectionHub, ConnectionHubS
           ? Effect.gen(function*() {
             version.presence++
             const list = yield* presence
-            // Presence is for operators; nodes never read it, and sending it to them costs O(nodes²).
+            // Presence is for operators who may read it; nodes never do, and sending it to them costs O(nodes²).
             yield* broadcast("presence", { presence: list }, {
               dropIfSlow: true,
               stateVersion: { ...version },
-              filter: (c) => c.principal.role === "operator"
+              filter: (c) => c.principal.role === "operator" && satisfies(c.principal.scopes, "operator.read")
             })
           })
           : Effect.void

@@ -13,6 +13,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import { randomBytes, randomUUID } from "node:crypto"
+import { secretEquals } from "../auth/secretEquals.ts"
 import { approvalScopes, decide, platformOf, verdictMessage } from "../nodes/commandPolicy.ts"
 import { InvokeTable } from "../nodes/invokeTable.ts"
 import type { NodePairingState, NodePendingRequest, PairedNode } from "../nodes/pairingModel.ts"
@@ -93,6 +94,8 @@ export interface NodeRegistryShape {
   readonly pairReject: (requestId: string) => Effect.Effect<NodePendingRequest, GatewayError>
   readonly verify: (nodeId: string, token: string) => Effect.Effect<boolean>
   readonly rename: (nodeId: string, displayName: string) => Effect.Effect<Omit<PairedNode, "token">, GatewayError>
+  /** Forgets a node's approved surface and pending request (its device was removed or revoked). */
+  readonly forget: (nodeId: string) => Effect.Effect<void>
   /** Calls in flight, for status and tests. */
   readonly inFlight: Effect.Effect<number>
 }
@@ -187,7 +190,7 @@ export class NodeRegistry extends Context.Service<NodeRegistry, NodeRegistryShap
             | { readonly _tag: "Current" }
             | { readonly _tag: "Requested"; readonly request: NodePendingRequest; readonly created: boolean }
             | { readonly _tag: "Approved"; readonly request: NodePendingRequest }
-          const outcome = yield* Effect.orDie(modify((s, fr): readonly [Reconciled, NodePairingState] => {
+          const outcome = yield* modify((s, fr): readonly [Reconciled, NodePairingState] => {
             if (NodePolicy.unapproved(s, surface).length === 0 && s.paired[nodeId] !== undefined) {
               const paired = s.paired[nodeId]!
               return [{ _tag: "Current" }, { ...s, paired: { ...s.paired, [nodeId]: { ...paired, lastConnectedAtMs: fr.now } } }]
@@ -197,7 +200,10 @@ export class NodeRegistry extends Context.Service<NodeRegistry, NodeRegistryShap
             if (!silent) return [requested, opened.state]
             const approved = NodePolicy.approve(opened.state, opened.request.requestId, { _tag: "Gateway" }, fr)
             return approved.ok ? [{ _tag: "Approved", request: opened.request }, approved.state] : [requested, opened.state]
-          }))
+          }).pipe(
+            // The node stays connected with no approved surface; its commands wait until the store works again.
+            Effect.catch((e) => Effect.as(Effect.logError(`node ${nodeId}: ${e.message}`), { _tag: "Current" } as Reconciled))
+          )
           switch (outcome._tag) {
             case "Current":
               break
@@ -249,11 +255,19 @@ export class NodeRegistry extends Context.Service<NodeRegistry, NodeRegistryShap
           }
           const now = yield* Clock.currentTimeMillis
           const key = `${request.nodeId}\u0000${request.command}\u0000${request.idempotencyKey}`
+          const timeoutMs = request.timeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS
+          const timedOut = new GatewayError({
+            code: ErrorCode.timeout,
+            message: `node invoke timed out after ${timeoutMs} ms (${request.command} on ${request.nodeId})`,
+            details: { code: "TIMEOUT" },
+            retryable: true
+          })
           const earlier = table.recall(key, now)
-          if (earlier !== undefined) return yield* Deferred.await(earlier)
+          if (earlier !== undefined) {
+            return yield* Deferred.await(earlier).pipe(Effect.timeoutOrElse({ duration: timeoutMs, orElse: () => Effect.fail(timedOut) }))
+          }
           const id = randomUUID()
           const outcome = yield* Deferred.make<unknown, GatewayError>()
-          const timeoutMs = request.timeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS
           table.start(id, request.nodeId, request.command, outcome, key, now)
           yield* session.live.sendDirect("node.invoke.request", {
             id,
@@ -264,20 +278,8 @@ export class NodeRegistry extends Context.Service<NodeRegistry, NodeRegistryShap
             idempotencyKey: request.idempotencyKey
           })
           return yield* Deferred.await(outcome).pipe(
-            Effect.timeoutOrElse({
-              duration: timeoutMs,
-              orElse: () =>
-                Effect.andThen(
-                  Effect.sync(() => table.abandon(id, key)),
-                  Effect.fail(new GatewayError({
-                    code: ErrorCode.timeout,
-                    message: `node invoke timed out after ${timeoutMs} ms (${request.command} on ${request.nodeId})`,
-                    details: { code: "TIMEOUT" },
-                    retryable: true
-                  }))
-                )
-            }),
-            Effect.onInterrupt(() => Effect.sync(() => table.abandon(id, key)))
+            Effect.timeoutOrElse({ duration: timeoutMs, orElse: () => Effect.andThen(table.abandon(id, key, timedOut), Effect.fail(timedOut)) }),
+            Effect.onInterrupt(() => table.abandon(id, key, notConnected(request.nodeId, request.command, "the caller went away")))
           )
         })
 
@@ -357,8 +359,19 @@ export class NodeRegistry extends Context.Service<NodeRegistry, NodeRegistryShap
             yield* toPairers("node.pair.resolved", { requestId, nodeId: request.nodeId, decision: "rejected", ts })
             return request
           }),
-        verify: (nodeId, token) => Effect.map(store.get, (s) => s.paired[nodeId]?.token === token && token.length > 0),
+        verify: (nodeId, token) => Effect.map(store.get, (s) => {
+          const expected = s.paired[nodeId]?.token
+          return expected !== undefined && token.length > 0 && secretEquals(token, expected)
+        }),
         rename: (nodeId, displayName) => Effect.map(apply((s) => NodePolicy.rename(s, nodeId, displayName)), withoutToken),
+        forget: (nodeId) =>
+          Effect.orDie(modify((s) => {
+            if (s.paired[nodeId] === undefined && !Object.values(s.pending).some((p) => p.nodeId === nodeId)) return [undefined, s] as const
+            const paired = { ...s.paired }
+            delete paired[nodeId]
+            const pending = Object.fromEntries(Object.entries(s.pending).filter(([, p]) => p.nodeId !== nodeId))
+            return [undefined, { ...s, paired, pending }] as const
+          })),
         inFlight: Effect.sync(() => table.size)
       })
     })

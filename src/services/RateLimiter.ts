@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { emptyKey, type FailurePolicy, isIdle, type KeyState, recordFailure, retryAfter } from "../auth/failureWindow.ts"
 import { canonicalIp } from "../net/ip.ts"
+import { isIP } from "node:net"
 import { GatewayConfig } from "./GatewayConfig.ts"
 
 export interface RateLimiterShape {
@@ -27,22 +28,27 @@ export class RateLimiter extends Context.Service<RateLimiter, RateLimiterShape>(
   static readonly make = (policy: FailurePolicy) =>
     Effect.sync(() => {
       const keys = new Map<string, KeyState>()
+      // Idle keys go first, then the oldest ones that are not locked: a flood of
+      // fresh addresses must never lift a lockout.
       const prune = (now: number) => {
         if (keys.size < MAX_KEYS) return
         for (const [k, s] of keys) if (isIdle(s, now, policy)) keys.delete(k)
-        while (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value!)
+        for (const [k, s] of keys) {
+          if (keys.size < MAX_KEYS) break
+          if (retryAfter(s, now) === 0) keys.delete(k)
+        }
       }
       return RateLimiter.of({
         check: (address) =>
           Effect.gen(function*() {
-            const key = canonicalIp(address)
+            const key = limitKey(address)
             const wait = retryAfter(keys.get(key) ?? emptyKey, yield* Clock.currentTimeMillis)
             if (wait > 0) yield* Effect.logWarning(`auth refused: ${key} is locked out for ${Math.ceil(wait / 1000)}s after repeated failures`)
             return wait
           }),
         fail: (address, reason) =>
           Effect.gen(function*() {
-            const key = canonicalIp(address)
+            const key = limitKey(address)
             const now = yield* Clock.currentTimeMillis
             prune(now)
             const next = recordFailure(keys.get(key) ?? emptyKey, now, policy)
@@ -62,4 +68,15 @@ export class RateLimiter extends Context.Service<RateLimiter, RateLimiterShape>(
       return yield* RateLimiter.make(config.authRateLimit)
     })
   )
+}
+
+// An IPv6 client owns at least a /64, so it is counted as one; IPv4 per address.
+const limitKey = (address: string): string => {
+  const ip = canonicalIp(address)
+  if (isIP(ip) !== 6) return ip
+  const [head, tail] = ip.split("::")
+  const left = head === "" || head === undefined ? [] : head.split(":")
+  const right = tail === undefined || tail === "" ? [] : tail.split(":")
+  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`
 }

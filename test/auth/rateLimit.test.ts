@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as References from "effect/References"
 import { TestClock } from "effect/testing"
+import { RateLimiter } from "../../src/services/RateLimiter.ts"
 import { DEFAULT_FAILURE_POLICY, emptyKey, recordFailure, retryAfter } from "../../src/auth/failureWindow.ts"
 import { newDevice, signedConnect } from "../helpers/device.ts"
 import { connectParams, coreLayer, homeWithConfig, openMemory, TEST_TOKEN } from "../helpers/testGateway.ts"
@@ -51,6 +53,18 @@ const attempt = (address: string, auth: Record<string, string>, withDevice: bool
     yield* c.push({ type: "req", id: "c", method: "connect", params })
     return yield* c.nextMatching((f) => f.id === "c")
   })
+
+describe("RateLimiter", () => {
+  it.effect("counts an IPv6 /64 as one client and keeps lockouts through a flood of new addresses", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimiter.make({ maxFailures: 3, windowMs: 60_000, lockoutMs: 300_000 })
+      for (const host of ["1", "2", "abcd"]) yield* limiter.fail(`2001:db8:1:2::${host}`, "AUTH_TOKEN_MISMATCH")
+      assert.strictEqual(yield* limiter.check("2001:db8:1:2:ffff::9"), 300_000)
+      assert.strictEqual(yield* limiter.check("2001:db8:1:3::1"), 0)
+      for (let i = 0; i < 10_050; i++) yield* limiter.fail(`198.18.${i >> 8}.${i & 255}`, "AUTH_TOKEN_MISMATCH")
+      assert.strictEqual(yield* limiter.check("2001:db8:1:2::1"), 300_000)
+    }).pipe(Effect.provideService(References.MinimumLogLevel, "Error")))
+})
 
 describe("credential limiting at the handshake", () => {
   it.effect.prop("no combination of credential fields skips the limiter, and ::ffff: addresses share the count", [Schema.Array(Credentials).check(Schema.isMinLength(12), Schema.isMaxLength(20)), Schema.Boolean], ([attempts, withDevice]) =>

@@ -105,11 +105,19 @@ describe("GatewayConfig", () => {
     assert.isTrue(name === "dev" ? port === 19001 : port >= 20000 && port < 60000)
   })
 
-  it("redacts every secret-named value at any depth", () => {
-    const doc = { gateway: { auth: { token: "t", password: "p" }, remote: { token: "r" } }, models: [{ apiKey: "k" }], port: 1 }
+  it("redacts every secret-named value at any depth, whole, and credentials in URLs", () => {
+    const doc = {
+      gateway: { auth: { token: "t0k", password: "p4ss" }, remote: { token: "r3m", url: "wss://user:hunter2@gw.example:443" } },
+      models: [{ apiKey: "k3y" }],
+      env: { vars: { AWS_SECRET_ACCESS_KEY: "aws5" } },
+      headers: { Authorization: "Bearer b34r" },
+      tokens: ["arr4y"],
+      port: 1
+    }
     const out = JSON.stringify(redactConfig(doc))
-    for (const secret of ["\"t\"", "\"p\"", "\"r\"", "\"k\""]) assert.notInclude(out, secret)
+    for (const secret of ["t0k", "p4ss", "r3m", "hunter2", "k3y", "aws5", "b34r", "arr4y"]) assert.notInclude(out, secret)
     assert.include(out, "\"port\":1")
+    assert.include(out, "gw.example")
   })
 })
 

@@ -110,6 +110,18 @@ layer(serverLayer())("the recorded OpenClaw CLI conversation", (it) => {
       assert.deepStrictEqual(yield* c.closed, { code: 1008, reason: "too many unanswered frames" })
     })))
 
+  it.effect("keeps close reasons within 123 bytes even for multi-byte client input", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { url } = yield* GatewayServer
+      const c = yield* openWs(url)
+      yield* c.next
+      yield* c.send({ type: "req", id: "c", method: "connect", params: { ...connectParamsFor(), role: "é".repeat(100) } })
+      assert.include((yield* c.nextMatching((f) => f.id === "c")).error.message, "invalid role")
+      const closed = yield* c.closed
+      assert.strictEqual(closed.code, 1008)
+      assert.isAtMost(Buffer.byteLength(closed.reason), 123)
+    })))
+
   it.effect("accepts frames above 64 KiB once authenticated", () =>
     Effect.scoped(Effect.gen(function*() {
       const { url } = yield* GatewayServer

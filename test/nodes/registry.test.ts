@@ -56,6 +56,34 @@ describe("node.invoke", () => {
       assert.deepStrictEqual((yield* node.nextMatching((f) => f.id === "late")).payload, { ok: true, ignored: true })
     }).pipe(Effect.provide(gateway())))
 
+  it.effect("gives callers waiting on a repeated key the first call's timeout, not a hang", () =>
+    Effect.gen(function*() {
+      const node = yield* memoryNode()
+      const op = yield* memoryOperator()
+      const params = { nodeId: node.nodeId, command: "system.which", idempotencyKey: "stuck", timeoutMs: 1000 }
+      const first = yield* op.send("node.invoke", params)
+      yield* node.nextInvoke
+      const second = yield* op.send("node.invoke", params)
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual((yield* op.nextMatching((f) => f.id === first)).error.code, "TIMEOUT")
+      assert.strictEqual((yield* op.nextMatching((f) => f.id === second)).error.code, "TIMEOUT")
+    }).pipe(Effect.provide(gateway())))
+
+  it.effect("refuses a request id that is still in flight and keeps the connection", () =>
+    Effect.gen(function*() {
+      const node = yield* memoryNode()
+      const op = yield* memoryOperator()
+      const frame = { type: "req", id: "same", method: "node.invoke", params: { nodeId: node.nodeId, command: "system.which", idempotencyKey: "a" } }
+      yield* op.push(frame)
+      const request = yield* node.nextInvoke
+      yield* op.push({ ...frame, params: { ...frame.params, idempotencyKey: "b" } })
+      const refused = yield* op.nextMatching((f) => f.id === "same")
+      assert.include(refused.error.message, "duplicate request id")
+      yield* node.answer(request.payload, { path: "/bin/true" })
+      assert.strictEqual((yield* op.nextMatching((f) => f.id === "same")).ok, true)
+      assert.isFalse(yield* Deferred.isDone(op.closed))
+    }).pipe(Effect.provide(gateway())))
+
   it.effect("accepts a result only from the node it was sent to", () =>
     Effect.gen(function*() {
       const node = yield* memoryNode()
@@ -153,6 +181,19 @@ describe("node pairing", () => {
       assert.strictEqual(renamed.payload.node.displayName, "kitchen")
       const listed = yield* admin.call("node.list")
       assert.strictEqual(listed.payload.nodes.find((n: { nodeId: string }) => n.nodeId === node.nodeId).displayName, "kitchen")
+    }).pipe(Effect.provide(gateway())))
+})
+
+describe("removing a node's device", () => {
+  it.effect("also forgets its approved commands, so pairing it again starts from nothing", () =>
+    Effect.gen(function*() {
+      const admin = yield* memoryOperator(["operator.admin"])
+      const node = yield* memoryNode({ remote: true, commands: ["system.which"] })
+      const requested = yield* admin.nextMatching((f) => f.event === "node.pair.requested")
+      assert.strictEqual((yield* admin.call("node.pair.approve", { requestId: requested.payload.requestId })).ok, true)
+      assert.strictEqual((yield* admin.call("device.pair.remove", { deviceId: node.nodeId })).ok, true)
+      const listed = yield* admin.call("node.pair.list")
+      assert.notInclude(listed.payload.paired.map((n: { nodeId: string }) => n.nodeId), node.nodeId)
     }).pipe(Effect.provide(gateway())))
 })
 

@@ -119,7 +119,9 @@ layer(serverLayer({}, homeWithConfig({ gateway: { trustedProxies: ["127.0.0.1"] 
       const c = yield* openWs(url, REMOTE)
       yield* c.next
       yield* c.send({ type: "req", id: "c", method: "connect", params: { minProtocol: 4, maxProtocol: 4, client: { id: "cli", version: "t", platform: "linux", mode: "cli" }, auth: { token: TEST_TOKEN }, scopes: ["operator.admin"] } })
-      assert.deepStrictEqual((yield* c.nextMatching((f) => f.id === "c")).payload.auth.scopes, [])
+      const hello = yield* c.nextMatching((f) => f.id === "c")
+      assert.deepStrictEqual(hello.payload.auth.scopes, [])
+      assert.deepStrictEqual(hello.payload.snapshot.presence, [], "presence names clients: not for a client without operator.read")
       yield* c.send({ type: "req", id: "s", method: "config.get" })
       assert.strictEqual((yield* c.nextMatching((f) => f.id === "s")).error.code, "FORBIDDEN")
     })))

@@ -9,6 +9,7 @@ import { type Caller, CurrentCaller } from "../../protocol/authorize.ts"
 import { ErrorCode, GatewayError } from "../../protocol/errors.ts"
 import { grant } from "../../protocol/scopes.ts"
 import { DevicePairing } from "../../services/DevicePairing.ts"
+import { NodeRegistry } from "../../services/NodeRegistry.ts"
 
 const json = toJson
 
@@ -23,6 +24,7 @@ const selfOnly = (caller: Caller, deviceId: string) =>
 
 export const handlers = Effect.gen(function*() {
   const pairing = yield* DevicePairing
+  const nodes = yield* NodeRegistry
   return {
     "device.pair.list": () => Effect.map(pairing.list, json),
     "device.pair.approve": ({ requestId }: { readonly requestId: string }) =>
@@ -37,6 +39,8 @@ export const handlers = Effect.gen(function*() {
       Effect.gen(function*() {
         yield* selfOnly(yield* CurrentCaller, deviceId)
         yield* pairing.remove(deviceId)
+        // A device paired again later starts with no node commands approved.
+        yield* nodes.forget(deviceId)
         return json({ deviceId })
       }),
     "device.token.rotate": (p: { readonly deviceId: string; readonly role: "operator" | "node"; readonly scopes?: ReadonlyArray<string> }) =>
@@ -58,6 +62,7 @@ export const handlers = Effect.gen(function*() {
       Effect.gen(function*() {
         yield* selfOnly(yield* CurrentCaller, deviceId)
         const { revokedAtMs } = yield* pairing.revoke(deviceId, role)
+        if (role === "node") yield* nodes.forget(deviceId)
         return json({ deviceId, role, revokedAtMs })
       }),
     "device.bootstrap.create": ({ role, scopes }: { readonly role: "operator" | "node"; readonly scopes?: ReadonlyArray<string> }) =>

@@ -1,0 +1,40 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import { TestClock } from "effect/testing"
+import { checkRun, resolveAllowlist, runProgram } from "../../src/node/systemRun.ts"
+
+const allowed = resolveAllowlist(["echo", "sh"])
+
+describe("system.run on a node", () => {
+  it("refuses programs off the allowlist, loader variables and NUL bytes, with reasons", () => {
+    assert.deepInclude(checkRun({ command: ["ls"] }, allowed), { code: "NOT_ALLOWED" })
+    assert.deepInclude(checkRun({ command: ["/tmp/evil/echo"] }, allowed), { code: "NOT_FOUND" })
+    assert.deepInclude(checkRun({ command: ["echo"], env: { LD_PRELOAD: "/tmp/x.so" } }, allowed), { code: "NOT_ALLOWED" })
+    assert.deepInclude(checkRun({ command: ["echo"], env: { NODE_OPTIONS: "--import=data:x" } }, allowed), { code: "NOT_ALLOWED" })
+    assert.deepInclude(checkRun({ command: ["echo", "a\u0000b"] }, allowed), { code: "INVALID_PARAMS" })
+    assert.deepInclude(checkRun({ command: [] }, allowed), { code: "INVALID_PARAMS" })
+    assert.isTrue("program" in checkRun({ command: ["echo", "hi"], env: { GREETING: "hi" } }, allowed))
+  })
+
+  it.live("runs argv without a shell", () =>
+    Effect.gen(function*() {
+      const checked = checkRun({ command: ["echo", "$HOME", "; ls"] }, allowed)
+      assert.isTrue("program" in checked)
+      if (!("program" in checked)) return
+      const r = yield* runProgram(checked.program, { command: ["echo", "$HOME", "; ls"] })
+      assert.strictEqual(r.stdout, "$HOME ; ls\n")
+      assert.isTrue(r.success)
+    }))
+
+  it.effect("kills the whole process group at the timeout, background children included", () =>
+    Effect.gen(function*() {
+      const checked = checkRun({ command: ["sh"] }, allowed)
+      if (!("program" in checked)) return assert.fail("sh should be allowed")
+      const run = yield* Effect.forkChild(runProgram(checked.program, { command: ["sh", "-c", "echo started; sleep 600 & wait"], timeoutMs: 300 }))
+      yield* TestClock.adjust("300 millis")
+      const r = yield* Fiber.join(run)
+      assert.isTrue(r.timedOut)
+      assert.isFalse(r.success)
+    }))
+})
