@@ -3,10 +3,9 @@
  * Separate from device pairing, which decides who may connect at all.
  */
 import * as Schema from "effect/Schema"
+import { Millis, Strings } from "../pairing/model.ts"
 
-const Strings = Schema.Array(Schema.String)
 const opt = Schema.optionalKey
-const Millis = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
 export const NodePendingRequest = Schema.Struct({
   requestId: Schema.String,

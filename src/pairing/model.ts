@@ -12,10 +12,11 @@ export const SETUP_CODE_TTL_MS = 10 * 60 * 1000
 export const PAIRING_REASONS = ["not-paired", "role-upgrade", "scope-upgrade", "metadata-upgrade"] as const
 export type PairingReason = typeof PAIRING_REASONS[number]
 
-const Strings = Schema.Array(Schema.String)
-const opt = Schema.optionalKey
+/** A list of strings. */
+export const Strings = Schema.Array(Schema.String)
 /** Epoch milliseconds. */
-const Millis = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+export const Millis = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const opt = Schema.optionalKey
 
 export const PendingRequest = Schema.Struct({
   requestId: Schema.String,

@@ -3,6 +3,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import type { Conn, Headers } from "../../src/programs/Conn.ts"
+import { heldReader } from "./heldReader.ts"
 
 export interface MemoryConn {
   readonly conn: Conn
@@ -36,25 +37,13 @@ export const makeMemoryConn = (options: { remoteAddress?: string; headers?: Head
         large = true
       }
     }
-    // Frames skipped by nextMatching stay available for later reads.
-    const held: Array<Record<string, any>> = []
-    const take = Effect.map(Queue.take(outbox), (t) => JSON.parse(t) as Record<string, any>)
-    const next = Effect.suspend(() => (held.length > 0 ? Effect.succeed(held.shift()!) : take))
+    const { next, nextMatching } = heldReader(Effect.map(Queue.take(outbox), (t) => JSON.parse(t) as Record<string, any>))
     return {
       conn,
       push: (frame: unknown) => Effect.asVoid(Queue.offer(incoming, JSON.stringify(frame))),
       pushText: (text: string) => Effect.asVoid(Queue.offer(incoming, text)),
       next,
-      nextMatching: (p: (f: Record<string, any>) => boolean) =>
-        Effect.gen(function*() {
-          const i = held.findIndex(p)
-          if (i >= 0) return held.splice(i, 1)[0]!
-          while (true) {
-            const f = yield* take
-            if (p(f)) return f
-            held.push(f)
-          }
-        }),
+      nextMatching,
       closed,
       disconnect: Effect.asVoid(Queue.end(incoming)),
       largeFramesAllowed: () => large,

@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import { WebSocket } from "ws"
+import { heldReader } from "./heldReader.ts"
 
 export interface WsTestClient {
   readonly ws: WebSocket
@@ -27,24 +28,13 @@ export const openWs = (url: string, headers: Record<string, string> = {}) =>
           for (const w of waiters) w(closeInfo)
         })
       })
-      // Frames skipped by nextMatching stay available for later reads.
-      const held: Array<Record<string, any>> = []
-      const next = Effect.suspend(() => (held.length > 0 ? Effect.succeed(held.shift()!) : Queue.take(inbox)))
+      const { next, nextMatching } = heldReader(Queue.take(inbox))
       return {
         ws,
         send: (frame: unknown) => Effect.sync(() => ws.send(JSON.stringify(frame))),
         sendText: (text: string) => Effect.sync(() => ws.send(text)),
         next,
-        nextMatching: (p: (f: Record<string, any>) => boolean) =>
-          Effect.gen(function*() {
-            const i = held.findIndex(p)
-            if (i >= 0) return held.splice(i, 1)[0]!
-            while (true) {
-              const f = yield* Queue.take(inbox)
-              if (p(f)) return f
-              held.push(f)
-            }
-          }),
+        nextMatching,
         closed: Effect.callback<{ code: number; reason: string }>((resume) => {
           if (closeInfo !== undefined) resume(Effect.succeed(closeInfo))
           else waiters.push((c) => resume(Effect.succeed(c)))
