@@ -84,6 +84,24 @@ describe("the gatehouse command", () => {
     assert.include(r.stderr, `pid ${daemon.child.pid}`)
   })
 
+  it("says a gateway that is not running is unreachable and how to start one", async () => {
+    const idle = await freePort()
+    const r = await run(["status"], { HOME: tempHome(), OPENCLAW_GATEWAY_PORT: String(idle) })
+    assert.strictEqual(r.code, 1)
+    assert.include(r.stdout, "unreachable")
+    assert.include(r.stderr, "gatehouse gateway run")
+  })
+
+  it("logs JSON lines when asked to", async () => {
+    const jsonPort = await freePort()
+    const d = await startDaemon(["gateway", "run", "--port", String(jsonPort), "--log-format", "json"], { HOME: tempHome() }, /listening on ws:/)
+    d.child.kill("SIGTERM")
+    assert.strictEqual(await d.exited, 0)
+    const lines = d.output().trim().split("\n").map((l) => JSON.parse(l) as { message: unknown; level: string })
+    assert.isTrue(lines.some((l) => String(l.message).includes("listening on ws://127.0.0.1")))
+    assert.isTrue(lines.some((l) => String(l.message).includes("gateway stopped")))
+  })
+
   it("writes a systemd unit that runs the gateway", async () => {
     const r = await run(["--profile", "work", "gateway", "install-service", "--print"], env)
     assert.strictEqual(r.code, 0, r.stderr)
