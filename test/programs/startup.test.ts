@@ -3,7 +3,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import * as Logger from "effect/Logger"
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { GatewayServer } from "../../src/layers/WsServer.ts"
 import * as Gateway from "../../src/programs/Gateway.ts"
@@ -81,6 +82,21 @@ describe("startup", () => {
       writeFileSync(lockPath(stateDir), JSON.stringify({ pid: 2 ** 22 + 1, port: 18789, startedAtMs: 0 }))
       const server = yield* Effect.scoped(start({}, env))
       assert.isAbove(server.port, 0)
+    }))
+
+  it.live("moves a corrupt pairing file aside, reports it, and starts with empty pairing state", () =>
+    Effect.gen(function*() {
+      const home = tempHome()
+      const devices = join(home, ".openclaw", "devices")
+      mkdirSync(devices, { recursive: true })
+      writeFileSync(join(devices, "pairing.json"), "{ this is not json")
+      const logs: Array<string> = []
+      const capture = Logger.layer([Logger.make(({ message }) => logs.push(String(message)))])
+      yield* Effect.scoped(start({}, { HOME: home })).pipe(Effect.provide(capture))
+      const aside = readdirSync(devices).filter((f) => f.startsWith("pairing.json.corrupt-"))
+      assert.lengthOf(aside, 1)
+      assert.strictEqual(readFileSync(join(devices, aside[0]!), "utf8"), "{ this is not json")
+      assert.isTrue(logs.some((l) => l.includes("could not be read") && l.includes(aside[0]!)))
     }))
 
   it.live("says which port is taken when another program holds it", () =>
