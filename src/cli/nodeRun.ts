@@ -16,10 +16,9 @@ import { writeFileAtomic } from "../fs/atomicWrite.ts"
 import { forgetDeviceToken, loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
 import { loadOrCreateIdentity } from "../identity/deviceIdentity.ts"
 import { resolveAllowlist } from "../node/systemRun.ts"
-import { checkPlaintext, resolveTarget } from "../programs/clientTarget.ts"
+import { checkPlaintext, localConfig, resolveTarget } from "../programs/clientTarget.ts"
 import type { Target } from "../programs/gatewayClient.ts"
 import { runNode } from "../programs/runNode.ts"
-import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 
@@ -44,9 +43,7 @@ export const nodeRun = Command.make("run", flags, (f) =>
   reportFailures(Effect.gen(function*() {
     const shared = yield* root
     const profile = { profile: Option.getOrUndefined(shared.profile), dev: shared.dev }
-    const { config } = yield* GatewayConfig.make(profile, process.env).pipe(
-      Effect.catchIf((e) => e.reason === "refused", () => GatewayConfig.make({ ...profile, bind: "loopback" }, process.env))
-    )
+    const { config } = yield* localConfig(profile, process.env)
     const stateDir = config.paths.stateDir
     const identity = yield* loadOrCreateIdentity(stateDir).pipe(Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: e.message })))
     const savedUrlPath = join(stateDir, "node.json")

@@ -7,10 +7,11 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto"
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto"
 import { readFile, rename } from "node:fs/promises"
 import { join } from "node:path"
 import { writeFileAtomic } from "../fs/atomicWrite.ts"
+import { deviceIdFromRaw, SPKI_ED25519_PREFIX } from "../protocol/deviceAuth.ts"
 
 export interface DeviceIdentity {
   readonly deviceId: string
@@ -28,16 +29,11 @@ const StoredIdentity = Schema.Struct({
 })
 const decodeStored = Schema.decodeUnknownResult(Schema.fromJsonString(StoredIdentity))
 
-const SPKI_ED25519_PREFIX = Buffer.from("302a300506032b6570032100", "hex")
-
 /** The raw 32-byte public key of an Ed25519 key. */
 export const rawPublicKey = (key: KeyObject): Buffer => {
   const der = (key.type === "private" ? createPublicKey(key) : key).export({ type: "spki", format: "der" })
   return der.subarray(SPKI_ED25519_PREFIX.length)
 }
-
-/** The device id for a raw public key. */
-export const deviceIdOf = (raw: Uint8Array): string => createHash("sha256").update(raw).digest("hex")
 
 /** Path of the identity file under a state dir. */
 export const identityPath = (stateDir: string) => join(stateDir, "identity", "device.json")
@@ -55,7 +51,7 @@ export const loadOrCreateIdentity = (stateDir: string): Effect.Effect<DeviceIden
       if (Result.isSuccess(stored)) {
         const privateKey = createPrivateKey(stored.success.privateKeyPem)
         const raw = rawPublicKey(privateKey)
-        return { deviceId: deviceIdOf(raw), publicKey: raw.toString("base64url"), privateKey }
+        return { deviceId: deviceIdFromRaw(raw), publicKey: raw.toString("base64url"), privateKey }
       }
       const aside = `${path}.corrupt-${yield* Clock.currentTimeMillis}`
       yield* Effect.tryPromise({ try: () => rename(path, aside), catch: (e) => e as Error })
@@ -63,7 +59,7 @@ export const loadOrCreateIdentity = (stateDir: string): Effect.Effect<DeviceIden
     }
     const { privateKey, publicKey } = generateKeyPairSync("ed25519")
     const raw = rawPublicKey(publicKey)
-    const deviceId = deviceIdOf(raw)
+    const deviceId = deviceIdFromRaw(raw)
     const record = {
       version: 1,
       deviceId,

@@ -90,7 +90,12 @@ export const withDevice = (target: ResolvedTarget, role = "operator") =>
     return { ...target, device }
   })
 
-const localConfig = (flags: TargetFlags, env: Env) =>
+/**
+ * This host's gateway config for a client command. A config the gateway would
+ * refuse to serve (say, tailnet with no tailnet address) still names the state
+ * dir and port the client needs, so it is read as if bound to loopback.
+ */
+export const localConfig = (flags: Pick<TargetFlags, "profile" | "dev">, env: Env) =>
   GatewayConfig.make({ profile: flags.profile, dev: flags.dev }, env).pipe(
     Effect.catchIf((e) => e.reason === "refused", () => GatewayConfig.make({ profile: flags.profile, dev: flags.dev, bind: "loopback" }, env))
   )

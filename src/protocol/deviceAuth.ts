@@ -46,7 +46,8 @@ export const payloadV3 = (f: SignedFields): string =>
     normalizeMetadata(f.deviceFamily)
   ].join("|")
 
-const SPKI_ED25519_PREFIX = Buffer.from("302a300506032b6570032100", "hex")
+/** The DER SPKI header that precedes a raw 32-byte Ed25519 public key. */
+export const SPKI_ED25519_PREFIX = Buffer.from("302a300506032b6570032100", "hex")
 
 /** Decodes a raw Ed25519 public key from base64url (or padded base64); undefined when it is not 32 bytes. */
 export const decodePublicKey = (encoded: string): Buffer | undefined => {

@@ -126,6 +126,9 @@ export class ConnectionHub extends Context.Service<ConnectionHub, ConnectionHubS
   )
 }
 
+/** Operators who may see pairing requests: `device.pair.*` and `node.pair.*` events go only to them. */
+export const isPairer = (c: LiveConnection) => c.principal.role === "operator" && satisfies(c.principal.scopes, "operator.pairing")
+
 // ---------------------------------------------------------------------------
 // Internal
 // ---------------------------------------------------------------------------

@@ -8,13 +8,12 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { randomBytes, randomUUID } from "node:crypto"
 import { type DeviceToken, type PairedDevice, type PairingState, type PendingRequest, SETUP_CODE_TTL_MS } from "../pairing/model.ts"
 import * as Policy from "../pairing/policy.ts"
+import { freshValues, transitions } from "../pairing/transitions.ts"
 import { CloseCode } from "../protocol/constants.ts"
 import { ErrorCode, GatewayError } from "../protocol/errors.ts"
-import { satisfies } from "../protocol/scopes.ts"
-import { ConnectionHub, type LiveConnection } from "./ConnectionHub.ts"
+import { ConnectionHub, isPairer, type LiveConnection } from "./ConnectionHub.ts"
 import { PairingStore } from "./PairingStore.ts"
 
 /** The outcome of admitting a device at connect time. */
@@ -54,19 +53,8 @@ export class DevicePairing extends Context.Service<DevicePairing, DevicePairingS
     Effect.gen(function*() {
       const store = yield* PairingStore
       const hub = yield* ConnectionHub
-      const fresh = Effect.map(Clock.currentTimeMillis, (now): Policy.Fresh => ({
-        now,
-        id: () => randomUUID(),
-        token: () => randomBytes(32).toString("base64url")
-      }))
-      const modify = <A>(f: (s: PairingState, fresh: Policy.Fresh) => readonly [A, PairingState]) =>
-        Effect.flatMap(fresh, (fr) => store.modify((s) => f(Policy.prune(s, fr.now), fr))).pipe(
-          Effect.mapError((e) => new GatewayError({ code: ErrorCode.unavailable, message: `pairing state could not be saved: ${e.message}`, retryable: true }))
-        )
-      const toPairers = (event: string, payload: unknown) =>
-        hub.broadcast(event, payload, {
-          filter: (c) => c.principal.role === "operator" && satisfies(c.principal.scopes, "operator.pairing")
-        })
+      const { apply, modify } = transitions(store, Policy.prune, "pairing state")
+      const toPairers = (event: string, payload: unknown) => hub.broadcast(event, payload, { filter: isPairer })
       const resolved = (requestId: string, deviceId: string, decision: "approved" | "rejected") =>
         Effect.flatMap(Clock.currentTimeMillis, (ts) => toPairers("device.pair.resolved", { requestId, deviceId, decision, ts }))
       const closeDevice = (deviceId: string, role: string | undefined, reason: string) =>
@@ -76,17 +64,6 @@ export class DevicePairing extends Context.Service<DevicePairing, DevicePairingS
             (c) => c.close(CloseCode.credentialsRevoked, reason),
             { discard: true }
           ))
-      const refusal = (r: Policy.Refusal) => new GatewayError({ code: ErrorCode.invalidRequest, message: r.message, details: { code: r.code } })
-      const toError = (e: GatewayError | Policy.Refusal) => (e instanceof GatewayError ? e : refusal(e))
-      // Runs a policy transition; its state is committed only when it succeeds.
-      const apply = <A>(f: (s: PairingState, fresh: Policy.Fresh) => Policy.Outcome<A>) =>
-        Effect.flatMap(
-          modify((s, fr): readonly [Policy.Outcome<A>, PairingState] => {
-            const r = f(s, fr)
-            return [r, r.ok ? r.state : s]
-          }),
-          (r) => (r.ok ? Effect.succeed(r.value) : Effect.fail(r.refusal))
-        )
 
       const admit: DevicePairingShape["admit"] = (ask, silentAllowed) =>
         Effect.orDie(modify((s, fr): readonly [Admission | { _tag: "Approved"; requestId: string; admission: Admission } | { _tag: "Requested"; request: PendingRequest; created: boolean }, PairingState] => {
@@ -139,7 +116,7 @@ export class DevicePairing extends Context.Service<DevicePairing, DevicePairingS
             : Effect.succeed(r)
         ))
 
-      const list = Effect.flatMap(fresh, (fr) =>
+      const list = Effect.flatMap(freshValues, (fr) =>
         Effect.map(store.get, (raw) => {
           const s = Policy.prune(raw, fr.now)
           return {
@@ -154,15 +131,15 @@ export class DevicePairing extends Context.Service<DevicePairing, DevicePairingS
           const outcome = yield* Effect.result(apply((s, fr) => Policy.approve(s, requestId, { _tag: "Operator", scopes: caller.scopes }, fr)))
           if (outcome._tag === "Failure") {
             const failure = outcome.failure
-            if (failure instanceof GatewayError) return yield* Effect.fail(failure)
-            const self = pending !== undefined && caller.deviceId === pending.deviceId && failure.code === "caller-missing-scope"
+            const self = pending !== undefined && caller.deviceId === pending.deviceId &&
+              (failure.details as { code?: unknown } | undefined)?.code === "caller-missing-scope"
             return yield* self
               ? new GatewayError({
                 code: ErrorCode.forbidden,
                 message: `this device can't approve its own ${pending.reason}; approve it on the gateway host with \`gatehouse devices approve ${requestId}\`, or from another operator holding operator.pairing and the requested scopes`,
                 details: { code: "SELF_APPROVAL_DENIED" }
               })
-              : refusal(failure)
+              : failure
           }
           yield* resolved(requestId, outcome.success.deviceId, "approved")
           return summarize(outcome.success)
@@ -170,20 +147,20 @@ export class DevicePairing extends Context.Service<DevicePairing, DevicePairingS
 
       const reject: DevicePairingShape["reject"] = (requestId) =>
         Effect.gen(function*() {
-          const request = yield* apply((s) => Policy.reject(s, requestId)).pipe(Effect.mapError(toError))
+          const request = yield* apply((s) => Policy.reject(s, requestId))
           yield* resolved(requestId, request.deviceId, "rejected")
           return request
         })
 
       const remove: DevicePairingShape["remove"] = (deviceId) =>
         Effect.gen(function*() {
-          yield* apply((s) => Policy.remove(s, deviceId)).pipe(Effect.mapError(toError))
+          yield* apply((s) => Policy.remove(s, deviceId))
           yield* closeDevice(deviceId, undefined, "device removed")
         })
 
       const rotate: DevicePairingShape["rotate"] = (deviceId, role, scopes, caller) =>
         Effect.gen(function*() {
-          const token = yield* apply((s, fr) => Policy.rotate(s, deviceId, role, scopes, caller.scopes, fr)).pipe(Effect.mapError(toError))
+          const token = yield* apply((s, fr) => Policy.rotate(s, deviceId, role, scopes, caller.scopes, fr))
           yield* closeDevice(deviceId, role, "device token rotated")
           return { token: token.token, scopes: token.scopes, rotatedAtMs: token.rotatedAtMs ?? token.createdAtMs }
         })
@@ -191,7 +168,7 @@ export class DevicePairing extends Context.Service<DevicePairing, DevicePairingS
       const revoke: DevicePairingShape["revoke"] = (deviceId, role) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
-          const token = yield* apply((s) => Policy.revoke(s, deviceId, role, now)).pipe(Effect.mapError(toError))
+          const token = yield* apply((s) => Policy.revoke(s, deviceId, role, now))
           yield* closeDevice(deviceId, role, "device token revoked")
           return { revokedAtMs: token.revokedAtMs ?? now }
         })

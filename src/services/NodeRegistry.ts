@@ -12,17 +12,17 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
-import { randomBytes, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import { secretEquals } from "../auth/secretEquals.ts"
 import { approvalScopes, decide, platformOf, verdictMessage } from "../nodes/commandPolicy.ts"
 import { InvokeTable } from "../nodes/invokeTable.ts"
 import type { NodePairingState, NodePendingRequest, PairedNode } from "../nodes/pairingModel.ts"
 import * as NodePolicy from "../nodes/pairingPolicy.ts"
-import type { Fresh, Outcome } from "../pairing/policy.ts"
 import type { ConnectParams } from "../protocol/connect.ts"
 import { ErrorCode, GatewayError } from "../protocol/errors.ts"
+import { freshValues, transitions } from "../pairing/transitions.ts"
 import { satisfies } from "../protocol/scopes.ts"
-import { ConnectionHub, type LiveConnection } from "./ConnectionHub.ts"
+import { ConnectionHub, isPairer, type LiveConnection } from "./ConnectionHub.ts"
 import { GatewayConfig } from "./GatewayConfig.ts"
 import { NodePairingStore } from "./NodePairingStore.ts"
 
@@ -111,21 +111,8 @@ export class NodeRegistry extends Context.Service<NodeRegistry, NodeRegistryShap
       const byConn = new Map<string, string>()
       const subscriptions = new Map<string, ReadonlySet<string> | "all">()
       const table = new InvokeTable()
-      const fresh = Effect.map(Clock.currentTimeMillis, (now): Fresh => ({ now, id: () => randomUUID(), token: () => randomBytes(32).toString("base64url") }))
-      const modify = <A>(f: (s: NodePairingState, fr: Fresh) => readonly [A, NodePairingState]) =>
-        Effect.flatMap(fresh, (fr) => store.modify((s) => f(NodePolicy.prune(s, fr.now), fr))).pipe(
-          Effect.mapError((e) => new GatewayError({ code: ErrorCode.unavailable, message: `node pairing state could not be saved: ${e.message}`, retryable: true }))
-        )
-      const apply = <A>(f: (s: NodePairingState, fr: Fresh) => Outcome<A, NodePairingState>) =>
-        Effect.flatMap(
-          modify((s, fr): readonly [Outcome<A, NodePairingState>, NodePairingState] => {
-            const r = f(s, fr)
-            return [r, r.ok ? r.state : s]
-          }),
-          (r) => (r.ok ? Effect.succeed(r.value) : Effect.fail(new GatewayError({ code: ErrorCode.invalidRequest, message: r.refusal.message, details: { code: r.refusal.code } })))
-        )
-      const toPairers = (event: string, payload: unknown) =>
-        hub.broadcast(event, payload, { filter: (c) => c.principal.role === "operator" && satisfies(c.principal.scopes, "operator.pairing") })
+      const { apply, modify } = transitions(store, NodePolicy.prune, "node pairing state")
+      const toPairers = (event: string, payload: unknown) => hub.broadcast(event, payload, { filter: isPairer })
       const withScopes = (r: NodePendingRequest) => ({ ...r, requiredApproveScopes: approvalScopes(r.commands) })
 
       const view = (state: NodePairingState, nodeId: string): NodeView | undefined => {
@@ -326,7 +313,7 @@ export class NodeRegistry extends Context.Service<NodeRegistry, NodeRegistryShap
           const v = view(s, nodeId)
           return v === undefined ? unknownNode(nodeId) : Effect.succeed(v)
         }),
-        pairList: Effect.flatMap(fresh, (fr) =>
+        pairList: Effect.flatMap(freshValues, (fr) =>
           Effect.map(store.get, (raw) => {
             const s = NodePolicy.prune(raw, fr.now)
             return {

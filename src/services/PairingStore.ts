@@ -4,29 +4,22 @@
  * `layerMemory` keeps it in memory (tests).
  */
 import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { join } from "node:path"
-import { type JsonStore, makeFileStore, makeMemoryStore } from "../fs/jsonStore.ts"
+import { type JsonStore, makeMemoryStore } from "../fs/jsonStore.ts"
 import { emptyPairingState, PairingState } from "../pairing/model.ts"
-import { GatewayConfig } from "./GatewayConfig.ts"
+import { stateFileStore } from "./stateFileStore.ts"
+
+/** The pairing file of a state dir. */
+export const pairingPath = (stateDir: string) => join(stateDir, "devices", "pairing.json")
 
 export class PairingStore extends Context.Service<PairingStore, JsonStore<PairingState>>()(
   "gatehouse/services/PairingStore"
 ) {
   /** Pairing state in a file under the gateway's state dir. */
-  static readonly layerFile = Layer.effect(
-    PairingStore,
-    Effect.gen(function*() {
-      const { config } = yield* GatewayConfig
-      return yield* makeFileStore(pairingPath(config.paths.stateDir), PairingState, emptyPairingState).pipe(Effect.orDie)
-    })
-  )
+  static readonly layerFile = Layer.effect(PairingStore, stateFileStore(pairingPath, PairingState, emptyPairingState))
 
   /** Pairing state in memory, starting from `initial`. */
   static readonly layerMemory = (initial: PairingState = emptyPairingState) =>
     Layer.effect(PairingStore, makeMemoryStore(initial))
 }
-
-/** The pairing file of a state dir. */
-export const pairingPath = (stateDir: string) => join(stateDir, "devices", "pairing.json")

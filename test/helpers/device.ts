@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import { generateKeyPairSync, type KeyObject, sign } from "node:crypto"
-import { deviceIdOf, rawPublicKey } from "../../src/identity/deviceIdentity.ts"
-import { payloadV3 } from "../../src/protocol/deviceAuth.ts"
+import { rawPublicKey } from "../../src/identity/deviceIdentity.ts"
+import { deviceIdFromRaw, payloadV3 } from "../../src/protocol/deviceAuth.ts"
 import type { WsTestClient } from "./wsClient.ts"
 
 export interface TestDevice {
@@ -13,7 +13,7 @@ export interface TestDevice {
 export const newDevice = (): TestDevice => {
   const { privateKey, publicKey } = generateKeyPairSync("ed25519")
   const raw = rawPublicKey(publicKey)
-  return { deviceId: deviceIdOf(raw), publicKey: raw.toString("base64url"), privateKey }
+  return { deviceId: deviceIdFromRaw(raw), publicKey: raw.toString("base64url"), privateKey }
 }
 
 export interface ConnectOptions {
