@@ -301,7 +301,7 @@ export const addSetupCode = (
   now: number,
   ttlMs: number
 ): { readonly code: SetupCode; readonly state: PairingState } => {
-  const code: SetupCode = { hash: sha256(token), role, scopes: [...new Set(scopes)].sort(), createdAtMs: now, expiresAtMs: now + ttlMs }
+  const code: SetupCode = { hash: setupCodeHash(token), role, scopes: [...new Set(scopes)].sort(), createdAtMs: now, expiresAtMs: now + ttlMs }
   return { code, state: { ...state, setupCodes: { ...state.setupCodes, [code.hash]: code } } }
 }
 
@@ -317,7 +317,7 @@ export const redeemSetupCode = (
   scopes: ReadonlyArray<string>,
   now: number
 ): Outcome<SetupCode> => {
-  const code = state.setupCodes[sha256(token)]
+  const code = state.setupCodes[setupCodeHash(token)]
   const invalid = "setup code invalid: it is unknown, already used or expired; create a new one with `gatehouse setup-code`"
   if (code === undefined || code.redeemedAtMs !== undefined || now >= code.expiresAtMs) return refuse("setup-code-invalid", invalid)
   if (code.role !== role || !scopes.every((s) => code.scopes.includes(s))) {
@@ -331,7 +331,8 @@ export const redeemSetupCode = (
 // Internal
 // ---------------------------------------------------------------------------
 
-const sha256 = (s: string) => createHash("sha256").update(s).digest("hex")
+/** The stored key of a setup code: SHA-256 of the bootstrap token (the token itself is never stored). */
+export const setupCodeHash = (token: string) => createHash("sha256").update(token).digest("hex")
 
 const sameSet = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) =>
   a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i])

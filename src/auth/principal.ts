@@ -1,0 +1,28 @@
+/**
+ * Who a connection is, as the gateway decided it: the vocabulary Auth produces and
+ * the hub, the handlers and embedders consume. Kept below the services so no
+ * service imports another only for a type.
+ */
+import type { Role } from "../protocol/connect.ts"
+
+/** What the transport knows about a connection, independent of what the client claims. */
+export interface TransportInfo {
+  readonly remoteAddress: string
+  /** Loopback socket with no proxy headers. */
+  readonly directLocal: boolean
+}
+
+/** The server-derived identity of a connection. */
+export interface Principal {
+  readonly method: "token" | "password" | "none" | "device-token" | "bootstrap-token"
+  readonly role: Role
+  readonly scopes: ReadonlyArray<string>
+  /** The verified device identity, when the client presented one. */
+  readonly deviceId?: string | undefined
+}
+
+/** A successful authentication: who it is, and the device token to hand back, if any. */
+export interface Admitted {
+  readonly principal: Principal
+  readonly deviceToken?: { readonly token: string; readonly issuedAtMs: number } | undefined
+}
