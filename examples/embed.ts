@@ -31,6 +31,6 @@ const program = Effect.gen(function*() {
 })
 
 program.pipe(
-  Effect.provide(Gateway.layerFromConfig.pipe(Layer.provide(Config))),
+  Effect.provide(Gateway.layerDefault().pipe(Layer.provide(Config))),
   NodeRuntime.runMain
 )

@@ -1,15 +1,40 @@
 /**
- * gatehouse as a library: the gateway Layer, its services, the protocol
- * contract, and the client. Import what you embed; each name is a namespace.
+ * gatehouse as a library: the gateway Layer and its defaults, every service
+ * contract with its error, the layers that implement them, the protocol
+ * contract, and the client. Import what you embed; each module is a namespace.
  */
-export * as Gateway from "./programs/Gateway.ts"
+export * as Gateway from "./gateway.ts"
 export * as GatewayClient from "./programs/gatewayClient.ts"
-export { GatewayServer } from "./layers/WsServer.ts"
-export { Auth } from "./services/Auth.ts"
-export { ConnectionHub } from "./services/ConnectionHub.ts"
-export { GatewayConfig } from "./services/GatewayConfig.ts"
-export { GatewayInfo } from "./services/GatewayInfo.ts"
-export { HostIdentity } from "./services/HostIdentity.ts"
 export * as Protocol from "./protocol/methods.ts"
 export { GatewayError } from "./protocol/errors.ts"
 export type { Overrides } from "./config/resolve.ts"
+export type { Admitted, Principal, TransportInfo } from "./auth/principal.ts"
+export type { Conn } from "./connections/conn.ts"
+export type { LiveConnection } from "./connections/liveConnection.ts"
+
+export * from "./services/Auth.ts"
+export * from "./services/ChannelRunner.ts"
+export * from "./services/ConnectionHub.ts"
+export * from "./services/DevicePairing.ts"
+export * from "./services/Discovery.ts"
+export * from "./services/GatewayConfig.ts"
+export * from "./services/GatewayInfo.ts"
+export * from "./services/GatewayServer.ts"
+export * from "./services/HostIdentity.ts"
+export * from "./services/Listener.ts"
+export * from "./services/NodePairingStore.ts"
+export * from "./services/NodeRegistry.ts"
+export * from "./services/PairingStore.ts"
+export * from "./services/RateLimiter.ts"
+
+export * as AuthLive from "./layers/AuthLive.ts"
+export * as ChannelRunnerNone from "./layers/ChannelRunnerNone.ts"
+export * as ConnectionHubLive from "./layers/ConnectionHubLive.ts"
+export * as DevicePairingLive from "./layers/DevicePairingLive.ts"
+export * as DiscoveryDisabled from "./layers/DiscoveryDisabled.ts"
+export * as ListenerMemory from "./layers/ListenerMemory.ts"
+export * as ListenerWs from "./layers/ListenerWs.ts"
+export * as NodeRegistryLive from "./layers/NodeRegistryLive.ts"
+export * as PairingStoreFile from "./layers/PairingStoreFile.ts"
+export * as PairingStoreMemory from "./layers/PairingStoreMemory.ts"
+export * as RateLimiterMemory from "./layers/RateLimiterMemory.ts"

@@ -9,8 +9,8 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import { AUTH_MODES, BIND_MODES } from "../config/schema.ts"
-import { GatewayServer } from "../layers/WsServer.ts"
-import * as Gateway from "../programs/Gateway.ts"
+import { GatewayServer } from "../services/GatewayServer.ts"
+import * as Gateway from "../gateway.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 import { reportFailures } from "./output.ts"
@@ -53,7 +53,7 @@ export const gatewayRun = Command.make("run", flags, (f) =>
       return yield* Effect.never
     })
     yield* announce.pipe(
-      Effect.provide(Gateway.layerFromConfig.pipe(Layer.provide(Layer.succeed(GatewayConfig)(config)))),
+      Effect.provide(Gateway.layerDefault().pipe(Layer.provide(Layer.succeed(GatewayConfig)(config)))),
       Effect.provide(loggerLayer)
     )
   }).pipe((body) => reportFailures(body))

@@ -4,6 +4,7 @@
  * frames with the protocol's error shape. One instance serves every connection.
  */
 import * as Context from "effect/Context"
+import { randomUUID } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
@@ -11,20 +12,8 @@ import type * as RpcMessage from "effect/rpc/RpcMessage"
 import * as RpcSerialization from "effect/rpc/RpcSerialization"
 import * as RpcServer from "effect/rpc/RpcServer"
 import { ErrorCode } from "../protocol/errors.ts"
-import type { ErrorShape, RequestFrame, ResponseFrame } from "../protocol/frames.ts"
-
-export interface FrameRouterShape {
-  /** Starts routing responses for `clientId` to `write`. */
-  readonly attach: (clientId: number, write: (frame: ResponseFrame) => Effect.Effect<void>) => Effect.Effect<void>
-  /** Stops routing and interrupts the client's in-flight requests. */
-  readonly detach: (clientId: number) => Effect.Effect<void>
-  /** Hands a request frame to the RPC server; false when its id is already in flight. */
-  readonly submit: (clientId: number, frame: RequestFrame) => Effect.Effect<boolean>
-}
-
-export class FrameRouter extends Context.Service<FrameRouter, FrameRouterShape>()(
-  "gatehouse/layers/RpcFrameProtocol/FrameRouter"
-) {}
+import type { ErrorShape, ResponseFrame } from "../protocol/frames.ts"
+import { FrameRouter } from "../services/FrameRouter.ts"
 
 interface Client {
   readonly write: (frame: ResponseFrame) => Effect.Effect<void>
@@ -48,11 +37,25 @@ const make = Effect.gen(function*() {
         const method = client.methods.get(id) ?? "request"
         client.methods.delete(id)
         const frame = toResponse(id, method, response.exit)
-        const internal = frame.error?.code === ErrorCode.unavailable && response.exit._tag === "Failure" &&
-          !response.exit.cause.some((r) => (r as { _tag?: string })._tag === "Fail")
-        return internal
-          ? Effect.andThen(Effect.logError(`${method} failed inside the gateway`, JSON.stringify(response.exit.cause)), client.write(frame))
-          : client.write(frame)
+        if (frame.error?.code !== ErrorCode.unavailable || response.exit._tag !== "Failure" || !isDefect(response.exit.cause)) {
+          return client.write(frame)
+        }
+        // A handler that died: the client gets an id to quote, the log gets the cause under the same id.
+        const correlationId = randomUUID()
+        return Effect.andThen(
+          Effect.logError(`${method} failed inside the gateway`, JSON.stringify(response.exit.cause)).pipe(
+            Effect.annotateLogs({ correlationId, requestId: id })
+          ),
+          client.write({
+            ...frame,
+            error: {
+              code: ErrorCode.unavailable,
+              message: `${method} failed inside the gateway (correlation id ${correlationId}); the gateway's log has the details`,
+              details: { code: "INTERNAL", correlationId },
+              retryable: true
+            }
+          })
+        )
       },
       end: () => Effect.void,
       clientIds: Effect.sync(() => new Set(clients.keys())),
@@ -124,6 +127,13 @@ const errorOf = (method: string, cause: ReadonlyArray<unknown>): ErrorShape => {
     ? { code: ErrorCode.unavailable, message: `${method} was interrupted (the gateway is shutting down)`, retryable: true }
     : { code: ErrorCode.unavailable, message: `${method} failed inside the gateway; its log has the details`, retryable: true }
 }
+
+// Neither a typed failure nor an interruption: a defect (params that did not decode are answered before this).
+const isDefect = (cause: ReadonlyArray<unknown>) =>
+  !cause.some((r) => {
+    const tag = (r as { _tag?: string })._tag
+    return tag === "Fail" || tag === "Interrupt"
+  })
 
 const isGatewayError = (u: unknown): u is ErrorShape & { _tag: "GatewayError" } =>
   typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "GatewayError" &&

@@ -6,28 +6,27 @@
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
-import type { GatewayError } from "../protocol/errors.ts"
 
 /** How long a repeated idempotency key returns the first answer. */
 export const IDEMPOTENCY_WINDOW_MS = 5 * 60 * 1000
 /** Idempotency entries kept at most (oldest dropped first). */
 export const IDEMPOTENCY_MAX = 1000
 
-export type InvokeOutcome = Deferred.Deferred<unknown, GatewayError>
+export type InvokeOutcome<E> = Deferred.Deferred<unknown, E>
 
-interface Pending {
+interface Pending<E> {
   readonly nodeId: string
   readonly command: string
-  readonly outcome: InvokeOutcome
+  readonly outcome: InvokeOutcome<E>
 }
 
 /** The mutable table behind one NodeRegistry. */
-export class InvokeTable {
-  private readonly pending = new Map<string, Pending>()
-  private readonly idempotent = new Map<string, { readonly outcome: InvokeOutcome; readonly expiresAtMs: number }>()
+export class InvokeTable<E> {
+  private readonly pending = new Map<string, Pending<E>>()
+  private readonly idempotent = new Map<string, { readonly outcome: InvokeOutcome<E>; readonly expiresAtMs: number }>()
 
   /** The earlier call with this key, if still within its window. */
-  recall(key: string, now: number): InvokeOutcome | undefined {
+  recall(key: string, now: number): InvokeOutcome<E> | undefined {
     const hit = this.idempotent.get(key)
     if (hit === undefined) return undefined
     if (hit.expiresAtMs <= now) {
@@ -38,7 +37,7 @@ export class InvokeTable {
   }
 
   /** Starts tracking a call. */
-  start(id: string, nodeId: string, command: string, outcome: InvokeOutcome, key: string, now: number): void {
+  start(id: string, nodeId: string, command: string, outcome: InvokeOutcome<E>, key: string, now: number): void {
     this.pending.set(id, { nodeId, command, outcome })
     this.idempotent.set(key, { outcome, expiresAtMs: now + IDEMPOTENCY_WINDOW_MS })
     while (this.idempotent.size > IDEMPOTENCY_MAX) this.idempotent.delete(this.idempotent.keys().next().value!)
@@ -48,7 +47,7 @@ export class InvokeTable {
    * Ends a call that got no node answer: callers sharing its idempotency key get
    * `error` too, and the key may be retried.
    */
-  abandon(id: string, key: string, error: GatewayError): Effect.Effect<void> {
+  abandon(id: string, key: string, error: E): Effect.Effect<void> {
     const p = this.pending.get(id)
     this.pending.delete(id)
     if (p === undefined) return Effect.void
@@ -57,7 +56,7 @@ export class InvokeTable {
   }
 
   /** Completes the call `id` if `nodeId` owns it; false for unknown or late ids. */
-  complete(id: string, nodeId: string, exit: Exit.Exit<unknown, GatewayError>): Effect.Effect<boolean> {
+  complete(id: string, nodeId: string, exit: Exit.Exit<unknown, E>): Effect.Effect<boolean> {
     const p = this.pending.get(id)
     if (p === undefined || p.nodeId !== nodeId) return Effect.succeed(false)
     this.pending.delete(id)
@@ -65,7 +64,7 @@ export class InvokeTable {
   }
 
   /** Fails every call in flight to `nodeId` with the error made for its command. */
-  failNode(nodeId: string, error: (command: string) => GatewayError): Effect.Effect<number> {
+  failNode(nodeId: string, error: (command: string) => E): Effect.Effect<number> {
     const mine = [...this.pending.entries()].filter(([, p]) => p.nodeId === nodeId)
     for (const [id] of mine) this.pending.delete(id)
     for (const [key, hit] of this.idempotent) if (mine.some(([, p]) => p.outcome === hit.outcome)) this.idempotent.delete(key)

@@ -20,7 +20,10 @@ export const freshValues: Effect.Effect<Fresh> = Effect.map(Clock.currentTimeMil
 /** A refused transition, as a failure. */
 export class Refused {
   readonly _tag = "Refused"
-  constructor(readonly refusal: Refusal) {}
+  readonly refusal: Refusal
+  constructor(refusal: Refusal) {
+    this.refusal = refusal
+  }
 }
 
 /** `read`, `modify` and `apply` over `backend`, pruning with `prune` first. */

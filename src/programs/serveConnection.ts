@@ -13,7 +13,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
-import { FrameRouter } from "../layers/RpcFrameProtocol.ts"
+import { FrameRouter } from "../services/FrameRouter.ts"
 import { type ConnectParams, ConnectParams as ConnectParamsSchema, type HelloOk, negotiateProtocol } from "../protocol/connect.ts"
 import {
   CloseCode,
@@ -28,13 +28,16 @@ import { ErrorCode, GatewayError, invalidRequest, unknownMethod } from "../proto
 import { decodeFrame, encodeFrame, type ErrorShape, type RequestFrame, type ResponseFrame } from "../protocol/frames.ts"
 import { satisfies } from "../protocol/scopes.ts"
 import { servedEvents, servedMethods } from "../protocol/methods.ts"
-import { type Admitted, Auth } from "../services/Auth.ts"
-import { ConnectionHub, type EventOptions, type LiveConnection } from "../services/ConnectionHub.ts"
+import type { Admitted } from "../auth/principal.ts"
+import type { EventOptions, LiveConnection } from "../connections/liveConnection.ts"
+import { Auth } from "../services/Auth.ts"
+import { ConnectionHub } from "../services/ConnectionHub.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { GatewayInfo } from "../services/GatewayInfo.ts"
 import { NodeRegistry } from "../services/NodeRegistry.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
-import { type Conn, hasProxyHeaders, headerValue } from "./Conn.ts"
+import { toWire } from "./wireErrors.ts"
+import { type Conn, hasProxyHeaders, headerValue } from "../connections/conn.ts"
 
 const served = new Set(servedMethods)
 const decodeConnectParams = Schema.decodeUnknownResult(ConnectParamsSchema, { onExcessProperty: "error", errors: "all" })
@@ -78,11 +81,11 @@ export const serveConnection = Effect.fnUntraced(function*(conn: Conn, clientId:
   const remoteAddress = clientAddress(conn, config.config.trustedProxies)
   const admitted = yield* auth.authenticate(params, { remoteAddress, directLocal }, nonce).pipe(Effect.result)
   if (Result.isFailure(admitted)) {
-    const error = admitted.failure
+    const error = toWire(admitted.failure)
     yield* Effect.logInfo("connect refused").pipe(
       Effect.annotateLogs({ remote: remoteAddress, client: params.client.id, reason: error.message })
     )
-    const pairing = (error.details as { code?: unknown } | undefined)?.code === "PAIRING_REQUIRED"
+    const pairing = admitted.failure.reason._tag === "AuthPairingRequired"
     return yield* refuse(conn, frame.id, error, CloseCode.policyViolation, pairing ? "pairing required" : reasonOf(error))
   }
 

@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as References from "effect/References"
 import { TestClock } from "effect/testing"
-import { RateLimiter } from "../../src/services/RateLimiter.ts"
+import * as RateLimiterMemory from "../../src/layers/RateLimiterMemory.ts"
 import { DEFAULT_FAILURE_POLICY, emptyKey, recordFailure, retryAfter } from "../../src/auth/failureWindow.ts"
 import { newDevice, signedConnect } from "../helpers/device.ts"
 import { connectParams, coreLayer, homeWithConfig, openMemory, TEST_TOKEN } from "../helpers/testGateway.ts"
@@ -57,7 +57,7 @@ const attempt = (address: string, auth: Record<string, string>, withDevice: bool
 describe("RateLimiter", () => {
   it.effect("counts an IPv6 /64 as one client and keeps lockouts through a flood of new addresses", () =>
     Effect.gen(function*() {
-      const limiter = yield* RateLimiter.make({ maxFailures: 3, windowMs: 60_000, lockoutMs: 300_000 })
+      const limiter = yield* RateLimiterMemory.make({ maxFailures: 3, windowMs: 60_000, lockoutMs: 300_000 })
       for (const host of ["1", "2", "abcd"]) yield* limiter.fail(`2001:db8:1:2::${host}`, "AUTH_TOKEN_MISMATCH")
       assert.strictEqual(yield* limiter.check("2001:db8:1:2:ffff::9"), 300_000)
       assert.strictEqual(yield* limiter.check("2001:db8:1:3::1"), 0)
@@ -80,7 +80,7 @@ describe("credential limiting at the handshake", () => {
       assert.isAtMost(counted, 10)
       const valid = yield* attempt("203.0.113.50", { token: TEST_TOKEN }, false)
       if (counted === 10) assert.strictEqual(valid.error.details.code, "AUTH_RATE_LIMITED")
-    }).pipe(Effect.provide(limited(), { local: true })), { fastCheck: { numRuns: 15 } } as never)
+    }).pipe(Effect.provide(limited(), { local: true })), { arbitrary: { runs: 15 } })
 
   it.effect("locks out loopback too, tells how long to wait, and lets it in again after five minutes", () =>
     Effect.gen(function*() {

@@ -1,11 +1,11 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { readFileSync } from "node:fs"
-import { GatewayServer } from "../../src/layers/WsServer.ts"
+import { GatewayServer } from "../../src/services/GatewayServer.ts"
 import * as Layer from "effect/Layer"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import * as Gateway from "../../src/programs/Gateway.ts"
+import * as Gateway from "../../src/gateway.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
 import { serverLayer, tempHome, TEST_TOKEN } from "../helpers/testGateway.ts"
 import { openWs } from "../helpers/wsClient.ts"
@@ -180,7 +180,7 @@ describe("credentials", () => {
         writeFileSync(configPath, JSON.stringify({ gateway: { auth: { token: "second-token-4d5e6f" } } }))
         assert.isFalse(yield* connect("first-token-1a2b3c"))
         assert.isTrue(yield* connect("second-token-4d5e6f"))
-      }).pipe(Effect.provide(Gateway.layerFromConfig.pipe(Layer.provideMerge(Layer.effect(GatewayConfig, GatewayConfig.make({ port: 0 }, env)))))))
+      }).pipe(Effect.provide(Gateway.layerDefault().pipe(Layer.provideMerge(Layer.effect(GatewayConfig, GatewayConfig.make({ port: 0 }, env)))))))
     }))
 })
 

@@ -2,7 +2,7 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
-import type { Conn, Headers } from "../../src/programs/Conn.ts"
+import type { Conn, Headers } from "../../src/connections/conn.ts"
 import { heldReader } from "./heldReader.ts"
 
 export interface MemoryConn {

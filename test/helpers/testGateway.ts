@@ -6,11 +6,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Overrides } from "../../src/config/resolve.ts"
-import * as Gateway from "../../src/programs/Gateway.ts"
-import { serveConnection } from "../../src/programs/serveConnection.ts"
+import * as Gateway from "../../src/gateway.ts"
+import * as ListenerMemory from "../../src/layers/ListenerMemory.ts"
+import * as PairingStoreMemory from "../../src/layers/PairingStoreMemory.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
-import { NodePairingStore } from "../../src/services/NodePairingStore.ts"
-import { PairingStore } from "../../src/services/PairingStore.ts"
 import { makeMemoryConn } from "./memoryConn.ts"
 
 export const TEST_TOKEN = "test-token-0123456789abcdef"
@@ -28,21 +27,24 @@ export const testConfigLayer = (overrides: Overrides = {}, env = testEnv()) =>
     quietLogs
   )
 
-export const coreLayer = (overrides: Overrides = {}, env = testEnv()) =>
-  Gateway.layerCore.pipe(
-    Layer.provideMerge(Layer.mergeAll(PairingStore.layerMemory(), NodePairingStore.layerMemory())),
+/** A whole gateway on in-memory connections (`openMemory`) and in-memory pairing stores. */
+export const coreLayer = (overrides: Overrides = {}, env = testEnv()) => {
+  const listener = ListenerMemory.layer
+  return Gateway.layerDefault({ listener, pairingStores: PairingStoreMemory.layer() }).pipe(
+    Layer.provideMerge(listener),
     Layer.provideMerge(testConfigLayer(overrides, env))
   )
+}
 
+/** A whole gateway on a real loopback port with file state, as the daemon runs it. */
 export const serverLayer = (overrides: Overrides = {}, env = testEnv()) =>
-  Gateway.layerFromConfig.pipe(Layer.provideMerge(testConfigLayer(overrides, env)))
+  Gateway.layerDefault().pipe(Layer.provideMerge(testConfigLayer(overrides, env)))
 
-let clientIds = 1000
-
+/** Hands a new in-memory connection to the gateway of `coreLayer`. */
 export const openMemory = (options?: Parameters<typeof makeMemoryConn>[0]) =>
   Effect.gen(function*() {
     const m = yield* makeMemoryConn(options)
-    const fiber = yield* Effect.forkScoped(serveConnection(m.conn, clientIds++))
+    const fiber = yield* ListenerMemory.MemoryListener.use((l) => l.accept(m.conn))
     return { ...m, fiber }
   })
 

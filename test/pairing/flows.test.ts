@@ -1,6 +1,6 @@
 import { assert, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { GatewayServer } from "../../src/layers/WsServer.ts"
+import { GatewayServer } from "../../src/services/GatewayServer.ts"
 import { connectDevice, newDevice } from "../helpers/device.ts"
 import { homeWithConfig, serverLayer, TEST_TOKEN } from "../helpers/testGateway.ts"
 import { openWs } from "../helpers/wsClient.ts"

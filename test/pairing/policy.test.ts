@@ -107,7 +107,7 @@ describe("pairing policy", () => {
       }
       tokensWithinApproved(state)
     }
-  }, { fastCheck: { numRuns: 300 } } as never)
+  }, { arbitrary: { runs: 300 } })
 
   it("keeps the requestId of a repeated identical ask, and replaces it for a different one", () => {
     const ask = askFor(0, "operator", ["operator.read"])

@@ -6,15 +6,15 @@ import * as Redacted from "effect/Redacted"
 import * as Logger from "effect/Logger"
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { GatewayServer } from "../../src/layers/WsServer.ts"
-import * as Gateway from "../../src/programs/Gateway.ts"
+import { GatewayServer } from "../../src/services/GatewayServer.ts"
+import * as Gateway from "../../src/gateway.ts"
 import { lockPath } from "../../src/programs/profileLock.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
 import { tempHome } from "../helpers/testGateway.ts"
 
 const start = (overrides: Parameters<typeof GatewayConfig.make>[0], env: Record<string, string>) =>
   Layer.build(
-    Gateway.layerFromConfig.pipe(Layer.provideMerge(Layer.effect(GatewayConfig, GatewayConfig.make({ port: 0, ...overrides }, env))))
+    Gateway.layerDefault().pipe(Layer.provideMerge(Layer.effect(GatewayConfig, GatewayConfig.make({ port: 0, ...overrides }, env))))
   ).pipe(Effect.map(Context.get(GatewayServer)))
 
 describe("startup", () => {

@@ -1,14 +1,36 @@
 /**
- * All method handlers as one layer for the RPC server.
+ * All method handlers as one layer for the RPC server. Handlers fail with their
+ * services' own errors; they become wire errors here, once, for every method.
  */
 import * as Effect from "effect/Effect"
+import type { GatewayError } from "../../protocol/errors.ts"
 import { GatewayRpcs } from "../../protocol/methods.ts"
+import { type ServiceError, toWire } from "../wireErrors.ts"
 import * as Core from "./core.ts"
 import * as Devices from "./devices.ts"
 import * as Nodes from "./nodes.ts"
 
 export const layer = GatewayRpcs.toLayer(
   Effect.gen(function*() {
-    return GatewayRpcs.of({ ...(yield* Core.handlers), ...(yield* Devices.handlers), ...(yield* Nodes.handlers) })
+    return GatewayRpcs.of(atTheEdge({ ...(yield* Core.handlers), ...(yield* Devices.handlers), ...(yield* Nodes.handlers) }))
   })
 )
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+type Handler = (payload: never, options: never) => Effect.Effect<unknown, ServiceError, unknown>
+
+type AtTheEdge<H extends Record<string, Handler>> = {
+  readonly [K in keyof H]: (...args: Parameters<H[K]>) => Effect.Effect<Effect.Success<ReturnType<H[K]>>, GatewayError, Effect.Services<ReturnType<H[K]>>>
+}
+
+// Maps every handler's failure to the wire error, leaving success and requirements as they are.
+const atTheEdge = <H extends Record<string, Handler>>(handlers: H): AtTheEdge<H> =>
+  Object.fromEntries(
+    Object.entries(handlers).map(([name, handler]) => [
+      name,
+      (payload: never, options: never) => Effect.mapError(handler(payload, options), toWire)
+    ])
+  ) as unknown as AtTheEdge<H>

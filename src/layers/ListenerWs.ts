@@ -1,58 +1,34 @@
 /**
- * The listening socket: one port serves HTTP probes (`/healthz`, `/readyz`) and
- * the gateway WebSocket on any other path. Built on `node:http` and `ws` (the
- * platform's socket does not expose per-socket receive limits or buffered bytes,
- * which the protocol's pre-auth limit and slow-consumer rule need).
+ * The production Listener: one port serves HTTP probes (`/healthz`, `/readyz`)
+ * and the gateway WebSocket on any other path. Built on `node:http` and `ws`
+ * (the platform's socket does not expose per-socket receive limits or buffered
+ * bytes, which the protocol's pre-auth limit and slow-consumer rule need).
+ * Unauthenticated sockets are capped per address (HTTP 503 beyond).
  */
-import * as Context from "effect/Context"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
-import * as Schema from "effect/Schema"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { type RawData, type WebSocket, WebSocketServer } from "ws"
+import type { Conn } from "../connections/conn.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
-import type { Conn } from "../programs/Conn.ts"
-import { serveConnection } from "../programs/serveConnection.ts"
 import { CloseCode, MAX_PAYLOAD_BYTES, MAX_PREAUTH_CONNECTIONS_PER_IP, MAX_PREAUTH_PAYLOAD_BYTES } from "../protocol/constants.ts"
-import { Auth } from "../services/Auth.ts"
-import { ConnectionHub } from "../services/ConnectionHub.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
-import { GatewayInfo } from "../services/GatewayInfo.ts"
-import { NodeRegistry } from "../services/NodeRegistry.ts"
-import { FrameRouter } from "./RpcFrameProtocol.ts"
+import { ListenFailed, Listener, ListenerError } from "../services/Listener.ts"
 
-export class ListenError extends Schema.TaggedError<ListenError>()("ListenError", {
-  message: Schema.String
-}) {}
-
-export interface GatewayServerShape {
-  readonly host: string
-  readonly port: number
-  /** The WebSocket URL clients on this host use. */
-  readonly url: string
-}
-
-export class GatewayServer extends Context.Service<GatewayServer, GatewayServerShape>()(
-  "gatehouse/layers/WsServer/GatewayServer"
-) {}
-
-/** Why the listener closes every client on the way down. */
-const SHUTDOWN_REASON = "gateway stopping"
-
+/** Listens where the config says (`bind`, `port`); closes every socket with 1012 on the way down. */
 export const layer = Layer.effect(
-  GatewayServer,
+  Listener,
   Effect.gen(function*() {
     const { config, host } = yield* GatewayConfig
-    const hub = yield* ConnectionHub
-    const context = yield* Effect.context<Auth | ConnectionHub | FrameRouter | GatewayConfig | GatewayInfo | NodeRegistry>()
     const fibers = yield* FiberSet.make()
     const runFork = yield* FiberSet.runtime(fibers)<never>()
     const preauth = new Map<string, number>()
-    let nextClientId = 1
+    let handler: ((conn: Conn) => Effect.Effect<void>) | undefined
+    const waiting: Array<(handle: (conn: Conn) => Effect.Effect<void>) => void> = []
 
     const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_PREAUTH_PAYLOAD_BYTES })
     const onConnection = (ws: WebSocket, request: IncomingMessage) => {
@@ -68,19 +44,19 @@ export const layer = Layer.effect(
         else preauth.set(remoteAddress, n)
       }
       const conn = adaptSocket(ws, request, remoteAddress, release)
-      const clientId = nextClientId++
-      runFork(
-        serveConnection(conn, clientId).pipe(
-          Effect.catchCause((cause) =>
-            Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logError("connection failed", cause)
-          ),
-          Effect.ensuring(Effect.sync(() => {
-            release()
-            if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.terminate()
-          })),
-          Effect.provideContext(context)
+      const start = (handle: (conn: Conn) => Effect.Effect<void>) =>
+        runFork(
+          handle(conn).pipe(
+            Effect.catchCause((cause) => Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logError("connection failed", cause)),
+            Effect.ensuring(Effect.sync(() => {
+              release()
+              if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.terminate()
+            }))
+          )
         )
-      )
+      // Sockets accepted before `run` wait for it (the listener is bound before the gateway serves).
+      if (handler === undefined) waiting.push(start)
+      else start(handler)
     }
 
     const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -103,19 +79,13 @@ export const layer = Layer.effect(
     const port = yield* Effect.acquireRelease(
       listen(server, host, config.port.value),
       () =>
-        Effect.gen(function*() {
-          const clients = yield* hub.connections
-          yield* hub.broadcast("shutdown", { reason: SHUTDOWN_REASON })
-          yield* hub.closeAll(CloseCode.serviceRestart, "service restart")
-          for (const ws of wss.clients) ws.close(CloseCode.serviceRestart, "service restart")
-          yield* Effect.logInfo("gateway stopped").pipe(Effect.annotateLogs({ closedClients: clients.length }))
-          yield* Effect.forEach(servers, (srv) =>
-            Effect.callback<void>((resume) => {
-              srv.close(() => resume(Effect.void))
-              srv.closeAllConnections()
-              for (const ws of wss.clients) ws.terminate()
-            }), { discard: true, concurrency: "unbounded" })
-        })
+        Effect.forEach(servers, (srv) =>
+          Effect.callback<void>((resume) => {
+            for (const ws of wss.clients) ws.close(CloseCode.serviceRestart, "service restart")
+            srv.close(() => resume(Effect.void))
+            srv.closeAllConnections()
+            for (const ws of wss.clients) ws.terminate()
+          }), { discard: true, concurrency: "unbounded" })
     )
     // A gateway bound to one non-loopback address also listens on 127.0.0.1, so its
     // owner's commands on the same host connect as direct loopback (and can approve devices).
@@ -126,7 +96,17 @@ export const layer = Layer.effect(
       else yield* Effect.logWarning(`also listening on 127.0.0.1:${port} failed (${bound.failure.message}); local commands must use --url`)
     }
     const urlHost = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
-    return GatewayServer.of({ host, port, url: `ws://${urlHost}:${port}` })
+    return Listener.of({
+      address: { host, port, url: `ws://${urlHost}:${port}` },
+      run: (handle) =>
+        Effect.suspend(() => {
+          handler = handle
+          for (const start of waiting.splice(0)) start(handle)
+          return Effect.never
+        }).pipe(Effect.ensuring(Effect.sync(() => {
+          handler = undefined
+        })))
+    })
   })
 )
 
@@ -135,7 +115,7 @@ export const layer = Layer.effect(
 // ---------------------------------------------------------------------------
 
 const listen = (server: Server, host: string, port: number) =>
-  Effect.callback<number, ListenError>((resume) => {
+  Effect.callback<number, ListenerError>((resume) => {
     const onError = (e: NodeJS.ErrnoException) => {
       const message = e.code === "EADDRINUSE"
         ? `port ${port} on ${host} is already in use; another gateway may be running (check with \`gatehouse gateway status\`), or pick another port with --port`
@@ -144,7 +124,7 @@ const listen = (server: Server, host: string, port: number) =>
         : e.code === "EACCES"
         ? `not allowed to listen on ${host}:${port} (ports below 1024 need privileges); use --port`
         : `cannot listen on ${host}:${port}: ${e.message}`
-      resume(Effect.fail(new ListenError({ message })))
+      resume(Effect.fail(new ListenerError({ reason: new ListenFailed({ host, port, message }) })))
     }
     server.once("error", onError)
     server.listen(port, host, () => {

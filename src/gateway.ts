@@ -1,0 +1,141 @@
+/**
+ * The composition root: the gateway as Layers.
+ *
+ * - `layer` is the gateway itself (the RPC server with its handlers behind the
+ *   Authorize middleware, the connection program on the Listener, the periodic
+ *   broadcasts). It takes every service from outside, so its type lists what is
+ *   still missing, and it outputs only `GatewayServer`: the RPC protocol and
+ *   frame router stay inside.
+ * - `layerDefault(swaps)` adds the embedded defaults (file pairing state under
+ *   the state dir, or PostgreSQL when configured; in-memory rate limiter; the `ws`
+ *   listener; discovery disabled; no channels), each replaceable by a swap, and
+ *   also outputs the public contracts so the embedding program can use them.
+ * - `layerProcess(overrides)` is the daemon: config from flags, environment and
+ *   the state dir.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as RpcServer from "effect/rpc/RpcServer"
+import type { ConfigError } from "./config/errors.ts"
+import type { Overrides } from "./config/resolve.ts"
+import * as AuthLive from "./layers/AuthLive.ts"
+import * as AuthorizeLive from "./layers/AuthorizeLive.ts"
+import * as ChannelRunnerNone from "./layers/ChannelRunnerNone.ts"
+import * as ConnectionHubLive from "./layers/ConnectionHubLive.ts"
+import * as DevicePairingLive from "./layers/DevicePairingLive.ts"
+import * as DiscoveryDisabled from "./layers/DiscoveryDisabled.ts"
+import * as ListenerWs from "./layers/ListenerWs.ts"
+import * as NodeRegistryLive from "./layers/NodeRegistryLive.ts"
+import * as PairingStoreFile from "./layers/PairingStoreFile.ts"
+import * as RateLimiterMemory from "./layers/RateLimiterMemory.ts"
+import * as RpcFrameProtocol from "./layers/RpcFrameProtocol.ts"
+import * as Methods from "./programs/methods/layer.ts"
+import { acquireProfileLock } from "./programs/profileLock.ts"
+import { serveGateway } from "./programs/serveGateway.ts"
+import { ensureToken, refuseUnsafe } from "./programs/startupChecks.ts"
+import { GatewayRpcs } from "./protocol/methods.ts"
+import type { Auth } from "./services/Auth.ts"
+import type { ChannelRunner } from "./services/ChannelRunner.ts"
+import type { ConnectionHub } from "./services/ConnectionHub.ts"
+import type { DevicePairing } from "./services/DevicePairing.ts"
+import type { Discovery } from "./services/Discovery.ts"
+import { GatewayConfig } from "./services/GatewayConfig.ts"
+import { GatewayInfo } from "./services/GatewayInfo.ts"
+import { GatewayServer } from "./services/GatewayServer.ts"
+import { HostIdentity } from "./services/HostIdentity.ts"
+import { Listener, type ListenerError } from "./services/Listener.ts"
+import type { NodePairingStore } from "./services/NodePairingStore.ts"
+import type { NodeRegistry } from "./services/NodeRegistry.ts"
+import type { PairingStore } from "./services/PairingStore.ts"
+import type { RateLimiter } from "./services/RateLimiter.ts"
+
+/** The contracts a running gateway is made of, all taken from outside by `layer`. */
+export type Services =
+  | GatewayConfig
+  | Auth
+  | RateLimiter
+  | PairingStore
+  | NodePairingStore
+  | DevicePairing
+  | NodeRegistry
+  | ConnectionHub
+  | GatewayInfo
+  | HostIdentity
+  | Discovery
+  | ChannelRunner
+  | Listener
+
+/** What `layerDefault` gives the embedding program: the running gateway and its public contracts. */
+export type Provided = GatewayServer | Exclude<Services, GatewayConfig>
+
+/**
+ * Before anything listens: the profile lock (one gateway per state dir and port),
+ * the token generated on first start, and the refusal of unsafe binds.
+ */
+export const layerStartup: Layer.Layer<never, ConfigError, GatewayConfig> = Layer.effectDiscard(
+  Effect.gen(function*() {
+    const { config } = yield* GatewayConfig
+    yield* acquireProfileLock(config.paths.stateDir, config.port.value, yield* Clock.currentTimeMillis)
+    yield* ensureToken
+    yield* refuseUnsafe
+    for (const key of config.file.unknownKeys) {
+      yield* Effect.logWarning(`config ${config.paths.configPath}: key "${key}" is not used by gatehouse (ignored)`)
+    }
+  })
+)
+
+const Rpc = RpcServer.layer(GatewayRpcs, { disableTracing: true, concurrency: "unbounded" }).pipe(
+  Layer.provide(Layer.mergeAll(Methods.layer, AuthorizeLive.layer))
+)
+
+/** The gateway, given every service. Outputs `GatewayServer` (where it listens). */
+export const layer: Layer.Layer<GatewayServer, ConfigError, Services> = Layer.mergeAll(
+  Layer.effect(GatewayServer, Listener.useSync((listener) => listener.address)),
+  Layer.mergeAll(Rpc, Layer.effectDiscard(serveGateway)).pipe(Layer.provide(RpcFrameProtocol.layer))
+).pipe(Layer.provide(layerStartup))
+
+/** Layers that replace one default each; each may use the services of the tiers below it. */
+export interface Swaps<E = never> {
+  readonly pairingStores?: Layer.Layer<PairingStore | NodePairingStore, E, GatewayConfig>
+  readonly rateLimiter?: Layer.Layer<RateLimiter, E, GatewayConfig>
+  readonly connectionHub?: Layer.Layer<ConnectionHub, E, GatewayConfig>
+  readonly gatewayInfo?: Layer.Layer<GatewayInfo, E, GatewayConfig>
+  readonly hostIdentity?: Layer.Layer<HostIdentity, E, GatewayConfig>
+  readonly discovery?: Layer.Layer<Discovery, E, GatewayConfig>
+  readonly channelRunner?: Layer.Layer<ChannelRunner, E, GatewayConfig>
+  readonly listener?: Layer.Layer<Listener, E, GatewayConfig>
+  readonly devicePairing?: Layer.Layer<DevicePairing, E, GatewayConfig | Tier0>
+  readonly nodeRegistry?: Layer.Layer<NodeRegistry, E, GatewayConfig | Tier0>
+  readonly auth?: Layer.Layer<Auth, E, GatewayConfig | Tier0 | Tier1>
+}
+
+type Tier0 = PairingStore | NodePairingStore | RateLimiter | ConnectionHub | GatewayInfo | HostIdentity | Discovery | ChannelRunner
+type Tier1 = DevicePairing | NodeRegistry
+
+/** The embedded default of every service, with `swaps` in place of the ones given. */
+export const layerServices = <E = never>(
+  swaps: Swaps<E> = {}
+): Layer.Layer<Exclude<Services, GatewayConfig>, E | ConfigError | ListenerError, GatewayConfig> => {
+  const listener: Layer.Layer<Listener, E | ListenerError, GatewayConfig> = swaps.listener ?? ListenerWs.layer
+  const tier0 = Layer.mergeAll(
+    swaps.pairingStores ?? PairingStoreFile.layer,
+    swaps.rateLimiter ?? RateLimiterMemory.layer,
+    swaps.connectionHub ?? ConnectionHubLive.layer,
+    swaps.gatewayInfo ?? GatewayInfo.layer,
+    swaps.hostIdentity ?? HostIdentity.layer,
+    swaps.discovery ?? DiscoveryDisabled.layer,
+    swaps.channelRunner ?? ChannelRunnerNone.layer,
+    // The profile lock is taken before the port is bound, so a second gateway says why it cannot start.
+    Layer.provide(listener, layerStartup)
+  )
+  const tier1 = Layer.mergeAll(swaps.devicePairing ?? DevicePairingLive.layer, swaps.nodeRegistry ?? NodeRegistryLive.layer)
+  return (swaps.auth ?? AuthLive.layer).pipe(Layer.provideMerge(tier1), Layer.provideMerge(tier0))
+}
+
+/** The gateway with its embedded defaults (and `swaps`), given a GatewayConfig. */
+export const layerDefault = <E = never>(swaps: Swaps<E> = {}): Layer.Layer<Provided, E | ConfigError | ListenerError, GatewayConfig> =>
+  layer.pipe(Layer.provideMerge(layerServices(swaps)))
+
+/** The gateway for a process: config from flags, `process.env` and the state dir. */
+export const layerProcess = (overrides: Overrides) => layerDefault().pipe(Layer.provideMerge(GatewayConfig.layer(overrides)))

@@ -1,0 +1,222 @@
+/**
+ * Auth for a gateway process: shared secrets (token, password, `none` on
+ * loopback) resolved afresh for every connection and compared in constant time,
+ * device signatures, device tokens and setup codes through DevicePairing. Every
+ * credential check passes the RateLimiter first; wrong credentials and forged
+ * proofs count against the client, missing ones and a skewed clock do not.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type { Admitted, Principal, TransportInfo } from "../auth/principal.ts"
+import { secretEquals } from "../auth/secretEquals.ts"
+import type { ConfigError } from "../config/errors.ts"
+import type { Secrets } from "../config/resolve.ts"
+import type { AuthMode } from "../config/schema.ts"
+import type { Ask } from "../pairing/policy.ts"
+import type { ConnectAuth, ConnectParams, Role } from "../protocol/connect.ts"
+import { verifyDeviceProof } from "../protocol/deviceAuth.ts"
+import { grant, OPERATOR_SCOPES } from "../protocol/scopes.ts"
+import {
+  Auth,
+  AuthCredentialRejected,
+  AuthDeviceIdentityRequired,
+  AuthDeviceProofInvalid,
+  AuthError,
+  AuthInvalidRole,
+  AuthPairingRequired,
+  AuthRateLimited,
+  AuthSetupCodeInvalid,
+  AuthUnavailable
+} from "../services/Auth.ts"
+import { type Admission, DevicePairing, type DevicePairingError } from "../services/DevicePairing.ts"
+import { GatewayConfig } from "../services/GatewayConfig.ts"
+import { RateLimiter, type RateLimiterError } from "../services/RateLimiter.ts"
+
+export const layer = Layer.effect(
+  Auth,
+  Effect.gen(function*() {
+    const { config, secrets } = yield* GatewayConfig
+    const pairing = yield* DevicePairing
+    const limiter = yield* RateLimiter
+
+    const decide = Effect.fn("Auth.decide")(function*(params: ConnectParams, transport: TransportInfo, challengeNonce: string) {
+      const claimed = params.role ?? "operator"
+      if (claimed !== "operator" && claimed !== "node") return yield* fail(new AuthInvalidRole({ role: claimed }))
+      const role: Role = claimed
+      const requested = role === "operator" ? grant(params.scopes ?? [], OPERATOR_SCOPES) : []
+      const device = params.device
+      const ask: Ask | undefined = device === undefined ? undefined : {
+        deviceId: device.id,
+        publicKey: device.publicKey,
+        role,
+        scopes: requested,
+        clientId: params.client.id,
+        clientMode: params.client.mode,
+        displayName: params.client.displayName,
+        platform: params.client.platform,
+        deviceFamily: params.client.deviceFamily,
+        remoteIp: transport.remoteAddress
+      }
+      if (device !== undefined) {
+        const failure = verifyDeviceProof(device, {
+          clientId: params.client.id,
+          clientMode: params.client.mode,
+          role,
+          scopes: params.scopes ?? [],
+          token: params.auth?.token ?? params.auth?.deviceToken ?? params.auth?.bootstrapToken ?? "",
+          platform: params.client.platform,
+          deviceFamily: params.client.deviceFamily
+        }, challengeNonce, yield* Clock.currentTimeMillis)
+        if (failure !== undefined) return yield* fail(new AuthDeviceProofInvalid({ failure }))
+      }
+
+      const auth = params.auth ?? {}
+      if (ask !== undefined && auth.bootstrapToken !== undefined && auth.bootstrapToken !== "") {
+        const admission = yield* pairing.redeemSetupCode(ask, auth.bootstrapToken).pipe(
+          Effect.catchReason("DevicePairingError", "PairingRefused", (r) => fail(new AuthSetupCodeInvalid({ message: r.message }))),
+          Effect.mapError(fromPairing)
+        )
+        return yield* admitted({ method: "bootstrap-token", role, scopes: requested, deviceId: ask.deviceId }, admission, ask)
+      }
+
+      const shared = yield* sharedSecret(config.authMode.value, auth, transport, secrets)
+      if (shared._tag === "Ok") {
+        if (ask === undefined) {
+          if (role === "node") return yield* fail(new AuthDeviceIdentityRequired())
+          // Without a device there is no one to pair: local callers get what they ask for, remote ones only `health`.
+          return { principal: { method: shared.method, role, scopes: transport.directLocal ? requested : [] } }
+        }
+        const admission = yield* Effect.mapError(pairing.admit(ask, transport.directLocal && config.autoApproveLocal), fromPairing)
+        return yield* admitted({ method: shared.method, role, scopes: requested, deviceId: ask.deviceId }, admission, ask)
+      }
+
+      const presented = auth.deviceToken ?? (shared._tag === "Mismatch" ? auth.token : undefined)
+      if (ask !== undefined && presented !== undefined && presented !== "") {
+        const check = yield* Effect.mapError(pairing.verifyToken(ask, presented), fromPairing)
+        if (check.ok) return { principal: { method: "device-token" as const, role, scopes: check.scopes, deviceId: ask.deviceId } }
+        if (check.reason === "scope" || check.reason === "role") {
+          const admission = yield* Effect.mapError(pairing.admit(ask, false), fromPairing)
+          return yield* admitted({ method: "device-token", role, scopes: requested, deviceId: ask.deviceId }, admission, ask)
+        }
+        if (auth.deviceToken !== undefined) {
+          return yield* fail(new AuthCredentialRejected({ kind: check.reason === "revoked" ? "device_token_revoked" : "device_token_mismatch" }))
+        }
+      }
+      if (shared._tag === "Refused") return yield* fail(shared.reason)
+      // No device and no credential at all: OpenClaw's clients expect DEVICE_IDENTITY_REQUIRED here.
+      if (ask === undefined && (role === "node" || shared._tag === "Missing" && isEmpty(auth))) {
+        return yield* fail(new AuthDeviceIdentityRequired())
+      }
+      return yield* fail(new AuthCredentialRejected({ kind: shared.kind }))
+    })
+
+    const authenticate = Effect.fn("Auth.authenticate")(function*(params: ConnectParams, transport: TransportInfo, challengeNonce: string) {
+      // Checked before any credential is looked at, whatever fields the client sent.
+      const wait = yield* Effect.mapError(limiter.check(transport.remoteAddress), fromLimiter)
+      if (wait > 0) return yield* fail(new AuthRateLimited({ retryAfterMs: wait }))
+      return yield* decide(params, transport, challengeNonce).pipe(
+        Effect.tapError((e) => {
+          const counted = countedAs(e.reason)
+          return counted === undefined ? Effect.void : Effect.mapError(limiter.fail(transport.remoteAddress, counted), fromLimiter)
+        })
+      )
+    })
+    return Auth.of({ authenticate })
+  })
+)
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+type Reason = AuthError["reason"]
+
+const fail = (reason: Reason) => Effect.fail(new AuthError({ reason }))
+
+// What pairing failures Auth does not turn into a reason of its own mean: it cannot decide now.
+const fromPairing = (e: DevicePairingError | AuthError): AuthError =>
+  e._tag === "AuthError"
+    ? e
+    : new AuthError({ reason: new AuthUnavailable({ message: e.reason._tag === "SelfApprovalDenied" ? "pairing refused" : e.reason.message }) })
+
+const fromLimiter = (e: RateLimiterError) => new AuthError({ reason: new AuthUnavailable({ message: e.reason.message }) })
+
+// Wrong credentials and forged proofs count; missing ones and a skewed clock do not. Returns what the limiter logs.
+const countedAs = (reason: Reason): string | undefined => {
+  switch (reason._tag) {
+    case "AuthCredentialRejected":
+      return COUNTED_CREDENTIALS.has(reason.kind) ? reason.kind : undefined
+    case "AuthDeviceProofInvalid":
+      return COUNTED_PROOFS.has(reason.failure) ? reason.failure.toLowerCase() : undefined
+    case "AuthSetupCodeInvalid":
+      return "bootstrap_token_invalid"
+    default:
+      return undefined
+  }
+}
+
+const COUNTED_CREDENTIALS = new Set<string>(["token_mismatch", "password_mismatch", "device_token_mismatch", "device_token_revoked"])
+const COUNTED_PROOFS = new Set<string>([
+  "DEVICE_AUTH_SIGNATURE_INVALID",
+  "DEVICE_AUTH_DEVICE_ID_MISMATCH",
+  "DEVICE_AUTH_PUBLIC_KEY_INVALID",
+  "DEVICE_AUTH_NONCE_MISMATCH"
+])
+
+type SharedResult =
+  | { readonly _tag: "Ok"; readonly method: "token" | "password" | "none" }
+  | { readonly _tag: "Missing"; readonly kind: AuthCredentialRejected["kind"] }
+  | { readonly _tag: "Mismatch"; readonly kind: AuthCredentialRejected["kind"] }
+  | { readonly _tag: "Refused"; readonly reason: Reason }
+
+// Checks the shared secret of the configured mode, resolved afresh for this connection.
+const sharedSecret = (
+  mode: AuthMode,
+  auth: ConnectAuth,
+  transport: TransportInfo,
+  secrets: Effect.Effect<Secrets, ConfigError>
+): Effect.Effect<SharedResult> =>
+  Effect.gen(function*() {
+    const current = yield* Effect.result(secrets)
+    if (current._tag === "Failure") {
+      return { _tag: "Refused", reason: new AuthUnavailable({ message: `gateway config is unreadable, refusing to authenticate: ${current.failure.message}` }) } as const
+    }
+    switch (mode) {
+      case "none":
+        return transport.directLocal
+          ? { _tag: "Ok", method: "none" } as const
+          : { _tag: "Refused", reason: new AuthCredentialRejected({ kind: "unauthorized", detail: "auth mode none accepts only direct loopback clients" }) } as const
+      case "token": {
+        const expected = current.success.token?.value
+        if (expected === undefined) return { _tag: "Missing", kind: "token_missing_config" } as const
+        if (auth.token === undefined || auth.token === "") return { _tag: "Missing", kind: "token_missing" } as const
+        return secretEquals(auth.token, Redacted.value(expected)) ? { _tag: "Ok", method: "token" } as const : { _tag: "Mismatch", kind: "token_mismatch" } as const
+      }
+      case "password": {
+        const expected = current.success.password?.value
+        if (expected === undefined) return { _tag: "Missing", kind: "password_missing_config" } as const
+        if (auth.password === undefined || auth.password === "") return { _tag: "Missing", kind: "password_missing" } as const
+        return secretEquals(auth.password, Redacted.value(expected))
+          ? { _tag: "Ok", method: "password" } as const
+          : { _tag: "Mismatch", kind: "password_mismatch" } as const
+      }
+      case "trusted-proxy":
+        return { _tag: "Refused", reason: new AuthCredentialRejected({ kind: "unauthorized", detail: "trusted-proxy auth is not supported by this gateway" }) } as const
+    }
+  })
+
+const isEmpty = (auth: ConnectAuth) => Object.values(auth).every((v) => v === undefined || v === "")
+
+// Turns a pairing admission into the connection's principal, or pairing-required.
+const admitted = (principal: Principal, admission: Admission, ask: Ask): Effect.Effect<Admitted, AuthError> =>
+  admission._tag === "Paired"
+    ? Effect.succeed({ principal, deviceToken: { token: admission.token, issuedAtMs: admission.issuedAtMs } })
+    : fail(new AuthPairingRequired({
+      requestId: admission.request.requestId,
+      reason: admission.request.reason,
+      deviceId: ask.deviceId,
+      role: ask.role,
+      scopes: [...ask.scopes]
+    }))

@@ -1,0 +1,100 @@
+/**
+ * The in-process ConnectionHub: maps of live connections by id and by RPC client
+ * number, presence derived from them, and broadcasts in registration order.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { hostname } from "node:os"
+import type { LiveConnection } from "../connections/liveConnection.ts"
+import type { PresenceEntry } from "../protocol/connect.ts"
+import { satisfies } from "../protocol/scopes.ts"
+import { ConnectionHub, type ConnectionHubShape } from "../services/ConnectionHub.ts"
+import { GATEHOUSE_VERSION } from "../version.ts"
+
+/** The hub of one gateway process. */
+export const layer = Layer.effect(
+  ConnectionHub,
+  Effect.gen(function*() {
+    const byConnId = new Map<string, LiveConnection>()
+    const byClient = new Map<number, LiveConnection>()
+    const version = { presence: 1, health: 1 }
+    const startedAt = yield* Clock.currentTimeMillis
+    const host = hostname()
+
+    const presence = Effect.sync((): ReadonlyArray<PresenceEntry> => {
+      const self: PresenceEntry = { host, version: GATEHOUSE_VERSION, mode: "gateway", reason: "self", ts: startedAt }
+      const clients = [...byConnId.values()].filter(tracked).map(presenceOf)
+      return [self, ...clients]
+    })
+
+    const broadcast: ConnectionHubShape["broadcast"] = (event, payload, options) =>
+      Effect.forEach(
+        [...byConnId.values()].filter((c) => options?.filter === undefined || options.filter(c)),
+        (c) => c.sendEvent(event, payload, options),
+        { discard: true }
+      )
+
+    const presenceChanged = (connection: LiveConnection) =>
+      tracked(connection)
+        ? Effect.gen(function*() {
+          version.presence++
+          const list = yield* presence
+          // Presence is for operators who may read it; nodes never do, and sending it to them costs O(nodes²).
+          yield* broadcast("presence", { presence: list }, {
+            dropIfSlow: true,
+            stateVersion: { ...version },
+            filter: (c) => c.principal.role === "operator" && satisfies(c.principal.scopes, "operator.read")
+          })
+        })
+        : Effect.void
+
+    return ConnectionHub.of({
+      register: (connection) =>
+        Effect.suspend(() => {
+          byConnId.set(connection.connId, connection)
+          byClient.set(connection.clientId, connection)
+          return presenceChanged(connection)
+        }),
+      unregister: (connId) =>
+        Effect.suspend(() => {
+          const connection = byConnId.get(connId)
+          if (connection === undefined) return Effect.void
+          byConnId.delete(connId)
+          byClient.delete(connection.clientId)
+          return presenceChanged(connection)
+        }),
+      byClientId: (clientId) => byClient.get(clientId),
+      connections: Effect.sync(() => [...byConnId.values()]),
+      broadcast,
+      presence,
+      stateVersion: Effect.sync(() => ({ ...version })),
+      bumpHealth: Effect.sync(() => {
+        version.health++
+        return { ...version }
+      }),
+      closeAll: (code, reason) =>
+        Effect.forEach([...byConnId.values()], (c) => c.close(code, reason), { discard: true, concurrency: "unbounded" })
+    })
+  })
+)
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+// One-shot CLI calls come and go every second; listing them as presence is noise.
+const tracked = (c: LiveConnection) => c.client.mode !== "cli" && c.client.mode !== "probe"
+
+const presenceOf = (c: LiveConnection): PresenceEntry => ({
+  host: c.client.displayName ?? c.client.id,
+  ip: c.remoteAddress,
+  version: c.client.version,
+  platform: c.client.platform,
+  ...(c.client.deviceFamily === undefined ? {} : { deviceFamily: c.client.deviceFamily }),
+  mode: c.client.mode,
+  reason: "connect",
+  ...(c.client.instanceId === undefined ? {} : { instanceId: c.client.instanceId }),
+  roles: [c.principal.role],
+  ts: c.connectedAtMs
+})

@@ -1,0 +1,12 @@
+/**
+ * Discovery turned off: the gateway advertises nothing and browsing finds nothing.
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { Discovery } from "../services/Discovery.ts"
+
+export const layer = Layer.succeed(Discovery, Discovery.of({
+  mode: "disabled",
+  browse: () => Effect.succeed([]),
+  advertised: Effect.succeed([])
+}))

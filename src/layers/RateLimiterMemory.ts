@@ -1,0 +1,74 @@
+/**
+ * The in-memory RateLimiter: failures per canonical client key in a sliding
+ * window, then a lockout. Keys are capped; idle ones are dropped first and a
+ * flood of fresh addresses never lifts a lockout.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { isIP } from "node:net"
+import { emptyKey, type FailurePolicy, isIdle, type KeyState, recordFailure, retryAfter } from "../auth/failureWindow.ts"
+import { canonicalIp } from "../net/ip.ts"
+import { GatewayConfig } from "../services/GatewayConfig.ts"
+import { RateLimiter } from "../services/RateLimiter.ts"
+
+/** Keys kept at most; idle ones are dropped first. */
+const MAX_KEYS = 10_000
+
+/** An in-memory limiter with the given policy. */
+export const make = (policy: FailurePolicy) =>
+  Effect.sync(() => {
+    const keys = new Map<string, KeyState>()
+    const prune = (now: number) => {
+      if (keys.size < MAX_KEYS) return
+      for (const [k, s] of keys) if (isIdle(s, now, policy)) keys.delete(k)
+      for (const [k, s] of keys) {
+        if (keys.size < MAX_KEYS) break
+        if (retryAfter(s, now) === 0) keys.delete(k)
+      }
+    }
+    return RateLimiter.of({
+      check: (address) =>
+        Effect.gen(function*() {
+          const key = limitKey(address)
+          const wait = retryAfter(keys.get(key) ?? emptyKey, yield* Clock.currentTimeMillis)
+          if (wait > 0) yield* Effect.logWarning(`auth refused: ${key} is locked out for ${Math.ceil(wait / 1000)}s after repeated failures`)
+          return wait
+        }),
+      fail: (address, reason) =>
+        Effect.gen(function*() {
+          const key = limitKey(address)
+          const now = yield* Clock.currentTimeMillis
+          prune(now)
+          const next = recordFailure(keys.get(key) ?? emptyKey, now, policy)
+          keys.set(key, next)
+          yield* next.lockedUntil !== undefined && next.failures.length === 0 && retryAfter(next, now) === policy.lockoutMs
+            ? Effect.logWarning(`auth lockout: ${key} locked for ${policy.lockoutMs / 1000}s after ${policy.maxFailures} failures (last: ${reason})`)
+            : Effect.logInfo(`auth failure from ${key}: ${reason}`)
+        })
+    })
+  })
+
+/** The limiter configured by `gateway.auth.rateLimit` (defaults: 10 failures per 60 s, 5 min lockout). */
+export const layer = Layer.effect(
+  RateLimiter,
+  Effect.gen(function*() {
+    const { config } = yield* GatewayConfig
+    return yield* make(config.authRateLimit)
+  })
+)
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+// An IPv6 client owns at least a /64, so it is counted as one; IPv4 per address.
+const limitKey = (address: string): string => {
+  const ip = canonicalIp(address)
+  if (isIP(ip) !== 6) return ip
+  const [head, tail] = ip.split("::")
+  const left = head === "" || head === undefined ? [] : head.split(":")
+  const right = tail === undefined || tail === "" ? [] : tail.split(":")
+  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`
+}

@@ -1,0 +1,33 @@
+/**
+ * The gateway's serving loop: every connection the Listener accepts runs through
+ * the connection program, each with its own RPC client number; the periodic
+ * broadcasts run beside them. When the scope closes, every client gets a
+ * `shutdown` event and close code 1012 before the listener lets go of its sockets.
+ */
+import * as Effect from "effect/Effect"
+import { CloseCode } from "../protocol/constants.ts"
+import { ConnectionHub } from "../services/ConnectionHub.ts"
+import { Listener } from "../services/Listener.ts"
+import { runBroadcasts } from "./broadcasts.ts"
+import { serveConnection } from "./serveConnection.ts"
+
+/** Why the gateway closes every client on the way down. */
+const SHUTDOWN_REASON = "gateway stopping"
+
+/** Starts serving in the background of the caller's scope; returns once serving has begun. */
+export const serveGateway = Effect.gen(function*() {
+  const listener = yield* Listener
+  const hub = yield* ConnectionHub
+  const context = yield* Effect.context<Effect.Services<ReturnType<typeof serveConnection>>>()
+  let nextClientId = 1
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      const clients = yield* hub.connections
+      yield* hub.broadcast("shutdown", { reason: SHUTDOWN_REASON })
+      yield* hub.closeAll(CloseCode.serviceRestart, "service restart")
+      yield* Effect.logInfo("gateway stopped").pipe(Effect.annotateLogs({ closedClients: clients.length }))
+    })
+  )
+  yield* runBroadcasts
+  yield* Effect.forkScoped(listener.run((conn) => Effect.provideContext(serveConnection(conn, nextClientId++), context)))
+})

@@ -1,0 +1,189 @@
+/**
+ * The one place where service errors become the wire's error shape: each
+ * service fails with its own tagged error and reason; this module writes the
+ * code, the details OpenClaw clients read, and a message that tells a person
+ * what to run next.
+ */
+import { deviceAuthMessage } from "../protocol/deviceAuth.ts"
+import { ErrorCode, GatewayError } from "../protocol/errors.ts"
+import type { AuthError } from "../services/Auth.ts"
+import type { DevicePairingError } from "../services/DevicePairing.ts"
+import type { NodePairingStoreError } from "../services/NodePairingStore.ts"
+import type { NodeRegistryError } from "../services/NodeRegistry.ts"
+import type { PairingStoreError } from "../services/PairingStore.ts"
+
+/** Any error a method handler or the handshake may fail with. */
+export type ServiceError = AuthError | DevicePairingError | PairingStoreError | NodePairingStoreError | NodeRegistryError | GatewayError
+
+/** The wire error for a service error (a GatewayError passes through). */
+export const toWire = (error: ServiceError): GatewayError => {
+  switch (error._tag) {
+    case "GatewayError":
+      return error
+    case "AuthError":
+      return authToWire(error.reason)
+    case "DevicePairingError":
+    case "PairingStoreError":
+    case "NodePairingStoreError":
+    case "NodeRegistryError":
+      return reasonToWire(error.reason)
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+type OtherReason = (DevicePairingError | NodeRegistryError)["reason"]
+
+const reasonToWire = (reason: OtherReason): GatewayError => {
+  switch (reason._tag) {
+    case "PairingRefused":
+      return new GatewayError({ code: ErrorCode.invalidRequest, message: reason.message, details: { code: reason.code } })
+    case "PairingUnavailable":
+      return new GatewayError({ code: ErrorCode.unavailable, message: reason.message, retryable: true })
+    case "SelfApprovalDenied":
+      return new GatewayError({
+        code: ErrorCode.forbidden,
+        message: `this device can't approve its own ${reason.reason}; approve it on the gateway host with ` +
+          `\`gatehouse devices approve ${reason.requestId}\`, or from another operator holding operator.pairing and the requested scopes`,
+        details: { code: "SELF_APPROVAL_DENIED" }
+      })
+    case "NodeNotConnected":
+      return reason.command === undefined
+        ? new GatewayError({
+          code: ErrorCode.unavailable,
+          message: `node not connected: ${reason.nodeId} (see \`gatehouse nodes list\`)`,
+          details: { code: "NOT_CONNECTED" }
+        })
+        : new GatewayError({
+          code: ErrorCode.unavailable,
+          message: `${reason.why ?? "node disconnected"} (${reason.command} on ${reason.nodeId})`,
+          details: { code: "NOT_CONNECTED" },
+          retryable: true
+        })
+    case "NodeRequestRefused":
+      return new GatewayError({ code: ErrorCode.invalidRequest, message: reason.message, details: { code: reason.code } })
+    case "NodeInvokeTimeout":
+      return new GatewayError({
+        code: ErrorCode.timeout,
+        message: `node invoke timed out after ${reason.timeoutMs} ms (${reason.command} on ${reason.nodeId})`,
+        details: { code: "TIMEOUT" },
+        retryable: true
+      })
+    case "NodeReportedFailure":
+      return new GatewayError({
+        code: ErrorCode.unavailable,
+        message: `${reason.code}: ${reason.message === "" ? "the node reported a failure" : reason.message}`,
+        details: { nodeError: { code: reason.code, message: reason.message } }
+      })
+  }
+}
+
+const authToWire = (reason: AuthError["reason"]): GatewayError => {
+  switch (reason._tag) {
+    case "AuthInvalidRole":
+      return new GatewayError({ code: ErrorCode.invalidRequest, message: `invalid role: ${reason.role} (use "operator" or "node")` })
+    case "AuthDeviceProofInvalid":
+      return new GatewayError({
+        code: ErrorCode.invalidRequest,
+        message: deviceAuthMessage[reason.failure],
+        details: {
+          code: reason.failure,
+          reason: reason.failure.toLowerCase().replace("device_auth_", "device-").replaceAll("_", "-")
+        }
+      })
+    case "AuthSetupCodeInvalid":
+      return new GatewayError({
+        code: ErrorCode.invalidRequest,
+        message: `unauthorized: ${reason.message}`,
+        details: { code: "AUTH_BOOTSTRAP_TOKEN_INVALID", authReason: "bootstrap_token_invalid", recommendedNextStep: "update_auth_credentials" }
+      })
+    case "AuthCredentialRejected": {
+      const r = credentialMessages[reason.kind]
+      return new GatewayError({
+        code: ErrorCode.invalidRequest,
+        message: reason.detail === undefined ? r.message : `${r.message}: ${reason.detail}`,
+        details: { code: r.code, authReason: reason.kind, canRetryWithDeviceToken: false, recommendedNextStep: r.next }
+      })
+    }
+    case "AuthDeviceIdentityRequired":
+      return new GatewayError({
+        code: ErrorCode.notPaired,
+        message: "device identity required: connect with a paired device identity, or (operators) pass the gateway token with --token",
+        details: { code: "DEVICE_IDENTITY_REQUIRED" }
+      })
+    case "AuthPairingRequired":
+      return new GatewayError({
+        code: ErrorCode.notPaired,
+        message: `pairing required: device is not approved yet (${reason.reason}); approve it on the gateway host with ` +
+          `\`gatehouse devices approve ${reason.requestId}\``,
+        details: {
+          code: "PAIRING_REQUIRED",
+          reason: reason.reason,
+          requestId: reason.requestId,
+          deviceId: reason.deviceId,
+          requestedRole: reason.role,
+          requestedScopes: reason.scopes
+        }
+      })
+    case "AuthRateLimited":
+      return new GatewayError({
+        code: ErrorCode.invalidRequest,
+        message: `unauthorized: too many failed authentication attempts from this address; retry in ${Math.ceil(reason.retryAfterMs / 1000)}s`,
+        details: { code: "AUTH_RATE_LIMITED", authReason: "rate_limited", canRetryWithDeviceToken: false, recommendedNextStep: "wait_then_retry" },
+        retryable: true,
+        retryAfterMs: reason.retryAfterMs
+      })
+    case "AuthUnavailable":
+      return new GatewayError({ code: ErrorCode.unavailable, message: reason.message, retryable: true })
+  }
+}
+
+const credentialMessages: Record<AuthCredentialRejectedKind, { code: string; message: string; next: string }> = {
+  device_token_mismatch: {
+    code: "AUTH_DEVICE_TOKEN_MISMATCH",
+    message: "unauthorized: device token mismatch (connect with the gateway token to get a new one, or run `gatehouse devices rotate <deviceId> --role <role>` on the gateway host)",
+    next: "update_auth_credentials"
+  },
+  device_token_revoked: {
+    code: "AUTH_DEVICE_TOKEN_MISMATCH",
+    message: "unauthorized: device token revoked (an operator revoked it; pair again or ask for a rotation)",
+    next: "update_auth_credentials"
+  },
+  token_missing: {
+    code: "AUTH_TOKEN_MISSING",
+    message: "unauthorized: gateway token missing (pass --token <token> or set OPENCLAW_GATEWAY_TOKEN; " +
+      "on the gateway host `gatehouse config show` says where the token is)",
+    next: "update_auth_configuration"
+  },
+  token_mismatch: {
+    code: "AUTH_TOKEN_MISMATCH",
+    message: "unauthorized: gateway token mismatch (use this gateway's token; on the gateway host " +
+      "`gatehouse config show` says where it is, and gateway.remote.token must match it)",
+    next: "update_auth_credentials"
+  },
+  token_missing_config: {
+    code: "AUTH_TOKEN_NOT_CONFIGURED",
+    message: "unauthorized: the gateway has no token configured (set gateway.auth.token or OPENCLAW_GATEWAY_TOKEN and restart it)",
+    next: "review_auth_configuration"
+  },
+  password_missing: {
+    code: "AUTH_PASSWORD_MISSING",
+    message: "unauthorized: gateway password missing (pass --password <password> or set OPENCLAW_GATEWAY_PASSWORD)",
+    next: "update_auth_configuration"
+  },
+  password_mismatch: {
+    code: "AUTH_PASSWORD_MISMATCH",
+    message: "unauthorized: gateway password mismatch (use the password in the gateway's gateway.auth.password)",
+    next: "update_auth_credentials"
+  },
+  password_missing_config: {
+    code: "AUTH_PASSWORD_NOT_CONFIGURED",
+    message: "unauthorized: the gateway has no password configured (set gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD)",
+    next: "review_auth_configuration"
+  },
+  unauthorized: { code: "AUTH_UNAUTHORIZED", message: "unauthorized", next: "review_auth_configuration" }
+}
+
+type AuthCredentialRejectedKind = Extract<AuthError["reason"], { readonly _tag: "AuthCredentialRejected" }>["kind"]
