@@ -85,7 +85,8 @@ export const layerStartup: Layer.Layer<never, ConfigError, GatewayConfig> = Laye
   })
 )
 
-const Rpc = RpcServer.layer(GatewayRpcs, { disableTracing: true, concurrency: "unbounded" }).pipe(
+// A handler that dies answers its own request (with a correlation id) instead of ending the client's session.
+const Rpc = RpcServer.layer(GatewayRpcs, { disableTracing: true, concurrency: "unbounded", disableFatalDefects: true }).pipe(
   Layer.provide(Layer.mergeAll(Methods.layer, AuthorizeLive.layer))
 )
 

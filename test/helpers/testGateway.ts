@@ -28,9 +28,9 @@ export const testConfigLayer = (overrides: Overrides = {}, env = testEnv()) =>
   )
 
 /** A whole gateway on in-memory connections (`openMemory`) and in-memory pairing stores. */
-export const coreLayer = (overrides: Overrides = {}, env = testEnv()) => {
+export const coreLayer = <E = never>(overrides: Overrides = {}, env = testEnv(), swaps: Gateway.Swaps<E> = {}) => {
   const listener = ListenerMemory.layer
-  return Gateway.layerDefault({ listener, pairingStores: PairingStoreMemory.layer() }).pipe(
+  return Gateway.layerDefault<E>({ listener, pairingStores: PairingStoreMemory.layer(), ...swaps }).pipe(
     Layer.provideMerge(listener),
     Layer.provideMerge(testConfigLayer(overrides, env))
   )

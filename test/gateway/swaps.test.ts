@@ -1,0 +1,163 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Ref from "effect/Ref"
+import * as References from "effect/References"
+import {
+  Auth,
+  AuthCredentialRejected,
+  AuthError,
+  ConnectionHub,
+  ConnectionHubLive,
+  GatewayServer,
+  NodeRegistry,
+  NodeRegistryLive,
+  PairingStore,
+  PairingStoreMemory,
+  RateLimiter
+} from "../../src/index.ts"
+import { newDevice, signedConnect } from "../helpers/device.ts"
+import { connectParams, coreLayer, openMemory } from "../helpers/testGateway.ts"
+
+const connect = (params: Record<string, unknown>) =>
+  Effect.gen(function*() {
+    const c = yield* openMemory()
+    yield* c.next
+    yield* c.push({ type: "req", id: "c", method: "connect", params })
+    return { ...c, res: yield* c.nextMatching((f) => f.id === "c") }
+  })
+
+const call = (c: { push: (f: unknown) => Effect.Effect<void>; nextMatching: (p: (f: Record<string, any>) => boolean) => Effect.Effect<Record<string, any>> }, id: string, method: string, params: unknown = {}) =>
+  Effect.andThen(c.push({ type: "req", id, method, params }), c.nextMatching((f) => f.type === "res" && f.id === id))
+
+describe("swapping a service in a real gateway", () => {
+  it.effect("Auth: an embedder's Auth admits its own principal and refuses the gateway token", () =>
+    Effect.gen(function*() {
+      const kiosk = yield* connect(connectParams({ auth: { token: "kiosk-secret" } }))
+      assert.strictEqual(kiosk.res.ok, true)
+      assert.deepStrictEqual(kiosk.res.payload.auth.scopes, ["operator.read"])
+      assert.strictEqual((yield* call(kiosk, "status", "status")).ok, true)
+      assert.strictEqual((yield* call(kiosk, "p", "device.pair.list")).error.details.code, "MISSING_SCOPE")
+      const usual = yield* connect(connectParams())
+      assert.strictEqual(usual.res.ok, false)
+      assert.strictEqual(usual.res.error.details.code, "AUTH_TOKEN_MISMATCH")
+    }).pipe(Effect.provide(coreLayer({}, undefined, {
+      auth: Layer.succeed(Auth, Auth.of({
+        authenticate: (params) =>
+          params.auth?.token === "kiosk-secret"
+            ? Effect.succeed({ principal: { method: "token", role: "operator", scopes: ["operator.read"] } })
+            : Effect.fail(new AuthError({ reason: new AuthCredentialRejected({ kind: "token_mismatch" }) }))
+      }))
+    }))))
+
+  it.effect("RateLimiter: an embedder's limiter sees every failed credential and its lockout is enforced", () =>
+    Effect.gen(function*() {
+      const failures = yield* Ref.make<ReadonlyArray<string>>([])
+      const limiter = Layer.succeed(RateLimiter, RateLimiter.of({
+        check: () => Effect.map(Ref.get(failures), (f) => (f.length > 0 ? 42_000 : 0)),
+        fail: (address, reason) => Ref.update(failures, (f) => [...f, `${address} ${reason}`])
+      }))
+      yield* Effect.gen(function*() {
+        const bad = yield* connect(connectParams({ auth: { token: "wrong" } }))
+        assert.strictEqual(bad.res.error.details.code, "AUTH_TOKEN_MISMATCH")
+        const good = yield* connect(connectParams())
+        assert.strictEqual(good.res.error.details.code, "AUTH_RATE_LIMITED")
+        assert.strictEqual(good.res.error.retryAfterMs, 42_000)
+      }).pipe(Effect.provide(coreLayer({}, undefined, { rateLimiter: limiter })))
+      assert.deepStrictEqual(yield* Ref.get(failures), ["127.0.0.1 token_mismatch"])
+    }))
+
+  it.effect("PairingStore: a store handed in with an approved device is the one the gateway admits from", () =>
+    Effect.gen(function*() {
+      const store = yield* PairingStore
+      const code = yield* store.createSetupCode("operator", ["operator.read"])
+      const c = yield* openMemory({ remoteAddress: "192.0.2.7" })
+      const challenge = yield* c.next
+      yield* c.push({ type: "req", id: "c", method: "connect", params: signedConnect(newDevice(), challenge.payload, { auth: { bootstrapToken: code.token } }) })
+      const res = yield* c.nextMatching((f) => f.id === "c")
+      assert.strictEqual(res.ok, true)
+      assert.strictEqual((yield* store.list).paired.length, 1)
+    }).pipe(Effect.provide(Layer.unwrap(Effect.sync(() => {
+      const stores = PairingStoreMemory.layer()
+      return coreLayer({}, undefined, { pairingStores: stores }).pipe(Layer.provideMerge(stores))
+    })))))
+
+  it.effect("ConnectionHub: a hub wrapping the live one sees every registration", () =>
+    Effect.gen(function*() {
+      const registered = yield* Ref.make<ReadonlyArray<string>>([])
+      const counting = Layer.effect(ConnectionHub, Effect.gen(function*() {
+        const live = yield* ConnectionHub
+        return ConnectionHub.of({ ...live, register: (c) => Effect.andThen(Ref.update(registered, (r) => [...r, c.client.id]), live.register(c)) })
+      })).pipe(Layer.provide(ConnectionHubLive.layer))
+      yield* Effect.gen(function*() {
+        const c = yield* connect(connectParams())
+        assert.strictEqual(c.res.ok, true)
+        assert.lengthOf(yield* (yield* ConnectionHub).connections, 1)
+      }).pipe(Effect.provide(coreLayer({}, undefined, { connectionHub: counting })))
+      assert.deepStrictEqual(yield* Ref.get(registered), ["cli"])
+    }))
+
+  it.effect("NodeRegistry: a registry handed in answers node.list", () =>
+    Effect.gen(function*() {
+      const c = yield* connect(connectParams({ scopes: ["operator.read"] }))
+      const res = yield* call(c, "n", "node.list")
+      assert.strictEqual(res.ok, true)
+      assert.deepStrictEqual(res.payload.nodes.map((n: { nodeId: string }) => n.nodeId), ["fixture-node"])
+    }).pipe(Effect.provide(coreLayer({}, undefined, {
+      nodeRegistry: Layer.effect(NodeRegistry, Effect.gen(function*() {
+        const live = yield* NodeRegistry
+        return NodeRegistry.of({
+          ...live,
+          list: Effect.succeed([{
+            nodeId: "fixture-node", displayName: undefined, platform: "linux", version: "1", caps: [], commands: [],
+            approvedCommands: [], invokableCommands: [], connected: false, paired: true, remoteIp: undefined,
+            connectedAtMs: undefined, pendingRequestId: undefined
+          }])
+        })
+      })).pipe(Layer.provide(NodeRegistryLive.layer))
+    }))))
+
+  it.effect("Listener: connections handed to an in-memory listener are served, and GatewayServer reports its address", () =>
+    Effect.gen(function*() {
+      const server = yield* GatewayServer
+      assert.strictEqual(server.url, "memory://gateway")
+      const c = yield* connect(connectParams())
+      assert.strictEqual(c.res.ok, true)
+      assert.strictEqual((yield* call(c, "h", "health")).ok, true)
+    }).pipe(Effect.provide(coreLayer())))
+})
+
+describe("a handler that dies", () => {
+  it.effect("answers once with a correlation id, frees its request id, and the connection keeps serving", () =>
+    Effect.gen(function*() {
+      const logged: Array<string> = []
+      const dies = yield* Ref.make(true)
+      const registry = Layer.effect(NodeRegistry, Effect.gen(function*() {
+        const live = yield* NodeRegistry
+        return NodeRegistry.of({
+          ...live,
+          list: Effect.flatMap(Ref.getAndSet(dies, false), (die) => (die ? Effect.die(new Error("registry exploded")) : live.list))
+        })
+      })).pipe(Layer.provide(NodeRegistryLive.layer))
+      yield* Effect.gen(function*() {
+        const c = yield* connect(connectParams())
+        const first = yield* call(c, "1", "node.list")
+        assert.strictEqual(first.ok, false)
+        assert.strictEqual(first.error.code, "UNAVAILABLE")
+        assert.strictEqual(first.error.details.code, "INTERNAL")
+        const correlationId = first.error.details.correlationId as string
+        assert.match(correlationId, /^[0-9a-f-]{36}$/)
+        assert.include(first.error.message, correlationId)
+        const again = yield* call(c, "1", "node.list")
+        assert.strictEqual(again.ok, true)
+        assert.strictEqual((yield* call(c, "2", "health")).ok, true)
+        assert.isTrue(logged.some((line) => line.includes(correlationId) && line.includes("registry exploded")))
+      }).pipe(
+        Effect.provide(coreLayer({}, undefined, { nodeRegistry: registry })),
+        Effect.provide(Logger.layer([Logger.make(({ fiber, message }) => {
+          logged.push(`${JSON.stringify(message)} ${JSON.stringify(fiber.getRef(References.CurrentLogAnnotations))}`)
+        })]))
+      )
+    }))
+})
