@@ -49,6 +49,9 @@ export const make = (policy: FailurePolicy) =>
     })
   })
 
+/** A limiter with a fixed policy, whatever the config says (tests, embedders). */
+export const layerWith = (policy: FailurePolicy) => Layer.effect(RateLimiter, make(policy))
+
 /** The limiter configured by `gateway.auth.rateLimit` (defaults: 10 failures per 60 s, 5 min lockout). */
 export const layer = Layer.effect(
   RateLimiter,

@@ -5,9 +5,7 @@ import * as Logger from "effect/Logger"
 import * as Ref from "effect/Ref"
 import * as References from "effect/References"
 import {
-  Auth,
-  AuthCredentialRejected,
-  AuthError,
+  AuthStatic,
   ConnectionHub,
   ConnectionHubLive,
   GatewayServer,
@@ -43,12 +41,7 @@ describe("swapping a service in a real gateway", () => {
       assert.strictEqual(usual.res.ok, false)
       assert.strictEqual(usual.res.error.details.code, "AUTH_TOKEN_MISMATCH")
     }).pipe(Effect.provide(coreLayer({}, undefined, {
-      auth: Layer.succeed(Auth, Auth.of({
-        authenticate: (params) =>
-          params.auth?.token === "kiosk-secret"
-            ? Effect.succeed({ principal: { method: "token", role: "operator", scopes: ["operator.read"] } })
-            : Effect.fail(new AuthError({ reason: new AuthCredentialRejected({ kind: "token_mismatch" }) }))
-      }))
+      auth: AuthStatic.layer(new Map([["kiosk-secret", { method: "token", role: "operator", scopes: ["operator.read"] } as const]]))
     }))))
 
   it.effect("RateLimiter: an embedder's limiter sees every failed credential and its lockout is enforced", () =>
