@@ -1,6 +1,7 @@
 /**
- * The pairing store contract against every layer: memory and files under a
- * temp state dir.
+ * The pairing store contract against every layer: memory, files under a temp
+ * state dir, and a throwaway PostgreSQL (one fresh database per test; skipped
+ * with a reason when PostgreSQL is not installed, a failure under CI).
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -10,7 +11,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as PairingStoreFile from "../../src/layers/PairingStoreFile.ts"
 import * as PairingStoreMemory from "../../src/layers/PairingStoreMemory.ts"
+import * as PairingStorePg from "../../src/layers/PairingStorePg.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
+import { postgresAvailable, TestPostgres } from "../helpers/postgres.ts"
 import { pairingStoreContract } from "./storeContract.ts"
 
 pairingStoreContract("PairingStoreMemory", Layer.suspend(() => PairingStoreMemory.layer()))
@@ -25,3 +28,14 @@ const freshStateDir = Layer.effect(
 )
 pairingStoreContract("PairingStoreFile", PairingStoreFile.layer.pipe(Layer.provide(freshStateDir)))
 
+if (postgresAvailable("the PostgreSQL pairing store contract")) {
+  pairingStoreContract(
+    "PairingStorePg",
+    Layer.unwrap(Effect.map(Effect.flatMap(TestPostgres, (pg) => pg.freshDatabase), PairingStorePg.layer)),
+    {
+      env: TestPostgres.layer,
+      twoGateways: Effect.flatMap(TestPostgres, (pg) =>
+        Effect.map(pg.freshDatabase, (url) => [PairingStorePg.layer(url), PairingStorePg.layer(url)] as const))
+    }
+  )
+}
