@@ -7,6 +7,7 @@ import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { redactUrl } from "../config/redact.ts"
 import { generatedTokenPath, resolveSecrets, type Secrets } from "../config/resolve.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { printJson, reportFailures } from "./output.ts"
@@ -53,6 +54,9 @@ export const configShow = Command.make(
             token: { set: config.remote.token !== undefined },
             password: { set: config.remote.password !== undefined }
           },
+          pairing: config.postgresUrl === undefined
+            ? { store: "file" as const, source: "default" }
+            : { store: "postgres" as const, url: redactUrl(config.postgresUrl), source: config.postgresUrlSource },
           controlUi: { allowedOrigins: config.allowedOrigins },
           unknownKeys: config.file.unknownKeys,
           precedence: "flag > env > config file > state dir > profile default > built-in default"
@@ -71,6 +75,12 @@ export const configShow = Command.make(
           line("token", token.set ? `set, from ${token.source}${token.path === undefined ? "" : ` (${token.path})`}` : "not set (generated on first `gateway run`)"),
           line("password", view.auth.password.set ? `set, from ${view.auth.password.source}` : "not set"),
           line("remote url", config.remote.url ?? "-"),
+          line(
+            "pairing",
+            view.pairing.store === "postgres"
+              ? `PostgreSQL ${view.pairing.url} (${view.pairing.source})`
+              : `files under ${view.stateDir} (set state.postgres.url or GATEHOUSE_POSTGRES_URL to share with other gateways)`
+          ),
           ...(view.unknownKeys.length > 0 ? [line("ignored keys", view.unknownKeys.join(", "))] : []),
           "",
           `precedence: ${view.precedence}`

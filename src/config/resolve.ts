@@ -9,6 +9,7 @@ import { networkInterfaces } from "node:os"
 import { existsSync, readFileSync } from "node:fs"
 import { canonicalIp, isIpLiteral, isLoopbackIp, isTailnetIpv4 } from "../net/ip.ts"
 import type { LoadedFile } from "./file.ts"
+import { redactUrl } from "./redact.ts"
 import { type Env, type ProfilePaths } from "./paths.ts"
 import type { AuthMode, BindMode } from "./schema.ts"
 
@@ -54,8 +55,18 @@ export interface EffectiveConfig {
     readonly token: Redacted.Redacted<string> | undefined
     readonly password: Redacted.Redacted<string> | undefined
   }
+  /**
+   * The PostgreSQL database holding pairing state shared by several gateways
+   * (`GATEHOUSE_POSTGRES_URL` > `state.postgres.url`); unset: files under the state dir.
+   */
+  readonly postgresUrl: Redacted.Redacted<string> | undefined
+  /** Where `postgresUrl` came from. */
+  readonly postgresUrlSource: "env" | "file" | undefined
   readonly file: LoadedFile
 }
+
+/** The environment variable naming the pairing database (wins over `state.postgres.url`). */
+export const POSTGRES_URL_ENV = "GATEHOUSE_POSTGRES_URL"
 
 /** The shared secrets in force right now. */
 export interface Secrets {
@@ -105,6 +116,12 @@ export const resolveConfig = (
   const authMode = pick<AuthMode>([overrides.auth, "flag"], [gw.auth?.mode, "file"]) ??
     (hasPassword ? { value: "password" as const, source: "default" as const } : { value: "token" as const, source: "default" as const })
   const mode = pick<"local" | "remote">([gw.mode, "file"]) ?? { value: "local", source: "default" }
+  const postgres = pick<string>([nonEmpty(env[POSTGRES_URL_ENV]), "env"], [nonEmpty(file.config.state?.postgres?.url), "file"])
+  if (postgres !== undefined && !isPostgresUrl(postgres.value)) {
+    // Never echo the raw value: it may hold the password.
+    const where = postgres.source === "env" ? POSTGRES_URL_ENV : `state.postgres.url in ${paths.configPath}`
+    return `${where} must be a postgres:// or postgresql:// URL (e.g. postgres://gatehouse:PASSWORD@db.internal:5432/gatehouse), got ${redactUrl(postgres.value)}`
+  }
   const remoteToken = nonEmpty(gw.remote?.token)
   const remotePassword = nonEmpty(gw.remote?.password)
   return {
@@ -128,6 +145,8 @@ export const resolveConfig = (
       token: remoteToken === undefined ? undefined : Redacted.make(remoteToken),
       password: remotePassword === undefined ? undefined : Redacted.make(remotePassword)
     },
+    postgresUrl: postgres === undefined ? undefined : Redacted.make(postgres.value),
+    postgresUrlSource: postgres === undefined ? undefined : postgres.source === "env" ? "env" : "file",
     file
   }
 }
@@ -213,6 +232,8 @@ const readGeneratedToken = (paths: ProfilePaths): string | undefined => {
     return undefined
   }
 }
+
+const isPostgresUrl = (raw: string) => URL.canParse(raw) && ["postgres:", "postgresql:"].includes(new URL(raw).protocol)
 
 const tailnetAddress = (): string | undefined => {
   for (const list of Object.values(networkInterfaces())) {

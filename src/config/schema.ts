@@ -52,6 +52,12 @@ export const FileConfig = Schema.Struct({
       denyCommands: Schema.optionalKey(Strings)
     }))
   })),
+  // gatehouse's own: where pairing state lives when it is shared by several gateways.
+  state: Schema.optionalKey(Schema.Struct({
+    postgres: Schema.optionalKey(Schema.Struct({
+      url: Schema.optionalKey(Schema.String)
+    }))
+  })),
   node: Schema.optionalKey(Schema.Struct({
     run: Schema.optionalKey(Schema.Struct({
       allow: Schema.optionalKey(Strings)
