@@ -40,7 +40,6 @@ import { redactUrl } from "../config/redact.ts"
 import { NodePendingRequest, PairedNode, type NodePairingState } from "../nodes/pairingModel.ts"
 import { PairedDevice, type PairingState, PENDING_TTL_MS, PendingRequest, SetupCode } from "../pairing/model.ts"
 import { type StateBackend, type StateKeys, StateUnavailable } from "../pairing/stateBackend.ts"
-import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { NodePairingStore } from "../services/NodePairingStore.ts"
 import { PairingStore } from "../services/PairingStore.ts"
 import { devicePairingStore, nodePairingStore } from "./pairingOnBackend.ts"
@@ -73,19 +72,6 @@ export const layer = (url: Redacted.Redacted<string>): Layer.Layer<PairingStore 
       Context.add(NodePairingStore, nodePairingStore(rowBackend(sql, NODE_LAYOUT, url)))
     )
   }))
-
-/**
- * The pairing stores the config selects: PostgreSQL when `state.postgres.url` /
- * `GATEHOUSE_POSTGRES_URL` is set, else `fallback` (the composition passes the file stores).
- */
-export const layerSelected = <E, R>(
-  fallback: Layer.Layer<PairingStore | NodePairingStore, E, R>
-): Layer.Layer<PairingStore | NodePairingStore, E | PairingStorePgError, R | GatewayConfig> =>
-  Layer.unwrap(Effect.map(
-    GatewayConfig,
-    ({ config }): Layer.Layer<PairingStore | NodePairingStore, E | PairingStorePgError, R> =>
-      config.postgresUrl === undefined ? fallback : layer(config.postgresUrl)
-  ))
 
 /**
  * The two-key advisory locks (`pg_advisory_xact_lock(class, id)`) that serialize

@@ -5,6 +5,7 @@ import * as References from "effect/References"
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import type { Env } from "../../src/config/paths.ts"
 import type { Overrides } from "../../src/config/resolve.ts"
 import * as Gateway from "../../src/gateway.ts"
 import * as ListenerMemory from "../../src/layers/ListenerMemory.ts"
@@ -21,14 +22,14 @@ export const testEnv = (home = tempHome()) => ({ HOME: home, OPENCLAW_STATE_DIR:
 // Info logs of in-process gateways would drown the test report; warnings and errors still show.
 const quietLogs = Layer.succeed(References.MinimumLogLevel, "Warn")
 
-export const testConfigLayer = (overrides: Overrides = {}, env = testEnv()) =>
+export const testConfigLayer = (overrides: Overrides = {}, env: Env = testEnv()) =>
   Layer.merge(
     Layer.effect(GatewayConfig, GatewayConfig.make({ port: 0, token: Redacted.make(TEST_TOKEN), ...overrides }, env)),
     quietLogs
   )
 
 /** A whole gateway on in-memory connections (`openMemory`) and in-memory pairing stores. */
-export const coreLayer = <E = never>(overrides: Overrides = {}, env = testEnv(), swaps: Gateway.Swaps<E> = {}) => {
+export const coreLayer = <E = never>(overrides: Overrides = {}, env: Env = testEnv(), swaps: Gateway.Swaps<E> = {}) => {
   const listener = ListenerMemory.layer
   return Gateway.layerDefault<E>({ listener, pairingStores: PairingStoreMemory.layer(), ...swaps }).pipe(
     Layer.provideMerge(listener),
@@ -37,7 +38,7 @@ export const coreLayer = <E = never>(overrides: Overrides = {}, env = testEnv(),
 }
 
 /** A whole gateway on a real loopback port with file state, as the daemon runs it. */
-export const serverLayer = (overrides: Overrides = {}, env = testEnv()) =>
+export const serverLayer = (overrides: Overrides = {}, env: Env = testEnv()) =>
   Gateway.layerDefault().pipe(Layer.provideMerge(testConfigLayer(overrides, env)))
 
 /** Hands a new in-memory connection to the gateway of `coreLayer`. */

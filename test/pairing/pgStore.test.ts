@@ -20,6 +20,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as PairingStoreMemory from "../../src/layers/PairingStoreMemory.ts"
+import * as Gateway from "../../src/gateway.ts"
 import * as PairingStorePg from "../../src/layers/PairingStorePg.ts"
 import type { Ask } from "../../src/pairing/policy.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
@@ -54,7 +55,7 @@ describe("PairingStorePg start-up", () => {
     Effect.gen(function*() {
       const home = mkdtempSync(join(tmpdir(), "gatehouse-select-"))
       const config = (env: Record<string, string>) => Layer.effect(GatewayConfig, GatewayConfig.make({ port: 0 }, { HOME: home, ...env }))
-      const selected = PairingStorePg.layerSelected(PairingStoreMemory.layer())
+      const selected = Gateway.layerPairingStores(PairingStoreMemory.layer())
       const fallback = yield* Effect.scoped(Effect.flatMap(Layer.build(selected.pipe(Layer.provide(config({})))), (ctx) => Context.get(ctx, PairingStore).list))
       assert.deepStrictEqual(fallback, { pending: [], paired: [] })
       const port = yield* Effect.promise(freePort)
