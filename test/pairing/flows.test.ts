@@ -142,15 +142,16 @@ layer(serverLayer({}, homeWithConfig({ gateway: { trustedProxies: ["127.0.0.1"] 
       assert.isUndefined(ok.payload.token, "the new bearer is only echoed to the device itself")
     })))
 
-  it.effect("a setup code pairs exactly one of fifty devices racing for it", () =>
+  it.effect("a setup code pairs exactly one of thirty devices racing for it", () =>
     Effect.scoped(Effect.gen(function*() {
       const { url } = yield* GatewayServer
       const admin = yield* operator(url)
       const created = yield* admin.call("device.bootstrap.create", { role: "node" })
       const bootstrapToken = created.payload.bootstrapToken as string
       assert.notInclude(JSON.stringify(created.payload), TEST_TOKEN)
+      // Thirty at once: one loopback peer may hold at most 32 unauthenticated sockets.
       const results = yield* Effect.all(
-        Array.from({ length: 50 }, (_, i) =>
+        Array.from({ length: 30 }, (_, i) =>
           Effect.scoped(Effect.flatMap(openWs(url, { "x-forwarded-for": `198.18.0.${i + 1}` }), (c) =>
             connectDevice(c, newDevice(), { role: "node", auth: { bootstrapToken } })))),
         { concurrency: "unbounded" }
