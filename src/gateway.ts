@@ -134,7 +134,6 @@ type Tier1 = DevicePairing | NodeRegistry
 export const layerServices = <E = never>(
   swaps: Swaps<E> = {}
 ): Layer.Layer<Exclude<Services, GatewayConfig>, E | ConfigError | ListenerError | PairingStorePgError, GatewayConfig> => {
-  const listener: Layer.Layer<Listener, E | ListenerError, GatewayConfig> = swaps.listener ?? ListenerWs.layer
   const tier0 = Layer.mergeAll(
     swaps.pairingStores ?? layerPairingStores(PairingStoreFile.layer),
     swaps.rateLimiter ?? RateLimiterMemory.layer,
@@ -142,12 +141,18 @@ export const layerServices = <E = never>(
     swaps.gatewayInfo ?? GatewayInfo.layer,
     swaps.hostIdentity ?? HostIdentity.layer,
     swaps.discovery ?? DiscoveryDisabled.layer,
-    swaps.channelRunner ?? ChannelRunnerNone.layer,
-    // The profile lock is taken before the port is bound, so a second gateway says why it cannot start.
-    Layer.provide(listener, layerStartup)
+    swaps.channelRunner ?? ChannelRunnerNone.layer
   )
   const tier1 = Layer.mergeAll(swaps.devicePairing ?? DevicePairingLive.layer, swaps.nodeRegistry ?? NodeRegistryLive.layer)
-  return (swaps.auth ?? AuthLive.layer).pipe(Layer.provideMerge(tier1), Layer.provideMerge(tier0))
+  const services = (swaps.auth ?? AuthLive.layer).pipe(
+    Layer.provideMerge(tier1),
+    Layer.provideMerge(tier0),
+    // The profile lock comes first, so a second gateway on the same state dir says why it cannot start.
+    Layer.provideMerge(layerStartup)
+  )
+  // The port is bound last: nothing is accepted (and /readyz says nothing) before every service is up.
+  const listener: Layer.Layer<Listener, E | ListenerError, GatewayConfig> = swaps.listener ?? ListenerWs.layer
+  return listener.pipe(Layer.provideMerge(services))
 }
 
 /** The gateway with its embedded defaults (and `swaps`), given a GatewayConfig. */

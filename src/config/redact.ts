@@ -4,6 +4,7 @@
  * deep it sits, and credentials embedded in URLs are removed.
  */
 import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 
 /** The value shown in place of a secret (OpenClaw's marker, so its clients recognise it). */
 export const REDACTED = "__OPENCLAW_REDACTED__"
@@ -13,10 +14,7 @@ const SECRET_KEY = /(token|password|passwd|secret|key|authorization|cookie|crede
 /** Returns a copy of a JSON document with every secret-named value redacted. */
 export const redactConfig = (doc: unknown): unknown => {
   if (Array.isArray(doc)) return doc.map(redactConfig)
-  if (typeof doc === "string") {
-    const url = splitUrl(doc)
-    return url === undefined ? doc : url.prefix + (url.userinfo === undefined ? "" : `${REDACTED}@`) + hideQueryPassword(url.rest, REDACTED)
-  }
+  if (typeof doc === "string") return looksLikeUrl(doc) ? maskUrl(doc, REDACTED, "userinfo") ?? REDACTED : doc
   if (typeof doc !== "object" || doc === null) return doc
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(doc)) {
@@ -28,36 +26,37 @@ export const redactConfig = (doc: unknown): unknown => {
 /**
  * A URL fit to show: its password (in the authority or a `password=` query
  * parameter) replaced by `***`, the user, host and database kept, so a person can
- * tell which server is meant. Something that is not a URL is not shown at all.
+ * tell which server is meant. Something that does not parse as a URL is not
+ * shown at all.
  */
 export const redactUrl = (url: string | Redacted.Redacted<string>): string => {
   const raw = Redacted.isRedacted(url) ? Redacted.value(url) : url
-  const parts = splitUrl(raw)
-  if (parts === undefined) return "(not a URL)"
-  const colon = parts.userinfo?.indexOf(":") ?? -1
-  const user = parts.userinfo === undefined ? "" : colon === -1 ? `${parts.userinfo}@` : `${parts.userinfo.slice(0, colon)}:***@`
-  return parts.prefix + user + hideQueryPassword(parts.rest, "***")
+  return (looksLikeUrl(raw) ? maskUrl(raw, "***", "password") : undefined) ?? "(not a URL)"
 }
 
 // ---------------------------------------------------------------------------
 // Internal
 // ---------------------------------------------------------------------------
 
-// libpq also takes the password as a query parameter (`?password=…`, `sslpassword=…`).
-const QUERY_PASSWORD = /([?&](?:ssl)?password=)[^&#\s]*/gi
+const looksLikeUrl = (text: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(text)
 
-const hideQueryPassword = (text: string, mask: string) => text.replace(QUERY_PASSWORD, `$1${mask}`)
+// libpq also takes the password as a query parameter (`?password=…`, `sslpassword=…`).
+const PASSWORD_PARAM = /^(ssl)?password$/i
 
 /**
- * `scheme://`, the userinfo (if any) and the rest. The userinfo ends at the last
- * "@" before the query, so an unescaped "@" or "/" in a password stays inside it.
+ * `raw` with its password (or its whole user info) and password parameters
+ * replaced by `mask`, parsed the way drivers parse it (WHATWG URL, percent-decoded
+ * keys); undefined when it does not parse, so no guess of where a password ends
+ * is ever shown.
  */
-const splitUrl = (raw: string): { readonly prefix: string; readonly userinfo: string | undefined; readonly rest: string } | undefined => {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(raw)
-  if (m === null) return undefined
-  const prefix = m[1]!
-  const after = m[2]!
-  const query = after.search(/[?#]/)
-  const at = (query === -1 ? after : after.slice(0, query)).lastIndexOf("@")
-  return at === -1 ? { prefix, userinfo: undefined, rest: after } : { prefix, userinfo: after.slice(0, at), rest: after.slice(at + 1) }
+const maskUrl = (raw: string, mask: string, hide: "password" | "userinfo"): string | undefined => {
+  const parsed = Result.try(() => new URL(raw))
+  if (Result.isFailure(parsed)) return undefined
+  const url = parsed.success
+  if (hide === "userinfo" && (url.username !== "" || url.password !== "")) {
+    url.username = mask
+    url.password = ""
+  } else if (url.password !== "") url.password = mask
+  for (const key of [...url.searchParams.keys()]) if (PASSWORD_PARAM.test(key)) url.searchParams.set(key, mask)
+  return url.toString()
 }

@@ -26,7 +26,7 @@ export const layer: Layer.Layer<Listener | MemoryListener> = Layer.effectContext
     const handler = yield* Deferred.make<(conn: Conn) => Effect.Effect<void>>()
     const listener = Listener.of({
       address: { host: "memory", port: 0, url: "memory://gateway" },
-      run: (handle) => Effect.andThen(Deferred.succeed(handler, handle), Effect.never)
+      run: (handle) => Effect.andThen(Deferred.succeed(handler, handle), Effect.never).pipe(Effect.ensuring(FiberSet.clear(fibers)))
     })
     const memory = MemoryListener.of({
       accept: (conn) =>

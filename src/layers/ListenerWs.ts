@@ -29,6 +29,7 @@ export const layer = Layer.effect(
     const preauth = new Map<string, number>()
     let handler: ((conn: Conn) => Effect.Effect<void>) | undefined
     const waiting: Array<(handle: (conn: Conn) => Effect.Effect<void>) => void> = []
+    let stopped = false
 
     const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_PREAUTH_PAYLOAD_BYTES })
     const onConnection = (ws: WebSocket, request: IncomingMessage) => {
@@ -54,8 +55,12 @@ export const layer = Layer.effect(
             }))
           )
         )
-      // Sockets accepted before `run` wait for it (the listener is bound before the gateway serves).
-      if (handler === undefined) waiting.push(start)
+      // Sockets accepted before `run` wait for it; after it, none is served.
+      if (stopped) {
+        release()
+        ws.close(CloseCode.serviceRestart, "service restart")
+      }
+      else if (handler === undefined) waiting.push(start)
       else start(handler)
     }
 
@@ -103,8 +108,11 @@ export const layer = Layer.effect(
           handler = handle
           for (const start of waiting.splice(0)) start(handle)
           return Effect.never
-        }).pipe(Effect.ensuring(Effect.sync(() => {
+        }).pipe(Effect.ensuring(Effect.suspend(() => {
           handler = undefined
+          stopped = true
+          // The connections end with the loop that serves them, before the services they use go away.
+          return FiberSet.clear(fibers)
         })))
     })
   })

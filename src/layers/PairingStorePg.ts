@@ -93,24 +93,51 @@ export const TABLE_NAMES = {
 // Internal
 // ---------------------------------------------------------------------------
 
-/** One table of rows, all of one Schema. */
-interface Table<V> {
+/** One table of rows, all of one Schema, as the row code sees it (documents as unknowns). */
+interface Table {
+  readonly name: string
+  readonly key: string
+  readonly decode: (doc: unknown) => Result.Result<unknown, Schema.SchemaError>
+  readonly encode: (value: unknown) => unknown
+  readonly keyOf: (value: unknown) => string
+  /** Pending rows: the owner (device or node) column and value. */
+  readonly owner?: { readonly column: string; readonly of: (value: unknown) => string }
+  /** Rows that stop counting at some instant: the column and that instant (ms). */
+  readonly expiry?: { readonly column: string; readonly of: (value: unknown) => number }
+}
+
+interface TableSpec<V> {
   readonly name: string
   readonly key: string
   readonly schema: Schema.Codec<V, unknown>
   readonly keyOf: (v: V) => string
-  /** Pending rows: the owner (device or node) column and value. */
   readonly owner?: { readonly column: string; readonly of: (v: V) => string }
-  /** Rows that stop counting at some instant: the column and that instant (ms). */
   readonly expiry?: { readonly column: string; readonly of: (v: V) => number }
+}
+
+// The only place a document's type is forgotten: values reaching keyOf/owner/expiry/encode were decoded by `schema`.
+const table = <V>(spec: TableSpec<V>): Table => {
+  const encode = Schema.encodeSync(spec.schema)
+  const decode = Schema.decodeUnknownResult(spec.schema)
+  const owner = spec.owner
+  const expiry = spec.expiry
+  return {
+    name: spec.name,
+    key: spec.key,
+    decode,
+    encode: (value) => encode(value as V),
+    keyOf: (value) => spec.keyOf(value as V),
+    ...(owner === undefined ? {} : { owner: { column: owner.column, of: (value: unknown) => owner.of(value as V) } }),
+    ...(expiry === undefined ? {} : { expiry: { column: expiry.column, of: (value: unknown) => expiry.of(value as V) } })
+  }
 }
 
 /** How a state splits into tables: its pending rows, paired rows and (device pairing) setup codes. */
 interface Layout<S> {
   readonly lockId: number
-  readonly pending: Table<any>
-  readonly paired: Table<any>
-  readonly codes?: Table<any>
+  readonly pending: Table
+  readonly paired: Table
+  readonly codes?: Table
   readonly assemble: (rows: Rows) => S
   readonly split: (s: S) => Rows
 }
@@ -123,36 +150,36 @@ interface Rows {
   readonly codes: Docs
 }
 
-const DEVICE_PENDING: Table<PendingRequest> = {
+const DEVICE_PENDING = table<PendingRequest>({
   name: TABLE_NAMES.devicePending,
   key: "request_id",
   schema: PendingRequest,
   keyOf: (p) => p.requestId,
   owner: { column: "device_id", of: (p) => p.deviceId },
   expiry: { column: "expires_at_ms", of: (p) => p.ts + PENDING_TTL_MS }
-}
+})
 
-const DEVICE_PAIRED: Table<PairedDevice> = { name: TABLE_NAMES.devicePaired, key: "device_id", schema: PairedDevice, keyOf: (d) => d.deviceId }
+const DEVICE_PAIRED = table<PairedDevice>({ name: TABLE_NAMES.devicePaired, key: "device_id", schema: PairedDevice, keyOf: (d) => d.deviceId })
 
-const SETUP_CODES: Table<SetupCode> = {
+const SETUP_CODES = table<SetupCode>({
   name: TABLE_NAMES.setupCodes,
   key: "code_hash",
   schema: SetupCode,
   keyOf: (c) => c.hash,
   // A spent code is dead from the moment it was redeemed, an unspent one at expiry (as `prune` sees it).
   expiry: { column: "live_until_ms", of: (c) => c.redeemedAtMs ?? c.expiresAtMs }
-}
+})
 
-const NODE_PENDING: Table<NodePendingRequest> = {
+const NODE_PENDING = table<NodePendingRequest>({
   name: TABLE_NAMES.nodePending,
   key: "request_id",
   schema: NodePendingRequest,
   keyOf: (p) => p.requestId,
   owner: { column: "node_id", of: (p) => p.nodeId },
   expiry: { column: "expires_at_ms", of: (p) => p.ts + PENDING_TTL_MS }
-}
+})
 
-const NODE_PAIRED: Table<PairedNode> = { name: TABLE_NAMES.nodePaired, key: "node_id", schema: PairedNode, keyOf: (n) => n.nodeId }
+const NODE_PAIRED = table<PairedNode>({ name: TABLE_NAMES.nodePaired, key: "node_id", schema: PairedNode, keyOf: (n) => n.nodeId })
 
 const DEVICE_LAYOUT: Layout<PairingState> = {
   lockId: ADVISORY_LOCKS.devices,
@@ -176,7 +203,7 @@ const NODE_LAYOUT: Layout<NodePairingState> = {
   split: (s) => ({ pending: s.pending, paired: s.paired, codes: {} })
 }
 
-const TABLES: ReadonlyArray<Table<any>> = [DEVICE_PENDING, DEVICE_PAIRED, SETUP_CODES, NODE_PENDING, NODE_PAIRED]
+const TABLES: ReadonlyArray<Table> = [DEVICE_PENDING, DEVICE_PAIRED, SETUP_CODES, NODE_PENDING, NODE_PAIRED]
 
 const KINDS = ["pending", "paired", "codes"] as const
 type Kind = typeof KINDS[number]
@@ -236,7 +263,7 @@ const rowBackend = <S>(sql: SqlClient.SqlClient, layout: Layout<S>, url: Redacte
 /** Deletes the rows that stopped counting: indexed range deletes, so the tables stay small. */
 const sweep = <S>(sql: SqlClient.SqlClient, layout: Layout<S>, now: number) =>
   Effect.forEach(
-    [layout.pending, layout.codes].filter((t): t is Table<any> => t?.expiry !== undefined),
+    [layout.pending, layout.codes].filter((t): t is Table => t?.expiry !== undefined),
     (t) => sql`DELETE FROM ${sql(t.name)} WHERE ${sql(t.expiry!.column)} <= ${now}`,
     { discard: true }
   )
@@ -291,15 +318,16 @@ interface RawRow {
 }
 
 /** Decodes each row with its table's Schema; a row that does not decode (or names another key) is skipped, with why. */
-const decodeRows = (rows: ReadonlyArray<RawRow>, tableOf: (kind: Kind) => Table<any> | undefined) => {
+const decodeRows = (rows: ReadonlyArray<RawRow>, tableOf: (kind: Kind) => Table | undefined) => {
   const decoded: Record<Kind, Record<string, unknown>> = { pending: {}, paired: {}, codes: {} }
   const skipped: Array<string> = []
   for (const row of rows) {
     const t = tableOf(row.kind)!
-    const result = Schema.decodeUnknownResult(t.schema)(row.doc)
+    const result = t.decode(row.doc)
     if (Result.isFailure(result)) skipped.push(`${t.name} row ${row.id}: ${oneLine(result.failure.message)}`)
     else if (t.keyOf(result.success) !== row.id) skipped.push(`${t.name} row ${row.id}: its document names ${t.keyOf(result.success)}`)
-    else decoded[row.kind][row.id] = result.success
+    // Defined, not assigned: a key like `__proto__` must become an entry, never the record's prototype.
+    else Object.defineProperty(decoded[row.kind], row.id, { value: result.success, enumerable: true, writable: true, configurable: true })
   }
   return { decoded: decoded as Rows, skipped }
 }
@@ -318,8 +346,8 @@ const writeBack = <S>(sql: SqlClient.SqlClient, layout: Layout<S>, before: Rows,
     ], { discard: true })
   }, { discard: true })
 
-const difference = (t: Table<any>, before: Docs, after: Docs) => {
-  const encode = Schema.encodeSync(t.schema)
+const difference = (t: Table, before: Docs, after: Docs) => {
+  const encode = t.encode
   const upserts: Array<unknown> = []
   for (const [key, value] of Object.entries(after)) {
     const old = Object.hasOwn(before, key) ? before[key] : undefined
@@ -331,8 +359,8 @@ const difference = (t: Table<any>, before: Docs, after: Docs) => {
   return { upserts, deletes }
 }
 
-const upsert = (sql: SqlClient.SqlClient, t: Table<any>, values: Arr.NonEmptyReadonlyArray<unknown>) => {
-  const encode = Schema.encodeSync(t.schema)
+const upsert = (sql: SqlClient.SqlClient, t: Table, values: Arr.NonEmptyReadonlyArray<unknown>) => {
+  const encode = t.encode
   const rows = Arr.map(values, (v): Record<string, unknown> => ({
     [t.key]: t.keyOf(v),
     ...(t.owner === undefined ? {} : { [t.owner.column]: t.owner.of(v) }),

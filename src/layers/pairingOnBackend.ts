@@ -8,6 +8,7 @@ import { type NodePairingState } from "../nodes/pairingModel.ts"
 import * as NodePolicy from "../nodes/pairingPolicy.ts"
 import { type PairingState, SETUP_CODE_TTL_MS } from "../pairing/model.ts"
 import * as Policy from "../pairing/policy.ts"
+import { own } from "../pairing/records.ts"
 import type { StateBackend } from "../pairing/stateBackend.ts"
 import { type Refused, transitions } from "../pairing/transitions.ts"
 import { type NodePairingStoreShape, NodePairingStoreError, type ReconcileOutcome } from "../services/NodePairingStore.ts"
@@ -59,7 +60,7 @@ export const devicePairingStore = (backend: StateBackend<PairingState>): Pairing
       pending: Object.values(s.pending).sort((a, b) => a.ts - b.ts),
       paired: Object.values(s.paired).sort((a, b) => a.approvedAtMs - b.approvedAtMs)
     }))),
-    request: (requestId) => fail(Effect.map(read({ requests: [requestId] }), (s) => Object.hasOwn(s.pending, requestId) ? s.pending[requestId] : undefined)),
+    request: (requestId) => fail(Effect.map(read({ requests: [requestId] }), (s) => own(s.pending, requestId))),
     approve: (requestId, approver) => fail(apply({ requests: [requestId] }, (s, fr) => Policy.approve(s, requestId, approver, fr))),
     reject: (requestId) => fail(apply({ requests: [requestId] }, (s) => Policy.reject(s, requestId))),
     remove: (deviceId) => fail(apply(owner(deviceId), (s) => Policy.remove(s, deviceId))),
@@ -85,7 +86,7 @@ export const nodePairingStore = (backend: StateBackend<NodePairingState>): NodeP
   return {
     reconcile: (surface, silent) =>
       fail(modify(owner(surface.nodeId), (s, fr): readonly [ReconcileOutcome, NodePairingState] => {
-        const paired = Object.hasOwn(s.paired, surface.nodeId) ? s.paired[surface.nodeId] : undefined
+        const paired = own(s.paired, surface.nodeId)
         if (paired !== undefined && NodePolicy.unapproved(s, surface).length === 0) {
           return [{ _tag: "Current" }, { ...s, paired: { ...s.paired, [surface.nodeId]: { ...paired, lastConnectedAtMs: fr.now } } }]
         }
@@ -97,7 +98,7 @@ export const nodePairingStore = (backend: StateBackend<NodePairingState>): NodeP
       })),
     node: (nodeId) =>
       fail(Effect.map(read(owner(nodeId)), (s) => ({
-        paired: Object.hasOwn(s.paired, nodeId) ? s.paired[nodeId] : undefined,
+        paired: own(s.paired, nodeId),
         pending: pendingOf(s, nodeId)
       }))),
     list: fail(Effect.map(read("all"), (s) => ({

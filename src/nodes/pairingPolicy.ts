@@ -5,6 +5,7 @@
  */
 import { PENDING_TTL_MS } from "../pairing/model.ts"
 import type { Fresh, Outcome } from "../pairing/policy.ts"
+import { own } from "../pairing/records.ts"
 import { satisfies } from "../protocol/scopes.ts"
 import { approvalScopes } from "./commandPolicy.ts"
 import type { NodePairingState, NodePendingRequest, PairedNode } from "./pairingModel.ts"
@@ -35,7 +36,7 @@ export const prune = (state: NodePairingState, now: number): NodePairingState =>
 
 /** Commands a node declares beyond its approved surface (all of them when unpaired). */
 export const unapproved = (state: NodePairingState, surface: NodeSurface): ReadonlyArray<string> => {
-  const paired = state.paired[surface.nodeId]
+  const paired = own(state.paired, surface.nodeId)
   const approved = new Set(paired?.commands ?? [])
   return paired === undefined ? [...surface.commands] : surface.commands.filter((c) => !approved.has(c))
 }
@@ -81,7 +82,7 @@ export type NodeApprover = { readonly _tag: "Operator"; readonly scopes: Readonl
 
 /** Approves a pending node request; the approver needs the scopes its commands call for. */
 export const approve = (state: NodePairingState, requestId: string, approver: NodeApprover, fresh: Fresh): Outcome<PairedNode, NodePairingState> => {
-  const pending = state.pending[requestId]
+  const pending = own(state.pending, requestId)
   if (pending === undefined) {
     return refuse("unknown-request", `unknown node requestId ${requestId}: it expired (5 minutes) or was replaced; run \`gatehouse nodes pending\``)
   }
@@ -89,7 +90,7 @@ export const approve = (state: NodePairingState, requestId: string, approver: No
     const missing = approvalScopes(pending.commands).filter((s) => !satisfies(approver.scopes, s))
     if (missing.length > 0) return refuse("caller-missing-scope", `missing scope: ${missing[0]} (approving a node that declares ${pending.commands.join(", ")} needs ${approvalScopes(pending.commands).join(" + ")})`)
   }
-  const previous = state.paired[pending.nodeId]
+  const previous = own(state.paired, pending.nodeId)
   const node: PairedNode = {
     nodeId: pending.nodeId,
     ...pick(pending),
@@ -109,7 +110,7 @@ export const approve = (state: NodePairingState, requestId: string, approver: No
 
 /** Rejects a pending node request. */
 export const reject = (state: NodePairingState, requestId: string): Outcome<NodePendingRequest, NodePairingState> => {
-  const pending = state.pending[requestId]
+  const pending = own(state.pending, requestId)
   if (pending === undefined) return refuse("unknown-request", `unknown node requestId ${requestId}; run \`gatehouse nodes pending\``)
   const rest = { ...state.pending }
   delete rest[requestId]
@@ -118,7 +119,7 @@ export const reject = (state: NodePairingState, requestId: string): Outcome<Node
 
 /** Renames a paired node. */
 export const rename = (state: NodePairingState, nodeId: string, displayName: string): Outcome<PairedNode, NodePairingState> => {
-  const node = state.paired[nodeId]
+  const node = own(state.paired, nodeId)
   if (node === undefined) return refuse("unknown-node", `no paired node ${nodeId}; run \`gatehouse nodes list\``)
   const renamed = { ...node, displayName }
   return { ok: true, value: renamed, state: { ...state, paired: { ...state.paired, [nodeId]: renamed } } }

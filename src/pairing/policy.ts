@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto"
 import { secretEquals } from "../auth/secretEquals.ts"
+import { own } from "./records.ts"
 import { normalizeMetadata } from "../protocol/deviceAuth.ts"
 import { satisfies } from "../protocol/scopes.ts"
 import {
@@ -70,13 +71,13 @@ export const prune = (state: PairingState, now: number): PairingState => {
 /** Roles a paired device may use now: approved roles that hold a token that is not revoked. */
 export const effectiveRoles = (device: PairedDevice): ReadonlyArray<string> =>
   device.roles.filter((r) => {
-    const t = device.tokens[r]
+    const t = own(device.tokens, r)
     return t !== undefined && t.revokedAtMs === undefined
   })
 
 /** Whether the device may connect as asked, or why it must be (re)approved. */
 export const classify = (state: PairingState, ask: Ask): PairingReason | undefined => {
-  const device = state.paired[ask.deviceId]
+  const device = own(state.paired, ask.deviceId)
   if (device === undefined || device.publicKey !== ask.publicKey) return "not-paired"
   if (!effectiveRoles(device).includes(ask.role)) return "role-upgrade"
   if (!ask.scopes.every((s) => satisfies(device.approvedScopes, s))) return "scope-upgrade"
@@ -127,7 +128,7 @@ export const requestPairing = (
     roles: [...new Set([...(existing?.publicKey === ask.publicKey ? existing.roles : []), ask.role])].sort(),
     scopes,
     silent,
-    isRepair: state.paired[ask.deviceId] !== undefined,
+    isRepair: own(state.paired, ask.deviceId) !== undefined,
     reason,
     ts: fresh.now
   }
@@ -140,7 +141,7 @@ export type Approver = { readonly _tag: "Operator"; readonly scopes: ReadonlyArr
 
 /** Approves a pending request: merges roles and scopes and mints a token per requested role. */
 export const approve = (state: PairingState, requestId: string, approver: Approver, fresh: Fresh): Outcome<PairedDevice> => {
-  const request = state.pending[requestId]
+  const request = own(state.pending, requestId)
   if (request === undefined) {
     return refuse("unknown-request", `unknown requestId ${requestId}: it expired (5 minutes) or was replaced; run \`gatehouse devices list\` for current requests`)
   }
@@ -150,7 +151,7 @@ export const approve = (state: PairingState, requestId: string, approver: Approv
       return refuse("caller-missing-scope", `approving this request needs ${missing.join(", ")}, which the approving operator does not hold`)
     }
   }
-  const previous = state.paired[request.deviceId]
+  const previous = own(state.paired, request.deviceId)
   const keep = previous !== undefined && previous.publicKey === request.publicKey ? previous : undefined
   const roles = [...new Set([...(keep?.roles ?? []), ...request.roles])].sort()
   const approvedScopes = [...new Set([...(keep?.approvedScopes ?? []), ...request.scopes])].sort()
@@ -161,7 +162,7 @@ export const approve = (state: PairingState, requestId: string, approver: Approv
       role,
       scopes: role === "operator" ? approvedScopes : [],
       createdAtMs: fresh.now,
-      ...(tokens[role] === undefined ? {} : { rotatedAtMs: fresh.now })
+      ...(own(tokens, role) === undefined ? {} : { rotatedAtMs: fresh.now })
     }
   }
   const device: PairedDevice = {
@@ -182,7 +183,7 @@ export const approve = (state: PairingState, requestId: string, approver: Approv
 
 /** Rejects a pending request. */
 export const reject = (state: PairingState, requestId: string): Outcome<PendingRequest> => {
-  const request = state.pending[requestId]
+  const request = own(state.pending, requestId)
   if (request === undefined) {
     return refuse("unknown-request", `unknown requestId ${requestId}; run \`gatehouse devices list\` for current requests`)
   }
@@ -193,7 +194,7 @@ export const reject = (state: PairingState, requestId: string): Outcome<PendingR
 
 /** Forgets a paired device (its tokens with it). */
 export const remove = (state: PairingState, deviceId: string): Outcome<PairedDevice> => {
-  const device = state.paired[deviceId]
+  const device = own(state.paired, deviceId)
   if (device === undefined) return refuse("unknown-device", `no paired device ${deviceId}; run \`gatehouse devices list\``)
   const paired = { ...state.paired }
   delete paired[deviceId]
@@ -212,10 +213,10 @@ export const rotate = (
   callerScopes: ReadonlyArray<string>,
   fresh: Fresh
 ): Outcome<DeviceToken> => {
-  const device = state.paired[deviceId]
+  const device = own(state.paired, deviceId)
   if (device === undefined) return refuse("unknown-device", `no paired device ${deviceId}; run \`gatehouse devices list\``)
   if (!device.roles.includes(role)) return refuse("role-not-approved", `device ${deviceId} is not approved for role ${role}`)
-  const wanted = [...new Set(scopes ?? device.tokens[role]?.scopes ?? [])].sort()
+  const wanted = [...new Set(scopes ?? own(device.tokens, role)?.scopes ?? [])].sort()
   const outside = wanted.filter((s) => !satisfies(device.approvedScopes, s))
   if (outside.length > 0) {
     return refuse("scope-outside-approved", `device token rotation denied: ${outside.join(", ")} not approved for this device (approve a scope upgrade first)`)
@@ -231,9 +232,9 @@ export const rotate = (
 
 /** Revokes a device's token for a role. */
 export const revoke = (state: PairingState, deviceId: string, role: string, now: number): Outcome<DeviceToken> => {
-  const device = state.paired[deviceId]
+  const device = own(state.paired, deviceId)
   if (device === undefined) return refuse("unknown-device", `no paired device ${deviceId}; run \`gatehouse devices list\``)
-  const current = device.tokens[role]
+  const current = own(device.tokens, role)
   if (current === undefined) return refuse("role-not-approved", `device ${deviceId} has no ${role} token`)
   const token: DeviceToken = { ...current, revokedAtMs: current.revokedAtMs ?? now }
   const updated: PairedDevice = { ...device, tokens: { ...device.tokens, [role]: token } }
@@ -251,10 +252,10 @@ export const ensureToken = (
   scopes: ReadonlyArray<string>,
   fresh: Fresh
 ): { readonly token: DeviceToken; readonly state: PairingState } | undefined => {
-  const device = state.paired[deviceId]
+  const device = own(state.paired, deviceId)
   if (device === undefined || !effectiveRoles(device).includes(role)) return undefined
   if (!scopes.every((s) => satisfies(device.approvedScopes, s))) return undefined
-  const current = device.tokens[role]
+  const current = own(device.tokens, role)
   if (current !== undefined && current.revokedAtMs === undefined && scopes.every((s) => satisfies(current.scopes, s))) {
     return { token: current, state }
   }
@@ -281,9 +282,9 @@ export const verifyToken = (
   presented: string,
   requested: ReadonlyArray<string>
 ): TokenCheck => {
-  const device = state.paired[deviceId]
+  const device = own(state.paired, deviceId)
   if (device === undefined || device.publicKey !== publicKey) return { ok: false, reason: "not-paired" }
-  const token = device.tokens[role]
+  const token = own(device.tokens, role)
   if (token === undefined || !device.roles.includes(role)) return { ok: false, reason: "role" }
   if (!secretEquals(presented, token.token)) return { ok: false, reason: "mismatch" }
   if (token.revokedAtMs !== undefined) return { ok: false, reason: "revoked" }
@@ -317,7 +318,7 @@ export const redeemSetupCode = (
   scopes: ReadonlyArray<string>,
   now: number
 ): Outcome<SetupCode> => {
-  const code = state.setupCodes[setupCodeHash(token)]
+  const code = own(state.setupCodes, setupCodeHash(token))
   const invalid = "setup code invalid: it is unknown, already used or expired; create a new one with `gatehouse setup-code`"
   if (code === undefined || code.redeemedAtMs !== undefined || now >= code.expiresAtMs) return refuse("setup-code-invalid", invalid)
   if (code.role !== role || !scopes.every((s) => code.scopes.includes(s))) {

@@ -30,8 +30,17 @@ export class Refused {
 export const transitions = <S>(backend: StateBackend<S>, prune: (s: S, now: number) => S) => {
   const read = (keys: StateKeys | "all"): Effect.Effect<S, StateUnavailable> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.map(backend.read(keys), (s) => prune(s, now)))
+  // Decided on a read first: a transition that changes nothing (a paired device connecting, a
+  // wrong setup code) never takes the backend's write lock; one that does runs again inside it.
   const modify = <A>(keys: StateKeys | "all", f: (s: S, fresh: Fresh) => readonly [A, S]) =>
-    Effect.flatMap(freshValues, (fr) => backend.transact(keys, (s) => f(prune(s, fr.now), fr)))
+    Effect.flatMap(freshValues, (fr) =>
+      Effect.flatMap(backend.read(keys), (snapshot) => {
+        const pruned = prune(snapshot, fr.now)
+        const [answer, next] = f(pruned, fr)
+        return next === pruned && pruned === snapshot
+          ? Effect.succeed(answer)
+          : backend.transact(keys, (s) => f(prune(s, fr.now), fr))
+      }))
   const apply = <A>(keys: StateKeys | "all", f: (s: S, fresh: Fresh) => Outcome<A, S>): Effect.Effect<A, StateUnavailable | Refused> =>
     Effect.flatMap(
       modify(keys, (s, fr): readonly [Outcome<A, S>, S] => {

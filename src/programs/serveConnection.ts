@@ -81,7 +81,7 @@ export const serveConnection = Effect.fnUntraced(function*(conn: Conn, clientId:
   const remoteAddress = clientAddress(conn, config.config.trustedProxies)
   const admitted = yield* auth.authenticate(params, { remoteAddress, directLocal }, nonce).pipe(Effect.result)
   if (Result.isFailure(admitted)) {
-    const error = toWire(admitted.failure)
+    const error = yield* toWire(admitted.failure)
     yield* Effect.logInfo("connect refused").pipe(
       Effect.annotateLogs({ remote: remoteAddress, client: params.client.id, reason: error.message })
     )

@@ -2,7 +2,8 @@
  * The gateway's serving loop: every connection the Listener accepts runs through
  * the connection program, each with its own RPC client number; the periodic
  * broadcasts run beside them. When the scope closes, every client gets a
- * `shutdown` event and close code 1012 before the listener lets go of its sockets.
+ * `shutdown` event and close code 1012, then every connection still being served
+ * is interrupted, before any service it uses is released.
  */
 import * as Effect from "effect/Effect"
 import { CloseCode } from "../protocol/constants.ts"
@@ -20,6 +21,9 @@ export const serveGateway = Effect.gen(function*() {
   const hub = yield* ConnectionHub
   const context = yield* Effect.context<Effect.Services<ReturnType<typeof serveConnection>>>()
   let nextClientId = 1
+  yield* runBroadcasts
+  yield* Effect.forkScoped(listener.run((conn) => Effect.provideContext(serveConnection(conn, nextClientId++), context)))
+  // Registered after the fork, so it runs before the fork is interrupted: clients hear why before their sockets go.
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
       const clients = yield* hub.connections
@@ -28,6 +32,4 @@ export const serveGateway = Effect.gen(function*() {
       yield* Effect.logInfo("gateway stopped").pipe(Effect.annotateLogs({ closedClients: clients.length }))
     })
   )
-  yield* runBroadcasts
-  yield* Effect.forkScoped(listener.run((conn) => Effect.provideContext(serveConnection(conn, nextClientId++), context)))
 })

@@ -2,8 +2,12 @@
  * The one place where service errors become the wire's error shape: each
  * service fails with its own tagged error and reason; this module writes the
  * code, the details OpenClaw clients read, and a message that tells a person
- * what to run next.
+ * what to run next. Infrastructure detail (a database address, a file path, a
+ * driver's message) never goes on the wire: it is logged under a correlation id
+ * that the client gets instead.
  */
+import * as Effect from "effect/Effect"
+import { randomUUID } from "node:crypto"
 import { deviceAuthMessage } from "../protocol/deviceAuth.ts"
 import { ErrorCode, GatewayError } from "../protocol/errors.ts"
 import type { AuthError } from "../services/Auth.ts"
@@ -15,8 +19,46 @@ import type { PairingStoreError } from "../services/PairingStore.ts"
 /** Any error a method handler or the handshake may fail with. */
 export type ServiceError = AuthError | DevicePairingError | PairingStoreError | NodePairingStoreError | NodeRegistryError | GatewayError
 
-/** The wire error for a service error (a GatewayError passes through). */
-export const toWire = (error: ServiceError): GatewayError => {
+/** The wire error for a service error (a GatewayError passes through); logs what it keeps off the wire. */
+export const toWire = (error: ServiceError): Effect.Effect<GatewayError> => {
+  const internal = internalDetail(error)
+  if (internal === undefined) return Effect.succeed(publicError(error))
+  return Effect.suspend(() => {
+    const correlationId = randomUUID()
+    return Effect.as(
+      Effect.logError(`${internal.what} unavailable: ${internal.detail}`).pipe(Effect.annotateLogs({ correlationId })),
+      new GatewayError({
+        code: ErrorCode.unavailable,
+        message: `${internal.what} is unavailable right now; retry shortly (correlation id ${correlationId}; the gateway's log has the details)`,
+        details: { code: "UNAVAILABLE", correlationId },
+        retryable: true
+      })
+    )
+  })
+}
+
+/** Fails with the wire error of a service error. */
+export const failOnWire = (error: ServiceError): Effect.Effect<never, GatewayError> => Effect.flatMap(toWire(error), Effect.fail)
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+// What an error keeps off the wire: the component that failed and the detail for the log.
+const internalDetail = (error: ServiceError): { readonly what: string; readonly detail: string } | undefined => {
+  if (error._tag === "GatewayError") return undefined
+  const reason = error.reason
+  switch (reason._tag) {
+    case "AuthUnavailable":
+      return { what: "authentication", detail: reason.message }
+    case "PairingUnavailable":
+      return { what: "pairing state", detail: reason.message }
+    default:
+      return undefined
+  }
+}
+
+const publicError = (error: ServiceError): GatewayError => {
   switch (error._tag) {
     case "GatewayError":
       return error
@@ -30,10 +72,6 @@ export const toWire = (error: ServiceError): GatewayError => {
   }
 }
 
-// ---------------------------------------------------------------------------
-// Internal
-// ---------------------------------------------------------------------------
-
 type OtherReason = (DevicePairingError | NodeRegistryError)["reason"]
 
 const reasonToWire = (reason: OtherReason): GatewayError => {
@@ -41,7 +79,7 @@ const reasonToWire = (reason: OtherReason): GatewayError => {
     case "PairingRefused":
       return new GatewayError({ code: ErrorCode.invalidRequest, message: reason.message, details: { code: reason.code } })
     case "PairingUnavailable":
-      return new GatewayError({ code: ErrorCode.unavailable, message: reason.message, retryable: true })
+      return new GatewayError({ code: ErrorCode.unavailable, message: "pairing state is unavailable right now; retry shortly", retryable: true })
     case "SelfApprovalDenied":
       return new GatewayError({
         code: ErrorCode.forbidden,
@@ -136,7 +174,7 @@ const authToWire = (reason: AuthError["reason"]): GatewayError => {
         retryAfterMs: reason.retryAfterMs
       })
     case "AuthUnavailable":
-      return new GatewayError({ code: ErrorCode.unavailable, message: reason.message, retryable: true })
+      return new GatewayError({ code: ErrorCode.unavailable, message: "authentication is unavailable right now; retry shortly", retryable: true })
   }
 }
 

@@ -5,14 +5,18 @@ import * as Logger from "effect/Logger"
 import * as Ref from "effect/Ref"
 import * as References from "effect/References"
 import {
+  AuthLive,
   AuthStatic,
   ConnectionHub,
   ConnectionHubLive,
   GatewayServer,
+  ListenerMemory,
   NodeRegistry,
   NodeRegistryLive,
   PairingStore,
+  PairingStoreError,
   PairingStoreMemory,
+  PairingUnavailable,
   RateLimiter
 } from "../../src/index.ts"
 import { newDevice, signedConnect } from "../helpers/device.ts"
@@ -121,6 +125,26 @@ describe("swapping a service in a real gateway", () => {
     }).pipe(Effect.provide(coreLayer())))
 })
 
+describe("composition order", () => {
+  it.effect("the listener is built after every service it serves, so nothing is accepted before they are up", () =>
+    Effect.gen(function*() {
+      const built: Array<string> = []
+      const recording = <I, S>(name: string, layer: Layer.Layer<I, never, S>) =>
+        Layer.effectDiscard(Effect.sync(() => void built.push(name))).pipe(Layer.provideMerge(layer))
+      const memory = ListenerMemory.layer
+      yield* Effect.gen(function*() {
+        yield* GatewayServer
+      }).pipe(Effect.provide(coreLayer({}, undefined, {
+        pairingStores: recording("stores", PairingStoreMemory.layer()),
+        nodeRegistry: recording("nodes", NodeRegistryLive.layer),
+        auth: recording("auth", AuthLive.layer),
+        listener: Layer.effectDiscard(Effect.sync(() => void built.push("listener"))).pipe(Layer.provideMerge(memory))
+      })))
+      assert.deepStrictEqual(built.indexOf("listener"), built.length - 1)
+      assert.includeMembers(built, ["stores", "nodes", "auth", "listener"])
+    }))
+})
+
 describe("a handler that dies", () => {
   it.effect("answers once with a correlation id, frees its request id, and the connection keeps serving", () =>
     Effect.gen(function*() {
@@ -148,6 +172,38 @@ describe("a handler that dies", () => {
         assert.isTrue(logged.some((line) => line.includes(correlationId) && line.includes("registry exploded")))
       }).pipe(
         Effect.provide(coreLayer({}, undefined, { nodeRegistry: registry })),
+        Effect.provide(Logger.layer([Logger.make(({ fiber, message }) => {
+          logged.push(`${JSON.stringify(message)} ${JSON.stringify(fiber.getRef(References.CurrentLogAnnotations))}`)
+        })]))
+      )
+    }))
+})
+
+describe("infrastructure failures on the wire", () => {
+  it.effect("a pairing store that is down is reported without its detail, which goes to the log under the same correlation id", () =>
+    Effect.gen(function*() {
+      const logged: Array<string> = []
+      const down = Layer.effect(PairingStore, Effect.gen(function*() {
+        const live = yield* PairingStore
+        return PairingStore.of({
+          ...live,
+          admit: () => Effect.fail(new PairingStoreError({ reason: new PairingUnavailable({ message: "PostgreSQL at postgres://gh:***@10.9.8.7:5432/pairing: connection refused" }) }))
+        })
+      })).pipe(Layer.provide(PairingStoreMemory.layer()))
+      yield* Effect.gen(function*() {
+        const c = yield* openMemory({ remoteAddress: "192.0.2.44" })
+        const challenge = yield* c.next
+        yield* c.push({ type: "req", id: "c", method: "connect", params: signedConnect(newDevice(), challenge.payload, { auth: { token: "test-token-0123456789abcdef" } }) })
+        const res = yield* c.nextMatching((f) => f.id === "c")
+        assert.strictEqual(res.error.code, "UNAVAILABLE")
+        assert.strictEqual(res.error.retryable, true)
+        assert.notInclude(JSON.stringify(res), "10.9.8.7")
+        assert.notInclude(JSON.stringify(res), "PostgreSQL")
+        const correlationId = res.error.details.correlationId as string
+        assert.include(res.error.message, correlationId)
+        assert.isTrue(logged.some((line) => line.includes(correlationId) && line.includes("10.9.8.7")))
+      }).pipe(
+        Effect.provide(coreLayer({}, undefined, { pairingStores: Layer.merge(PairingStoreMemory.layer(), down) })),
         Effect.provide(Logger.layer([Logger.make(({ fiber, message }) => {
           logged.push(`${JSON.stringify(message)} ${JSON.stringify(fiber.getRef(References.CurrentLogAnnotations))}`)
         })]))

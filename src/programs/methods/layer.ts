@@ -5,7 +5,7 @@
 import * as Effect from "effect/Effect"
 import type { GatewayError } from "../../protocol/errors.ts"
 import { GatewayRpcs } from "../../protocol/methods.ts"
-import { type ServiceError, toWire } from "../wireErrors.ts"
+import { failOnWire, type ServiceError } from "../wireErrors.ts"
 import * as Core from "./core.ts"
 import * as Devices from "./devices.ts"
 import * as Nodes from "./nodes.ts"
@@ -31,6 +31,6 @@ const atTheEdge = <H extends Record<string, Handler>>(handlers: H): AtTheEdge<H>
   Object.fromEntries(
     Object.entries(handlers).map(([name, handler]) => [
       name,
-      (payload: never, options: never) => Effect.mapError(handler(payload, options), toWire)
+      (payload: never, options: never) => Effect.catch(handler(payload, options), failOnWire)
     ])
   ) as unknown as AtTheEdge<H>
