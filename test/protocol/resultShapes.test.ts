@@ -130,7 +130,8 @@ const EXPECTED: Record<string, string> = {
   "node.pair.request": '{"status":"s","request":{"requestId":"s","nodeId":"s","platform":"s","version":"s","deviceFamily":"s","clientId":"s","remoteIp":"s","caps":["s"],"commands":["s","s"],"silent":false,"ts":0},"created":false}',
   "node.pair.list": '{"pending":[{"requestId":"s","nodeId":"s","platform":"s","version":"s","deviceFamily":"s","clientId":"s","remoteIp":"s","caps":["s"],"commands":["s","s"],"silent":false,"ts":0,"requiredApproveScopes":["s","s"]}],"paired":[{"nodeId":"s","displayName":"s","platform":"s","version":"s","deviceFamily":"s","caps":["s"],"commands":["s","s"],"approvedVia":"s","createdAtMs":0,"approvedAtMs":0,"lastConnectedAtMs":0}]}',
   "node.pair.approve": '{"requestId":"s","node":{"nodeId":"s","platform":"s","version":"s","deviceFamily":"s","caps":["s"],"commands":["s","s"],"approvedVia":"s","createdAtMs":0,"approvedAtMs":0,"lastConnectedAtMs":0}}',
-  "node.rename": '{"nodeId":"s","node":{"nodeId":"s","platform":"s","version":"s","deviceFamily":"s","caps":["s"],"commands":["s","s"],"approvedVia":"s","createdAtMs":0,"approvedAtMs":0,"lastConnectedAtMs":0,"displayName":"s"}}',
+  // displayName in the place every other paired-node listing has it (it used to trail after a rename)
+  "node.rename": '{"nodeId":"s","node":{"nodeId":"s","displayName":"s","platform":"s","version":"s","deviceFamily":"s","caps":["s"],"commands":["s","s"],"approvedVia":"s","createdAtMs":0,"approvedAtMs":0,"lastConnectedAtMs":0}}',
   "node.pair.verify": '{"ok":true,"node":{"nodeId":"s","displayName":"s","platform":"s","version":"s","caps":["s"],"commands":["s","s"],"approvedCommands":["s","s"],"invokableCommands":["s","s"],"connected":true,"paired":true,"remoteIp":"s","connectedAtMs":0}}',
   "node.pair.verify (wrong)": '{"ok":false}',
   "node.pair.reject": '{"requestId":"s","nodeId":"s"}'
