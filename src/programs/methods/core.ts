@@ -20,7 +20,8 @@ export const handlers = Effect.gen(function*() {
   const { config, host } = yield* GatewayConfig
   const identity = yield* HostIdentity
   return declaredIn(GatewayRpcs)({
-    "health": () => info.health,
+    // A copy as a plain object: the summary is an interface, which an open record type does not accept.
+    "health": () => Effect.map(info.health, (summary) => ({ ...summary })),
     "status": () =>
       Effect.gen(function*() {
         const caller = yield* CurrentCaller

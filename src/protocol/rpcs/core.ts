@@ -9,19 +9,26 @@ import { method } from "./define.ts"
 
 const opt = Schema.optionalKey
 
-/** The `health` summary, as OpenClaw clients read it; channels, agents and sessions are open-ended. */
-export const HealthSummary = Schema.Struct({
-  ok: Schema.Boolean,
-  ts: Schema.Number,
-  durationMs: Schema.Number,
-  channels: Schema.Record(Schema.String, JsonValue),
-  channelOrder: Schema.Array(Schema.String),
-  channelLabels: Schema.Record(Schema.String, Schema.String),
-  heartbeatSeconds: Schema.Number,
-  defaultAgentId: Schema.String,
-  agents: Schema.Array(JsonValue),
-  sessions: Schema.Struct({ path: Schema.String, count: Schema.Number, recent: Schema.Array(JsonValue) })
-})
+/**
+ * The `health` summary, as OpenClaw clients read it. Channels, agents and sessions
+ * are open-ended, and so is the rest: OpenClaw's gateway reports more (plugins,
+ * event loop, memory), which a client keeps rather than drops.
+ */
+export const HealthSummary = Schema.StructWithRest(
+  Schema.Struct({
+    ok: Schema.Boolean,
+    ts: Schema.Number,
+    durationMs: Schema.Number,
+    channels: Schema.Record(Schema.String, JsonValue),
+    channelOrder: Schema.Array(Schema.String),
+    channelLabels: Schema.Record(Schema.String, Schema.String),
+    heartbeatSeconds: Schema.Number,
+    defaultAgentId: Schema.String,
+    agents: Schema.Array(JsonValue),
+    sessions: Schema.Struct({ path: Schema.String, count: Schema.Number, recent: Schema.Array(JsonValue) })
+  }),
+  [Schema.Record(Schema.String, JsonValue)]
+)
 export type HealthSummary = typeof HealthSummary.Type
 
 /** One entry of the presence list (the gateway itself first, then tracked clients). */
