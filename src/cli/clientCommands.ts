@@ -1,7 +1,8 @@
 /**
  * Client commands that talk to a gateway: `health`, `status [--deep]`, and
  * `gateway {health,status,call}`. Without flags they reach this host's gateway
- * for the chosen profile; `--url` needs explicit credentials.
+ * for the chosen profile; `--url` needs explicit credentials. Every client
+ * command gets its Transport here, at the edge.
  */
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
@@ -12,8 +13,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import { ConfigError } from "../config/errors.ts"
+import * as TransportDirect from "../layers/TransportDirect.ts"
 import { resolveTarget, type ResolvedTarget, withDevice } from "../programs/clientTarget.ts"
-import { callGateway, GatewayCallError, openSession } from "../programs/gatewayClient.ts"
+import { callGateway, openSession } from "../programs/gatewayClient.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 import { targetFlags } from "./targetFlags.ts"
@@ -23,6 +25,10 @@ export type TargetInput = {
   readonly token: Option.Option<import("effect/Redacted").Redacted<string>>
   readonly password: Option.Option<import("effect/Redacted").Redacted<string>>
 }
+
+/** Gives a client command the Transport it reaches gateways with (direct; an SSH forward will be chosen here). */
+export const withTransport = <const Name extends string, Input, ContextInput, E, R>(command: Command.Command<Name, Input, ContextInput, E, R>) =>
+  Command.provide(command, TransportDirect.layer)
 
 /** Resolves the target of a client command, signed with this host's device identity. */
 export const target = (flags: TargetInput) =>
@@ -50,6 +56,7 @@ const healthBody = (flags: TargetInput & { readonly json: boolean; readonly time
 
 const healthCommand = (name: string) =>
   Command.make(name, targetFlags, (flags) => reportFailures(healthBody(flags), flags.json)).pipe(
+    withTransport,
     Command.withDescription("Check that the gateway answers (prints OK)")
   )
 
@@ -113,7 +120,7 @@ const statusCommand = (name: string) =>
     name,
     { ...targetFlags, deep: Flag.Boolean("deep").pipe(Flag.withDescription("Also run health, last-heartbeat and presence"), Flag.withDefault(false)) },
     (flags) => reportFailures(statusBody(flags), flags.json)
-  ).pipe(Command.withDescription("Show whether the gateway is reachable and what it runs"))
+  ).pipe(withTransport, Command.withDescription("Show whether the gateway is reachable and what it runs"))
 
 export const status = statusCommand("status")
 export const gatewayStatus = statusCommand("status")
@@ -135,10 +142,10 @@ export const call = Command.make(
         const t = yield* target(flags)
         const { payload } = yield* callGateway(t, flags.method, params.success, { timeoutMs: flags.timeout })
         yield* printJson(payload)
-      }) as Effect.Effect<void, ConfigError | GatewayCallError, never>,
+      }),
       flags.json
     )
-).pipe(Command.withDescription("Call any gateway method and print its JSON result"))
+).pipe(withTransport, Command.withDescription("Call any gateway method and print its JSON result"))
 
 // ---------------------------------------------------------------------------
 // Internal

@@ -13,7 +13,7 @@ import { ConfigError } from "../config/errors.ts"
 import { callGateway } from "../programs/gatewayClient.ts"
 import type { PendingRequest } from "../pairing/model.ts"
 import type { DeviceSummary } from "../services/DevicePairing.ts"
-import { target } from "./clientCommands.ts"
+import { target, withTransport } from "./clientCommands.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { targetFlags } from "./targetFlags.ts"
 
@@ -61,7 +61,7 @@ const list = Command.make("list", targetFlags, (flags) =>
       ]))
     }
     yield* Console.log(lines.join("\n"))
-  }), flags.json)).pipe(Command.withDescription("List pending requests and paired devices"))
+  }), flags.json)).pipe(withTransport, Command.withDescription("List pending requests and paired devices"))
 
 const approve = Command.make(
   "approve",
@@ -90,7 +90,7 @@ const approve = Command.make(
       if (flags.json) return yield* printJson(result)
       yield* Console.log(`Approved ${result.device.deviceId} (${requestId}) as ${result.device.roles.join(", ")} with ${result.device.approvedScopes.join(", ") || "no operator scopes"}`)
     }), flags.json)
-).pipe(Command.withDescription("Approve a pending pairing request"))
+).pipe(withTransport, Command.withDescription("Approve a pending pairing request"))
 
 const reject = Command.make(
   "reject",
@@ -101,7 +101,7 @@ const reject = Command.make(
       if (flags.json) return yield* printJson(result)
       yield* Console.log(`Rejected ${flags.requestId}`)
     }), flags.json)
-).pipe(Command.withDescription("Reject a pending pairing request"))
+).pipe(withTransport, Command.withDescription("Reject a pending pairing request"))
 
 const remove = Command.make(
   "remove",
@@ -112,7 +112,7 @@ const remove = Command.make(
       if (flags.json) return yield* printJson(result)
       yield* Console.log(`Removed ${flags.deviceId}; its connections were closed`)
     }), flags.json)
-).pipe(Command.withDescription("Forget a paired device and disconnect it"))
+).pipe(withTransport, Command.withDescription("Forget a paired device and disconnect it"))
 
 const roleFlag = Flag.Literals("role", ["operator", "node"]).pipe(Flag.withDescription("Which role's token"))
 
@@ -138,7 +138,7 @@ const rotate = Command.make(
           (result.token === undefined ? " The device receives the new token when it next connects with the gateway secret." : "")
       )
     }), flags.json)
-).pipe(Command.withDescription("Mint a new device token (closes the device's sockets)"))
+).pipe(withTransport, Command.withDescription("Mint a new device token (closes the device's sockets)"))
 
 const revoke = Command.make(
   "revoke",
@@ -149,7 +149,7 @@ const revoke = Command.make(
       if (flags.json) return yield* printJson(result)
       yield* Console.log(`Revoked the ${flags.role} token of ${flags.deviceId}; its connections were closed`)
     }), flags.json)
-).pipe(Command.withDescription("Revoke a device token (closes the device's sockets)"))
+).pipe(withTransport, Command.withDescription("Revoke a device token (closes the device's sockets)"))
 
 export const devices = Command.make("devices").pipe(
   Command.withDescription("Pair and manage devices"),

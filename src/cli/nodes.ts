@@ -13,7 +13,7 @@ import { ConfigError } from "../config/errors.ts"
 import type { NodePendingRequest } from "../nodes/pairingModel.ts"
 import { callGateway } from "../programs/gatewayClient.ts"
 import type { NodeView } from "../services/NodeRegistry.ts"
-import { target } from "./clientCommands.ts"
+import { target, withTransport } from "./clientCommands.ts"
 import { nodeRun } from "./nodeRun.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { targetFlags } from "./targetFlags.ts"
@@ -58,7 +58,7 @@ const list = Command.make("list", targetFlags, (flags) =>
         (n.pendingRequestId === undefined ? "" : `  pending: gatehouse nodes approve ${n.pendingRequestId}`)
       )
     ].join("\n"))
-  }), flags.json)).pipe(Command.withDescription("List paired and connected nodes"))
+  }), flags.json)).pipe(withTransport, Command.withDescription("List paired and connected nodes"))
 
 const pending = Command.make("pending", targetFlags, (flags) =>
   reportFailures(Effect.gen(function*() {
@@ -68,28 +68,28 @@ const pending = Command.make("pending", targetFlags, (flags) =>
     yield* Console.log(listing.pending.map((p) =>
       `${p.requestId}  ${short(p.nodeId)}  ${p.displayName ?? p.clientId ?? "-"}  commands: ${p.commands.join(",") || "-"}  needs: ${p.requiredApproveScopes.join("+")}`
     ).join("\n") + "\nApprove with: gatehouse nodes approve <requestId>")
-  }), flags.json)).pipe(Command.withDescription("List pending node pairing requests"))
+  }), flags.json)).pipe(withTransport, Command.withDescription("List pending node pairing requests"))
 
 const approve = Command.make("approve", { ...targetFlags, requestId: Argument.String("requestId") }, (flags) =>
   reportFailures(Effect.gen(function*() {
     const result = (yield* call(flags, "node.pair.approve", { requestId: flags.requestId })) as { node: { nodeId: string; commands: ReadonlyArray<string> } }
     if (flags.json) return yield* printJson(result)
     yield* Console.log(`Approved node ${result.node.nodeId} with commands ${result.node.commands.join(", ") || "(none)"}`)
-  }), flags.json)).pipe(Command.withDescription("Approve a node's command surface"))
+  }), flags.json)).pipe(withTransport, Command.withDescription("Approve a node's command surface"))
 
 const reject = Command.make("reject", { ...targetFlags, requestId: Argument.String("requestId") }, (flags) =>
   reportFailures(Effect.gen(function*() {
     const result = yield* call(flags, "node.pair.reject", { requestId: flags.requestId })
     if (flags.json) return yield* printJson(result)
     yield* Console.log(`Rejected ${flags.requestId}`)
-  }), flags.json)).pipe(Command.withDescription("Reject a node pairing request"))
+  }), flags.json)).pipe(withTransport, Command.withDescription("Reject a node pairing request"))
 
 const describe = Command.make("describe", { ...targetFlags, node: Argument.String("node") }, (flags) =>
   reportFailures(Effect.gen(function*() {
     const node = yield* findNode(flags, flags.node)
     const described = yield* call(flags, "node.describe", { nodeId: node.nodeId })
     yield* printJson(described)
-  }), flags.json)).pipe(Command.withDescription("Show one node"))
+  }), flags.json)).pipe(withTransport, Command.withDescription("Show one node"))
 
 const invoke = Command.make(
   "invoke",
@@ -126,7 +126,7 @@ const invoke = Command.make(
       if (flags.command === "system.which" && "path" in (payload ?? {})) return yield* Console.log(payload.path === null ? "(not found)" : String(payload.path))
       yield* printJson(result.payload)
     }), flags.json)
-).pipe(Command.withDescription("Invoke a command on a node"))
+).pipe(withTransport, Command.withDescription("Invoke a command on a node"))
 
 export const nodes = Command.make("nodes").pipe(
   Command.withDescription("List, approve and invoke nodes"),

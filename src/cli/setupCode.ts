@@ -11,7 +11,7 @@ import * as Option from "effect/Option"
 import { isLoopbackIp } from "../net/ip.ts"
 import { checkPlaintext } from "../programs/clientTarget.ts"
 import { callGateway } from "../programs/gatewayClient.ts"
-import { target } from "./clientCommands.ts"
+import { target, withTransport } from "./clientCommands.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { targetFlags } from "./targetFlags.ts"
 
@@ -53,4 +53,4 @@ export const setupCode = Command.make(
           : [])
       ].join("\n"))
     }), flags.json)
-).pipe(Command.withDescription("Print a one-time setup code that pairs another device"))
+).pipe(withTransport, Command.withDescription("Print a one-time setup code that pairs another device"))

@@ -1,7 +1,8 @@
 /**
  * A client session with a gateway: wait for the challenge, send `connect`, then
  * make requests and read their responses. Used by every CLI command that talks
- * to a gateway (ours or OpenClaw's).
+ * to a gateway (ours or OpenClaw's). The socket comes from the `Transport` in
+ * context (direct, or through an SSH forward).
  */
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
@@ -13,10 +14,10 @@ import * as Schema from "effect/Schema"
 import { randomUUID, sign } from "node:crypto"
 import type { DeviceIdentity } from "../identity/deviceIdentity.ts"
 import { payloadV3, type SignedFields } from "../protocol/deviceAuth.ts"
-import { WebSocket } from "ws"
 import { MAX_PAYLOAD_BYTES } from "../protocol/constants.ts"
 import type { ErrorShape } from "../protocol/frames.ts"
 import { OPERATOR_SCOPES } from "../protocol/scopes.ts"
+import { Transport } from "../services/Transport.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 
 export class GatewayCallError extends Schema.TaggedError<GatewayCallError>()("GatewayCallError", {
@@ -64,32 +65,30 @@ export interface Session {
   readonly events: Queue.Dequeue<Record<string, unknown>, Cause.Done>
 }
 
-/** Opens a session for the scope's lifetime. */
+/** Opens a session for the scope's lifetime, over the `Transport` in context. */
 export const openSession = (target: Target, options: SessionOptions = {}) =>
   Effect.gen(function*() {
     const timeoutMs = options.timeoutMs ?? 10_000
     const inbox = yield* Queue.unbounded<Record<string, unknown>, Cause.Done>()
     const closeInfo = { code: 0, reason: "" }
-    const ws = yield* Effect.acquireRelease(
-      Effect.callback<WebSocket, GatewayCallError>((resume) => {
-        const socket = new WebSocket(target.url, { maxPayload: MAX_PAYLOAD_BYTES, perMessageDeflate: false, handshakeTimeout: timeoutMs })
-        socket.on("message", (data) => {
-          const parsed = Result.try(() => JSON.parse(String(data)) as Record<string, unknown>)
-          if (Result.isSuccess(parsed)) Queue.offerUnsafe(inbox, parsed.success)
-        })
-        socket.once("open", () => resume(Effect.succeed(socket)))
-        socket.once("close", (code, reason) => {
-          closeInfo.code = code
-          closeInfo.reason = reason.toString()
-          Queue.endUnsafe(inbox)
-        })
-        socket.once("error", (e) => {
-          Queue.endUnsafe(inbox)
-          resume(Effect.fail(new GatewayCallError({ kind: "unreachable", message: unreachableMessage(target.url, e) })))
-        })
-      }),
-      (socket) => Effect.sync(() => socket.close(1000))
+    const transport = yield* Transport
+    const ws = yield* transport.open(target.url, { timeoutMs, maxPayload: MAX_PAYLOAD_BYTES }).pipe(
+      Effect.mapError((e) => new GatewayCallError({ kind: "unreachable", message: e.message }))
     )
+    yield* Effect.sync(() => {
+      ws.on("message", (data) => {
+        const parsed = Result.try(() => JSON.parse(String(data)) as Record<string, unknown>)
+        if (Result.isSuccess(parsed)) Queue.offerUnsafe(inbox, parsed.success)
+      })
+      ws.once("close", (code, reason) => {
+        closeInfo.code = code
+        closeInfo.reason = reason.toString()
+        Queue.endUnsafe(inbox)
+      })
+      // Closed between opening and here: there will be no "close" event to wait for.
+      if (ws.readyState !== ws.OPEN) Queue.endUnsafe(inbox)
+      ws.resume()
+    })
     const next = (what: string) =>
       Queue.take(inbox).pipe(
         Effect.catchIf(Cause.isDone, () =>
@@ -251,12 +250,4 @@ const rejectedBy = (error: unknown, kind: "rejected" | "failed") => {
     ...(shape?.code === undefined ? {} : { code: typeof detailCode === "string" ? detailCode : shape.code }),
     ...(shape?.details === undefined ? {} : { details: shape.details })
   }))
-}
-
-const unreachableMessage = (url: string, e: Error) => {
-  const code = (e as NodeJS.ErrnoException).code
-  if (code === "ECONNREFUSED") {
-    return `cannot reach a gateway at ${url}: connection refused (is it running? start it with \`gatehouse gateway run\`)`
-  }
-  return `cannot reach a gateway at ${url}: ${e.message}`
 }

@@ -1,0 +1,138 @@
+import { assert, describe, it, layer } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { TestClock } from "effect/testing"
+import { createServer, type Socket } from "node:net"
+import { WebSocketServer } from "ws"
+import * as TransportDirect from "../../src/layers/TransportDirect.ts"
+import { GatewayServer } from "../../src/layers/WsServer.ts"
+import { callGateway, openSession } from "../../src/programs/gatewayClient.ts"
+import { Transport } from "../../src/services/Transport.ts"
+import { freePort } from "../helpers/processes.ts"
+import { serverLayer, TEST_TOKEN } from "../helpers/testGateway.ts"
+
+const token = Redacted.make(TEST_TOKEN)
+
+/** A Transport that remembers every URL it was asked to open and lets the direct one open it. */
+const recording = (urls: Array<string>) =>
+  Layer.effect(
+    Transport,
+    Effect.map(Transport, (direct) =>
+      Transport.of({
+        name: "recording",
+        open: (url, options) => Effect.andThen(Effect.sync(() => urls.push(url)), direct.open(url, options))
+      }))
+  ).pipe(Layer.provide(TransportDirect.layer))
+
+layer(serverLayer())("the client against a real gateway", (it) => {
+  it.effect("opens its socket through the Transport in context", () =>
+    Effect.gen(function*() {
+      const { url } = yield* GatewayServer
+      const urls: Array<string> = []
+      const { payload } = yield* callGateway({ url, token }, "system-presence").pipe(Effect.provide(recording(urls)))
+      assert.deepStrictEqual(urls, [url])
+      assert.isArray(payload)
+      yield* openSession({ url, token }).pipe(Effect.scoped, Effect.provide(recording(urls)))
+      assert.deepStrictEqual(urls, [url, url])
+    }))
+
+  it.effect("lets a Transport dial somewhere else than the URL, as an SSH forward does", () =>
+    Effect.gen(function*() {
+      const { url } = yield* GatewayServer
+      const forwarding = Layer.effect(
+        Transport,
+        Effect.map(Transport, (direct) => Transport.of({ name: "forward", open: (_remote, options) => direct.open(url, options) }))
+      ).pipe(Layer.provide(TransportDirect.layer))
+      const { payload } = yield* callGateway({ url: "ws://gateway.example:18789", token }, "health").pipe(Effect.provide(forwarding))
+      assert.deepInclude(payload, { ok: true })
+    }))
+})
+
+describe("the direct Transport", () => {
+  it.live("says a gateway that refuses connections is not running, and how to start it", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(freePort)
+      const url = `ws://127.0.0.1:${port}`
+      const error = yield* Effect.flip(callGateway({ url, token }, "health").pipe(Effect.provide(TransportDirect.layer)))
+      assert.strictEqual(error.kind, "unreachable")
+      assert.strictEqual(error.message, `cannot reach a gateway at ${url}: connection refused (is it running? start it with \`gatehouse gateway run\`)`)
+    }))
+
+  it.effect("gives up on a handshake that never finishes, and drops the half-open socket", () =>
+    Effect.gen(function*() {
+      const { port, accepted, closed } = yield* silentServer
+      const url = `ws://127.0.0.1:${port}`
+      const fiber = yield* Effect.forkChild(
+        Effect.scoped(Effect.flatMap(Transport, (t) => t.open(url, { timeoutMs: 5_000, maxPayload: 1024 }))).pipe(
+          Effect.provide(TransportDirect.layer),
+          Effect.flip
+        )
+      )
+      yield* Deferred.await(accepted)
+      yield* TestClock.adjust("5 seconds")
+      const error = yield* Fiber.join(fiber)
+
+      assert.strictEqual(error.reason._tag, "Timeout")
+      assert.include(error.message, `cannot reach a gateway at ${url}: no WebSocket handshake within 5000 ms`)
+      yield* Deferred.await(closed)
+    }))
+
+  it.live("hands the socket over paused, so a frame sent at once is not lost", () =>
+    Effect.gen(function*() {
+      const { port } = yield* eagerServer("first")
+      const frames = yield* Effect.scoped(Effect.gen(function*() {
+        const transport = yield* Transport
+        const ws = yield* transport.open(`ws://127.0.0.1:${port}`, { timeoutMs: 5_000, maxPayload: 1024 })
+        assert.isTrue(ws.isPaused)
+        const received = yield* Deferred.make<string>()
+        ws.on("message", (data) => Deferred.doneUnsafe(received, Exit.succeed(String(data))))
+        ws.resume()
+        return yield* Deferred.await(received)
+      })).pipe(Effect.provide(TransportDirect.layer))
+      assert.strictEqual(frames, "first")
+    }))
+})
+
+// A TCP server that accepts connections and never answers the WebSocket upgrade.
+const silentServer = Effect.gen(function*() {
+  const accepted = yield* Deferred.make<void>()
+  const closed = yield* Deferred.make<void>()
+  const sockets: Array<Socket> = []
+  const server = yield* Effect.acquireRelease(
+    Effect.callback<ReturnType<typeof createServer>>((resume) => {
+      const s = createServer((socket) => {
+        sockets.push(socket)
+        socket.resume()
+        socket.on("close", () => Deferred.doneUnsafe(closed, Exit.void))
+        Deferred.doneUnsafe(accepted, Exit.void)
+      })
+      s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+    }),
+    (s) => Effect.sync(() => {
+      for (const socket of sockets) socket.destroy()
+      s.close()
+    })
+  )
+  return { port: (server.address() as { port: number }).port, accepted, closed }
+})
+
+// A WebSocket server that sends `text` the moment a client connects.
+const eagerServer = (text: string) =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.callback<WebSocketServer>((resume) => {
+        const wss: WebSocketServer = new WebSocketServer({ port: 0, host: "127.0.0.1" }, () => resume(Effect.succeed(wss)))
+        wss.on("connection", (ws) => ws.send(text))
+      }),
+      (wss) => Effect.sync(() => {
+        for (const client of wss.clients) client.terminate()
+        wss.close()
+      })
+    ),
+    (wss) => ({ port: (wss.address() as { port: number }).port })
+  )
+
