@@ -15,7 +15,8 @@ import * as Result from "effect/Result"
 import { ConfigError } from "../config/errors.ts"
 import * as TransportDirect from "../layers/TransportDirect.ts"
 import { resolveTarget, type ResolvedTarget, withDevice } from "../programs/clientTarget.ts"
-import { callGateway, openSession } from "../programs/gatewayClient.ts"
+import { callGateway, callRpc, type Method, openSession, type PayloadSchema, type SuccessSchema } from "../programs/gatewayClient.ts"
+import { Health, LastHeartbeat, Status, SystemPresence } from "../protocol/rpcs/core.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 import { targetFlags } from "./targetFlags.ts"
@@ -44,11 +45,19 @@ export const target = (flags: TargetInput) =>
     return yield* withDevice(resolved)
   })
 
+/** Calls `method` on the command's gateway and returns its answer, decoded with the method's schema. */
+export const callMethod = <Tag extends string, P extends PayloadSchema, S extends SuccessSchema>(
+  flags: TargetInput & { readonly timeout: number },
+  method: Method<Tag, P, S>,
+  payload: P["Type"],
+  timeoutMs = flags.timeout
+) => Effect.flatMap(target(flags), (t) => Effect.map(callRpc(t, method, payload, { timeoutMs }), (r) => r.payload))
+
 const healthBody = (flags: TargetInput & { readonly json: boolean; readonly timeout: number }) =>
   Effect.gen(function*() {
     const t = yield* target(flags)
     const started = yield* Clock.currentTimeMillis
-    const { payload } = yield* callGateway(t, "health", undefined, { timeoutMs: flags.timeout })
+    const { payload } = yield* callRpc(t, Health, {}, { timeoutMs: flags.timeout })
     const ms = (yield* Clock.currentTimeMillis) - started
     if (flags.json) return yield* printJson(payload)
     yield* Console.log(`Gateway Health\nOK (${ms}ms) · ${t.url}`)
@@ -70,12 +79,12 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
     const probe = yield* Effect.scoped(Effect.gen(function*() {
       const session = yield* openSession(t, { timeoutMs: flags.timeout })
       const connectedMs = (yield* Clock.currentTimeMillis) - started
-      const status = yield* session.request("status")
+      const status = yield* session.call(Status, {})
       const deep = flags.deep
         ? {
-          health: yield* session.request("health", { probe: true }),
-          lastHeartbeat: yield* session.request("last-heartbeat"),
-          presence: yield* session.request("system-presence")
+          health: yield* session.call(Health, { probe: true }),
+          lastHeartbeat: yield* session.call(LastHeartbeat, {}),
+          presence: yield* session.call(SystemPresence, {})
         }
         : undefined
       return { connectedMs, hello: session.hello, status, deep }
@@ -93,7 +102,7 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
     }
     const { connectedMs, deep, status } = probe.success
     if (flags.json) return yield* printJson({ ok: true, url: t.url, latencyMs: connectedMs, status, ...(deep ?? {}) })
-    const s = status as StatusPayload
+    const s = status
     yield* Console.log([
       "gatehouse status",
       "",
@@ -104,10 +113,10 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       ...(s.gateway.configPath === undefined ? [] : [`Config    ${s.gateway.configPath}`, `State     ${s.gateway.stateDir}`])
     ].join("\n"))
     if (deep !== undefined) {
-      const presence = deep.presence as ReadonlyArray<{ host?: string; mode?: string; ip?: string; reason?: string }>
+      const presence = deep.presence
       yield* Console.log([
         "",
-        `Health         ${(deep.health as { ok?: boolean }).ok === true ? "OK" : "degraded"}`,
+        `Health         ${deep.health.ok ? "OK" : "degraded"}`,
         `Last heartbeat ${deep.lastHeartbeat === null ? "none" : JSON.stringify(deep.lastHeartbeat)}`,
         `Presence       ${presence.length} entr${presence.length === 1 ? "y" : "ies"}`,
         ...presence.map((p) => `  - ${p.host ?? "?"} · ${p.mode ?? "?"}${p.ip === undefined ? "" : ` · ${p.ip}`} · ${p.reason ?? ""}`)
@@ -150,22 +159,6 @@ export const call = Command.make(
 // ---------------------------------------------------------------------------
 // Internal
 // ---------------------------------------------------------------------------
-
-interface StatusPayload {
-  readonly version: string
-  readonly uptimeMs: number
-  readonly os: string
-  readonly node: string
-  readonly gateway: {
-    readonly bind: string
-    readonly host: string
-    readonly port: number
-    readonly authMode: string
-    readonly stateDir?: string
-    readonly configPath?: string
-  }
-  readonly connections: { readonly total: number; readonly operators: number; readonly nodes: number }
-}
 
 const originLabel = (t: ResolvedTarget) => (t.origin === "flag" ? "--url" : t.origin === "remote-config" ? "remote" : "local")
 

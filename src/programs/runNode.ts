@@ -8,6 +8,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import { NODE_COMMANDS, runCommand } from "../node/nodeCommands.ts"
+import { NodeInvokeResult } from "../protocol/rpcs/nodes.ts"
 import type { Transport } from "../services/Transport.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 import { type GatewayCallError, openSession, type Target } from "./gatewayClient.ts"
@@ -64,7 +65,7 @@ export const nodeSession = (target: Target, options: NodeOptions, connected: Eff
               Effect.succeed({ ok: false, error: { code: "NODE_ERROR", message: `${request.command} failed on the node: ${Cause.pretty(cause).split("\n")[0]}` } } as const)
             )
           )
-          yield* session.request("node.invoke.result", answer.ok
+          yield* session.call(NodeInvokeResult, answer.ok
             ? { id: request.id, nodeId: request.nodeId, ok: true, payloadJSON: JSON.stringify(answer.payload) }
             : { id: request.id, nodeId: request.nodeId, ok: false, error: answer.error })
         }).pipe(Effect.catchCause((cause) => Effect.logWarning("could not answer an invoke", cause)))

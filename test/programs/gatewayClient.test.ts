@@ -5,12 +5,15 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { TestClock } from "effect/testing"
 import { createServer, type Socket } from "node:net"
 import { WebSocketServer } from "ws"
 import * as TransportDirect from "../../src/layers/TransportDirect.ts"
 import { GatewayServer } from "../../src/layers/WsServer.ts"
-import { callGateway, openSession } from "../../src/programs/gatewayClient.ts"
+import { callGateway, callRpc, openSession } from "../../src/programs/gatewayClient.ts"
+import { Health, Status, SystemPresence } from "../../src/protocol/rpcs/core.ts"
+import { method } from "../../src/protocol/rpcs/define.ts"
 import { Transport } from "../../src/services/Transport.ts"
 import { freePort } from "../helpers/processes.ts"
 import { serverLayer, TEST_TOKEN } from "../helpers/testGateway.ts"
@@ -47,8 +50,43 @@ layer(serverLayer())("the client against a real gateway", (it) => {
         Transport,
         Effect.map(Transport, (direct) => Transport.of({ name: "forward", open: (_remote, options) => direct.open(url, options) }))
       ).pipe(Layer.provide(TransportDirect.layer))
-      const { payload } = yield* callGateway({ url: "ws://gateway.example:18789", token }, "health").pipe(Effect.provide(forwarding))
-      assert.deepInclude(payload, { ok: true })
+      const { payload } = yield* callRpc({ url: "ws://gateway.example:18789", token }, Health, {}).pipe(Effect.provide(forwarding))
+      assert.isTrue(payload.ok)
+    }))
+
+  it.effect("decodes a typed call's answer with the method's success schema", () =>
+    Effect.gen(function*() {
+      const { url } = yield* GatewayServer
+      const { payload: status } = yield* callRpc({ url, token }, Status, {}).pipe(Effect.provide(TransportDirect.layer))
+      assert.isTrue(status.ok)
+      assert.strictEqual(status.gateway.authMode, "token")
+      assert.isAtLeast(status.stateVersion.presence, 1)
+      const presence = yield* Effect.scoped(Effect.gen(function*() {
+        const session = yield* openSession({ url, token })
+        assert.isTrue((yield* session.call(Health, { probe: true })).ok)
+        return yield* session.call(SystemPresence, {})
+      })).pipe(Effect.provide(TransportDirect.layer))
+      assert.strictEqual(presence[0]?.mode, "gateway")
+    }))
+
+  it.effect("fails as `failed`, naming the method, when the answer does not decode", () =>
+    Effect.gen(function*() {
+      const { url } = yield* GatewayServer
+      const Stricter = method("health", {}, Schema.Struct({ version: Schema.String }))
+      const error = yield* Effect.flip(callRpc({ url, token }, Stricter, {}).pipe(Effect.provide(TransportDirect.layer)))
+      assert.strictEqual(error.kind, "failed")
+      assert.include(error.message, "the gateway's answer to health is not what this client understands")
+      assert.include(error.message, "version")
+      assert.include(error.message, "gatehouse gateway call health")
+    }))
+
+  it.effect("refuses a payload its schema refuses before sending it", () =>
+    Effect.gen(function*() {
+      const { url } = yield* GatewayServer
+      const Strict = method("health", { probe: Schema.String.check(Schema.isMaxLength(3)) }, Schema.Json)
+      const error = yield* Effect.flip(callRpc({ url, token }, Strict, { probe: "too long" }).pipe(Effect.provide(TransportDirect.layer)))
+      assert.strictEqual(error.kind, "failed")
+      assert.match(error.message, /^invalid health params: /)
     }))
 })
 
