@@ -12,7 +12,7 @@ import * as Redacted from "effect/Redacted"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Gateway, GatewayClient, GatewayConfig, GatewayServer } from "../src/index.ts"
+import { Gateway, GatewayClient, GatewayConfig, GatewayServer, TransportDirect } from "../src/index.ts"
 
 const token = Redacted.make("embedded-example-token-5d1e")
 const stateDir = mkdtempSync(join(tmpdir(), "gatehouse-embed-"))
@@ -31,6 +31,7 @@ const program = Effect.gen(function*() {
 })
 
 program.pipe(
-  Effect.provide(Gateway.layerDefault().pipe(Layer.provide(Config))),
+  // The client reaches the gateway over a direct socket.
+  Effect.provide([Gateway.layerDefault().pipe(Layer.provide(Config)), TransportDirect.layer]),
   NodeRuntime.runMain
 )

@@ -22,7 +22,8 @@ import {
   GatewayServer,
   PairingStore,
   PairingStoreMemory,
-  RateLimiterMemory
+  RateLimiterMemory,
+  TransportDirect
 } from "../src/index.ts"
 
 const kioskToken = Redacted.make("kiosk-token-2b7f")
@@ -47,4 +48,4 @@ const program = Effect.gen(function*() {
   yield* Console.log(`paired devices in the in-memory store: ${(yield* pairing.list).paired.length}`)
 })
 
-program.pipe(Effect.provide(MyGateway), NodeRuntime.runMain)
+program.pipe(Effect.provide([MyGateway, TransportDirect.layer]), NodeRuntime.runMain)

@@ -1,7 +1,8 @@
 /**
  * Client commands that talk to a gateway: `health`, `status [--deep]`, and
  * `gateway {health,status,call}`. Without flags they reach this host's gateway
- * for the chosen profile; `--url` needs explicit credentials.
+ * for the chosen profile; `--url` needs explicit credentials. Every client
+ * command gets its Transport here, at the edge.
  */
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
@@ -12,8 +13,10 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import { ConfigError } from "../config/errors.ts"
+import * as TransportDirect from "../layers/TransportDirect.ts"
 import { resolveTarget, type ResolvedTarget, withDevice } from "../programs/clientTarget.ts"
-import { callGateway, GatewayCallError, openSession } from "../programs/gatewayClient.ts"
+import { callGateway, callRpc, type Method, openSession, type PayloadSchema, type SuccessSchema } from "../programs/gatewayClient.ts"
+import { Health, LastHeartbeat, Status, SystemPresence } from "../protocol/rpcs/core.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 import { targetFlags } from "./targetFlags.ts"
@@ -23,6 +26,10 @@ export type TargetInput = {
   readonly token: Option.Option<import("effect/Redacted").Redacted<string>>
   readonly password: Option.Option<import("effect/Redacted").Redacted<string>>
 }
+
+/** Gives a client command the Transport it reaches gateways with (direct; an SSH forward will be chosen here). */
+export const withTransport = <const Name extends string, Input, ContextInput, E, R>(command: Command.Command<Name, Input, ContextInput, E, R>) =>
+  Command.provide(command, TransportDirect.layer)
 
 /** Resolves the target of a client command, signed with this host's device identity. */
 export const target = (flags: TargetInput) =>
@@ -38,11 +45,19 @@ export const target = (flags: TargetInput) =>
     return yield* withDevice(resolved)
   })
 
+/** Calls `method` on the command's gateway and returns its answer, decoded with the method's schema. */
+export const callMethod = <Tag extends string, P extends PayloadSchema, S extends SuccessSchema>(
+  flags: TargetInput & { readonly timeout: number },
+  method: Method<Tag, P, S>,
+  payload: P["Type"],
+  timeoutMs = flags.timeout
+) => Effect.flatMap(target(flags), (t) => Effect.map(callRpc(t, method, payload, { timeoutMs }), (r) => r.payload))
+
 const healthBody = (flags: TargetInput & { readonly json: boolean; readonly timeout: number }) =>
   Effect.gen(function*() {
     const t = yield* target(flags)
     const started = yield* Clock.currentTimeMillis
-    const { payload } = yield* callGateway(t, "health", undefined, { timeoutMs: flags.timeout })
+    const { payload } = yield* callRpc(t, Health, {}, { timeoutMs: flags.timeout })
     const ms = (yield* Clock.currentTimeMillis) - started
     if (flags.json) return yield* printJson(payload)
     yield* Console.log(`Gateway Health\nOK (${ms}ms) · ${t.url}`)
@@ -50,6 +65,7 @@ const healthBody = (flags: TargetInput & { readonly json: boolean; readonly time
 
 const healthCommand = (name: string) =>
   Command.make(name, targetFlags, (flags) => reportFailures(healthBody(flags), flags.json)).pipe(
+    withTransport,
     Command.withDescription("Check that the gateway answers (prints OK)")
   )
 
@@ -63,12 +79,12 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
     const probe = yield* Effect.scoped(Effect.gen(function*() {
       const session = yield* openSession(t, { timeoutMs: flags.timeout })
       const connectedMs = (yield* Clock.currentTimeMillis) - started
-      const status = yield* session.request("status")
+      const status = yield* session.call(Status, {})
       const deep = flags.deep
         ? {
-          health: yield* session.request("health", { probe: true }),
-          lastHeartbeat: yield* session.request("last-heartbeat"),
-          presence: yield* session.request("system-presence")
+          health: yield* session.call(Health, { probe: true }),
+          lastHeartbeat: yield* session.call(LastHeartbeat, {}),
+          presence: yield* session.call(SystemPresence, {})
         }
         : undefined
       return { connectedMs, hello: session.hello, status, deep }
@@ -86,7 +102,7 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
     }
     const { connectedMs, deep, status } = probe.success
     if (flags.json) return yield* printJson({ ok: true, url: t.url, latencyMs: connectedMs, status, ...(deep ?? {}) })
-    const s = status as StatusPayload
+    const s = status
     yield* Console.log([
       "gatehouse status",
       "",
@@ -97,10 +113,10 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       ...(s.gateway.configPath === undefined ? [] : [`Config    ${s.gateway.configPath}`, `State     ${s.gateway.stateDir}`])
     ].join("\n"))
     if (deep !== undefined) {
-      const presence = deep.presence as ReadonlyArray<{ host?: string; mode?: string; ip?: string; reason?: string }>
+      const presence = deep.presence
       yield* Console.log([
         "",
-        `Health         ${(deep.health as { ok?: boolean }).ok === true ? "OK" : "degraded"}`,
+        `Health         ${deep.health.ok ? "OK" : "degraded"}`,
         `Last heartbeat ${deep.lastHeartbeat === null ? "none" : JSON.stringify(deep.lastHeartbeat)}`,
         `Presence       ${presence.length} entr${presence.length === 1 ? "y" : "ies"}`,
         ...presence.map((p) => `  - ${p.host ?? "?"} · ${p.mode ?? "?"}${p.ip === undefined ? "" : ` · ${p.ip}`} · ${p.reason ?? ""}`)
@@ -113,7 +129,7 @@ const statusCommand = (name: string) =>
     name,
     { ...targetFlags, deep: Flag.Boolean("deep").pipe(Flag.withDescription("Also run health, last-heartbeat and presence"), Flag.withDefault(false)) },
     (flags) => reportFailures(statusBody(flags), flags.json)
-  ).pipe(Command.withDescription("Show whether the gateway is reachable and what it runs"))
+  ).pipe(withTransport, Command.withDescription("Show whether the gateway is reachable and what it runs"))
 
 export const status = statusCommand("status")
 export const gatewayStatus = statusCommand("status")
@@ -135,30 +151,14 @@ export const call = Command.make(
         const t = yield* target(flags)
         const { payload } = yield* callGateway(t, flags.method, params.success, { timeoutMs: flags.timeout })
         yield* printJson(payload)
-      }) as Effect.Effect<void, ConfigError | GatewayCallError, never>,
+      }),
       flags.json
     )
-).pipe(Command.withDescription("Call any gateway method and print its JSON result"))
+).pipe(withTransport, Command.withDescription("Call any gateway method and print its JSON result"))
 
 // ---------------------------------------------------------------------------
 // Internal
 // ---------------------------------------------------------------------------
-
-interface StatusPayload {
-  readonly version: string
-  readonly uptimeMs: number
-  readonly os: string
-  readonly node: string
-  readonly gateway: {
-    readonly bind: string
-    readonly host: string
-    readonly port: number
-    readonly authMode: string
-    readonly stateDir?: string
-    readonly configPath?: string
-  }
-  readonly connections: { readonly total: number; readonly operators: number; readonly nodes: number }
-}
 
 const originLabel = (t: ResolvedTarget) => (t.origin === "flag" ? "--url" : t.origin === "remote-config" ? "remote" : "local")
 

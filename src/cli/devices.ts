@@ -10,21 +10,17 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ConfigError } from "../config/errors.ts"
-import { callGateway } from "../programs/gatewayClient.ts"
-import type { PendingRequest } from "../pairing/model.ts"
-import type { DeviceSummary } from "../services/DevicePairing.ts"
-import { target } from "./clientCommands.ts"
+import {
+  DevicePairApprove,
+  DevicePairList,
+  DevicePairReject,
+  DevicePairRemove,
+  DeviceTokenRevoke,
+  DeviceTokenRotate
+} from "../protocol/rpcs/devices.ts"
+import { callMethod, withTransport } from "./clientCommands.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { targetFlags } from "./targetFlags.ts"
-
-
-const call = (flags: Parameters<typeof target>[0] & { readonly timeout: number }, method: string, params?: unknown) =>
-  Effect.flatMap(target(flags), (t) => Effect.map(callGateway(t, method, params, { timeoutMs: flags.timeout }), (r) => r.payload))
-
-interface Listing {
-  readonly pending: ReadonlyArray<PendingRequest>
-  readonly paired: ReadonlyArray<DeviceSummary>
-}
 
 const short = (id: string) => `${id.slice(0, 12)}…`
 const age = (now: number, ts: number) => {
@@ -38,7 +34,7 @@ const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
 
 const list = Command.make("list", targetFlags, (flags) =>
   reportFailures(Effect.gen(function*() {
-    const listing = (yield* call(flags, "device.pair.list")) as Listing
+    const listing = yield* callMethod(flags, DevicePairList, {})
     if (flags.json) return yield* printJson(listing)
     const now = yield* Clock.currentTimeMillis
     const lines: Array<string> = []
@@ -61,7 +57,7 @@ const list = Command.make("list", targetFlags, (flags) =>
       ]))
     }
     yield* Console.log(lines.join("\n"))
-  }), flags.json)).pipe(Command.withDescription("List pending requests and paired devices"))
+  }), flags.json)).pipe(withTransport, Command.withDescription("List pending requests and paired devices"))
 
 const approve = Command.make(
   "approve",
@@ -75,7 +71,7 @@ const approve = Command.make(
       let requestId = Option.getOrUndefined(flags.requestId)
       if (requestId === undefined) {
         if (!flags.latest) return yield* new ConfigError({ reason: "invalid", message: "give a requestId (see `gatehouse devices list`) or --latest" })
-        const listing = (yield* call(flags, "device.pair.list")) as Listing
+        const listing = yield* callMethod(flags, DevicePairList, {})
         if (listing.pending.length === 0) return yield* new ConfigError({ reason: "invalid", message: "no pending pairing requests" })
         if (listing.pending.length > 1) {
           return yield* new ConfigError({
@@ -86,33 +82,33 @@ const approve = Command.make(
         }
         requestId = listing.pending[0]!.requestId
       }
-      const result = (yield* call(flags, "device.pair.approve", { requestId })) as { device: DeviceSummary }
+      const result = yield* callMethod(flags, DevicePairApprove, { requestId })
       if (flags.json) return yield* printJson(result)
       yield* Console.log(`Approved ${result.device.deviceId} (${requestId}) as ${result.device.roles.join(", ")} with ${result.device.approvedScopes.join(", ") || "no operator scopes"}`)
     }), flags.json)
-).pipe(Command.withDescription("Approve a pending pairing request"))
+).pipe(withTransport, Command.withDescription("Approve a pending pairing request"))
 
 const reject = Command.make(
   "reject",
   { ...targetFlags, requestId: Argument.String("requestId") },
   (flags) =>
     reportFailures(Effect.gen(function*() {
-      const result = yield* call(flags, "device.pair.reject", { requestId: flags.requestId })
+      const result = yield* callMethod(flags, DevicePairReject, { requestId: flags.requestId })
       if (flags.json) return yield* printJson(result)
       yield* Console.log(`Rejected ${flags.requestId}`)
     }), flags.json)
-).pipe(Command.withDescription("Reject a pending pairing request"))
+).pipe(withTransport, Command.withDescription("Reject a pending pairing request"))
 
 const remove = Command.make(
   "remove",
   { ...targetFlags, deviceId: Argument.String("deviceId") },
   (flags) =>
     reportFailures(Effect.gen(function*() {
-      const result = yield* call(flags, "device.pair.remove", { deviceId: flags.deviceId })
+      const result = yield* callMethod(flags, DevicePairRemove, { deviceId: flags.deviceId })
       if (flags.json) return yield* printJson(result)
       yield* Console.log(`Removed ${flags.deviceId}; its connections were closed`)
     }), flags.json)
-).pipe(Command.withDescription("Forget a paired device and disconnect it"))
+).pipe(withTransport, Command.withDescription("Forget a paired device and disconnect it"))
 
 const roleFlag = Flag.Literals("role", ["operator", "node"]).pipe(Flag.withDescription("Which role's token"))
 
@@ -127,29 +123,29 @@ const rotate = Command.make(
   (flags) =>
     reportFailures(Effect.gen(function*() {
       const scopes = Option.map(flags.scopes, (s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0))
-      const result = (yield* call(flags, "device.token.rotate", {
+      const result = yield* callMethod(flags, DeviceTokenRotate, {
         deviceId: flags.deviceId,
         role: flags.role,
         ...(Option.isSome(scopes) ? { scopes: scopes.value } : {})
-      })) as { scopes: ReadonlyArray<string>; token?: string }
+      })
       if (flags.json) return yield* printJson(result)
       yield* Console.log(
         `Rotated the ${flags.role} token of ${flags.deviceId} (scopes: ${result.scopes.join(", ") || "none"}); its connections were closed.` +
           (result.token === undefined ? " The device receives the new token when it next connects with the gateway secret." : "")
       )
     }), flags.json)
-).pipe(Command.withDescription("Mint a new device token (closes the device's sockets)"))
+).pipe(withTransport, Command.withDescription("Mint a new device token (closes the device's sockets)"))
 
 const revoke = Command.make(
   "revoke",
   { ...targetFlags, deviceId: Argument.String("deviceId"), role: roleFlag },
   (flags) =>
     reportFailures(Effect.gen(function*() {
-      const result = yield* call(flags, "device.token.revoke", { deviceId: flags.deviceId, role: flags.role })
+      const result = yield* callMethod(flags, DeviceTokenRevoke, { deviceId: flags.deviceId, role: flags.role })
       if (flags.json) return yield* printJson(result)
       yield* Console.log(`Revoked the ${flags.role} token of ${flags.deviceId}; its connections were closed`)
     }), flags.json)
-).pipe(Command.withDescription("Revoke a device token (closes the device's sockets)"))
+).pipe(withTransport, Command.withDescription("Revoke a device token (closes the device's sockets)"))
 
 export const devices = Command.make("devices").pipe(
   Command.withDescription("Pair and manage devices"),

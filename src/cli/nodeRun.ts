@@ -15,6 +15,7 @@ import { ConfigError } from "../config/errors.ts"
 import { writeFileAtomic } from "../fs/atomicWrite.ts"
 import { forgetDeviceToken, loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
 import { loadOrCreateIdentity } from "../identity/deviceIdentity.ts"
+import * as TransportDirect from "../layers/TransportDirect.ts"
 import { resolveAllowlist } from "../node/systemRun.ts"
 import { checkPlaintext, localConfig, resolveTarget } from "../programs/clientTarget.ts"
 import type { Target } from "../programs/gatewayClient.ts"
@@ -91,7 +92,7 @@ export const nodeRun = Command.make("run", flags, (f) =>
     for (const m of missing) yield* Effect.logWarning(`--allow ${m}: no such program on PATH; ignored`)
     yield* Effect.logInfo(`node ${identity.deviceId} → ${url}; system.run allows ${allowed.size === 0 ? "nothing (use --allow <program>)" : [...allowed].join(", ")}`)
     return yield* runNode(currentTarget, { displayName: Option.getOrUndefined(f.displayName), allowed }).pipe(
-      Effect.provide(Logger.layer([Logger.consolePretty({ colors: false })]))
+      Effect.provide([TransportDirect.layer, Logger.layer([Logger.consolePretty({ colors: false })])])
     )
   }))
 ).pipe(Command.withDescription("Run this host as a node (Ctrl-C stops it)"))

@@ -7,23 +7,19 @@ import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import { randomUUID } from "node:crypto"
 import { ConfigError } from "../config/errors.ts"
-import type { NodePendingRequest } from "../nodes/pairingModel.ts"
-import { callGateway } from "../programs/gatewayClient.ts"
-import type { NodeView } from "../services/NodeRegistry.ts"
-import { target } from "./clientCommands.ts"
+import { NodeDescribe, NodeInvoke, NodeList, NodePairApprove, NodePairList, NodePairReject } from "../protocol/rpcs/nodes.ts"
+import { callMethod, target, withTransport } from "./clientCommands.ts"
 import { nodeRun } from "./nodeRun.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { targetFlags } from "./targetFlags.ts"
 
 type Flags = Parameters<typeof target>[0] & { readonly timeout: number }
 
-const call = (flags: Flags, method: string, params?: unknown, timeoutMs = flags.timeout) =>
-  Effect.flatMap(target(flags), (t) => Effect.map(callGateway(t, method, params, { timeoutMs }), (r) => r.payload))
-
-const listNodes = (flags: Flags) => Effect.map(call(flags, "node.list"), (p) => (p as { nodes: ReadonlyArray<NodeView> }).nodes)
+const listNodes = (flags: Flags) => Effect.map(callMethod(flags, NodeList, {}), (p) => p.nodes)
 
 /** Finds a node by id, id prefix or display name. */
 const findNode = (flags: Flags, ref: string) =>
@@ -58,38 +54,38 @@ const list = Command.make("list", targetFlags, (flags) =>
         (n.pendingRequestId === undefined ? "" : `  pending: gatehouse nodes approve ${n.pendingRequestId}`)
       )
     ].join("\n"))
-  }), flags.json)).pipe(Command.withDescription("List paired and connected nodes"))
+  }), flags.json)).pipe(withTransport, Command.withDescription("List paired and connected nodes"))
 
 const pending = Command.make("pending", targetFlags, (flags) =>
   reportFailures(Effect.gen(function*() {
-    const listing = (yield* call(flags, "node.pair.list")) as { pending: ReadonlyArray<NodePendingRequest & { requiredApproveScopes: ReadonlyArray<string> }> }
+    const listing = yield* callMethod(flags, NodePairList, {})
     if (flags.json) return yield* printJson(listing)
     if (listing.pending.length === 0) return yield* Console.log("No pending node pairing requests.")
     yield* Console.log(listing.pending.map((p) =>
       `${p.requestId}  ${short(p.nodeId)}  ${p.displayName ?? p.clientId ?? "-"}  commands: ${p.commands.join(",") || "-"}  needs: ${p.requiredApproveScopes.join("+")}`
     ).join("\n") + "\nApprove with: gatehouse nodes approve <requestId>")
-  }), flags.json)).pipe(Command.withDescription("List pending node pairing requests"))
+  }), flags.json)).pipe(withTransport, Command.withDescription("List pending node pairing requests"))
 
 const approve = Command.make("approve", { ...targetFlags, requestId: Argument.String("requestId") }, (flags) =>
   reportFailures(Effect.gen(function*() {
-    const result = (yield* call(flags, "node.pair.approve", { requestId: flags.requestId })) as { node: { nodeId: string; commands: ReadonlyArray<string> } }
+    const result = yield* callMethod(flags, NodePairApprove, { requestId: flags.requestId })
     if (flags.json) return yield* printJson(result)
     yield* Console.log(`Approved node ${result.node.nodeId} with commands ${result.node.commands.join(", ") || "(none)"}`)
-  }), flags.json)).pipe(Command.withDescription("Approve a node's command surface"))
+  }), flags.json)).pipe(withTransport, Command.withDescription("Approve a node's command surface"))
 
 const reject = Command.make("reject", { ...targetFlags, requestId: Argument.String("requestId") }, (flags) =>
   reportFailures(Effect.gen(function*() {
-    const result = yield* call(flags, "node.pair.reject", { requestId: flags.requestId })
+    const result = yield* callMethod(flags, NodePairReject, { requestId: flags.requestId })
     if (flags.json) return yield* printJson(result)
     yield* Console.log(`Rejected ${flags.requestId}`)
-  }), flags.json)).pipe(Command.withDescription("Reject a node pairing request"))
+  }), flags.json)).pipe(withTransport, Command.withDescription("Reject a node pairing request"))
 
 const describe = Command.make("describe", { ...targetFlags, node: Argument.String("node") }, (flags) =>
   reportFailures(Effect.gen(function*() {
     const node = yield* findNode(flags, flags.node)
-    const described = yield* call(flags, "node.describe", { nodeId: node.nodeId })
+    const described = yield* callMethod(flags, NodeDescribe, { nodeId: node.nodeId })
     yield* printJson(described)
-  }), flags.json)).pipe(Command.withDescription("Show one node"))
+  }), flags.json)).pipe(withTransport, Command.withDescription("Show one node"))
 
 const invoke = Command.make(
   "invoke",
@@ -108,25 +104,30 @@ const invoke = Command.make(
       }
       const connection = { ...flags, timeout: CONNECT_TIMEOUT_MS }
       const node = yield* findNode(connection, flags.node)
-      const result = (yield* call(connection, "node.invoke", {
+      const result = yield* callMethod(connection, NodeInvoke, {
         nodeId: node.nodeId,
         command: flags.command,
         params: params.success,
         timeoutMs: flags.timeout,
         idempotencyKey: randomUUID()
-      }, flags.timeout + CONNECT_TIMEOUT_MS)) as { payload: unknown }
+      }, flags.timeout + CONNECT_TIMEOUT_MS)
       if (flags.json) return yield* printJson(result)
-      const payload = result.payload as { stdout?: unknown; stderr?: unknown; exitCode?: unknown; path?: unknown }
-      if (flags.command === "system.run" && typeof payload?.stdout === "string") {
+      // The node's payload is open-ended: read what these two commands are known to answer, print anything else.
+      const payload = result.payload
+      if (flags.command === "system.run" && Predicate.hasProperty(payload, "stdout") && typeof payload.stdout === "string") {
         yield* Console.log(payload.stdout.replace(/\n$/, ""))
-        if (typeof payload.stderr === "string" && payload.stderr.length > 0) yield* Console.error(payload.stderr.replace(/\n$/, ""))
-        if (payload.exitCode !== 0) yield* Effect.sync(() => void (process.exitCode = typeof payload.exitCode === "number" ? payload.exitCode : 1))
+        const stderr = Predicate.hasProperty(payload, "stderr") ? payload.stderr : undefined
+        if (typeof stderr === "string" && stderr.length > 0) yield* Console.error(stderr.replace(/\n$/, ""))
+        const exitCode = Predicate.hasProperty(payload, "exitCode") ? payload.exitCode : undefined
+        if (exitCode !== 0) yield* Effect.sync(() => void (process.exitCode = typeof exitCode === "number" ? exitCode : 1))
         return
       }
-      if (flags.command === "system.which" && "path" in (payload ?? {})) return yield* Console.log(payload.path === null ? "(not found)" : String(payload.path))
+      if (flags.command === "system.which" && Predicate.hasProperty(payload, "path")) {
+        return yield* Console.log(payload.path === null ? "(not found)" : String(payload.path))
+      }
       yield* printJson(result.payload)
     }), flags.json)
-).pipe(Command.withDescription("Invoke a command on a node"))
+).pipe(withTransport, Command.withDescription("Invoke a command on a node"))
 
 export const nodes = Command.make("nodes").pipe(
   Command.withDescription("List, approve and invoke nodes"),

@@ -10,8 +10,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { isLoopbackIp } from "../net/ip.ts"
 import { checkPlaintext } from "../programs/clientTarget.ts"
-import { callGateway } from "../programs/gatewayClient.ts"
-import { target } from "./clientCommands.ts"
+import { callRpc } from "../programs/gatewayClient.ts"
+import { DeviceBootstrapCreate } from "../protocol/rpcs/devices.ts"
+import { target, withTransport } from "./clientCommands.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { targetFlags } from "./targetFlags.ts"
 
@@ -33,11 +34,10 @@ export const setupCode = Command.make(
       const url = Option.getOrElse(flags.publicUrl, () => t.url)
       yield* checkPlaintext(url, process.env)
       const scopes = Option.map(flags.scopes, (s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0))
-      const { payload } = yield* callGateway(t, "device.bootstrap.create", {
+      const { payload: result } = yield* callRpc(t, DeviceBootstrapCreate, {
         role: flags.role,
         ...(Option.isSome(scopes) ? { scopes: scopes.value } : {})
       }, { timeoutMs: flags.timeout })
-      const result = payload as { bootstrapToken: string; expiresAtMs: number; role: string; scopes: ReadonlyArray<string> }
       const code = encodeSetupCode(url, result.bootstrapToken)
       if (flags.json) return yield* printJson({ code, url, role: result.role, scopes: result.scopes, expiresAtMs: result.expiresAtMs })
       const host = new URL(url).hostname.replace(/^\[|\]$/g, "")
@@ -53,4 +53,4 @@ export const setupCode = Command.make(
           : [])
       ].join("\n"))
     }), flags.json)
-).pipe(Command.withDescription("Print a one-time setup code that pairs another device"))
+).pipe(withTransport, Command.withDescription("Print a one-time setup code that pairs another device"))

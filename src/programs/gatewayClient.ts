@@ -1,22 +1,27 @@
 /**
  * A client session with a gateway: wait for the challenge, send `connect`, then
  * make requests and read their responses. Used by every CLI command that talks
- * to a gateway (ours or OpenClaw's).
+ * to a gateway (ours or OpenClaw's). The socket comes from the `Transport` in
+ * context (direct, or through an SSH forward). Typed calls take a method's Rpc:
+ * its payload is encoded and its answer decoded with the method's schemas.
  */
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
 import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
+import type * as Rpc from "effect/rpc/Rpc"
+import type * as RpcMiddleware from "effect/rpc/RpcMiddleware"
 import * as Schema from "effect/Schema"
 import { randomUUID, sign } from "node:crypto"
 import type { DeviceIdentity } from "../identity/deviceIdentity.ts"
 import { payloadV3, type SignedFields } from "../protocol/deviceAuth.ts"
-import { WebSocket } from "ws"
 import { MAX_PAYLOAD_BYTES } from "../protocol/constants.ts"
 import type { ErrorShape } from "../protocol/frames.ts"
 import { OPERATOR_SCOPES } from "../protocol/scopes.ts"
+import { Transport } from "../services/Transport.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 
 export class GatewayCallError extends Schema.TaggedError<GatewayCallError>()("GatewayCallError", {
@@ -55,41 +60,52 @@ export interface SessionOptions {
   readonly commands?: ReadonlyArray<string>
 }
 
+/** A gateway method as declared in `protocol/rpcs`: its tag, payload schema and success schema. */
+export type Method<Tag extends string, P extends PayloadSchema, S extends SuccessSchema> = Rpc.Rpc<Tag, P, S, Schema.Top, RpcMiddleware.AnyService, unknown>
+/** A payload schema a client can encode with no services. */
+export type PayloadSchema = Schema.Top & { readonly "EncodingServices": never }
+/** A success schema a client can decode with no services. */
+export type SuccessSchema = Schema.Top & { readonly "DecodingServices": never }
+
 export interface Session {
   /** The `hello-ok` payload the gateway answered with. */
   readonly hello: Record<string, unknown>
-  /** Sends a request and waits for its response payload. */
+  /** Sends a request and waits for its response payload, as it came (for methods called by name). */
   readonly request: (method: string, params?: unknown, timeoutMs?: number) => Effect.Effect<unknown, GatewayCallError>
+  /** Calls `method` with `payload` and decodes its answer with the method's success schema. */
+  readonly call: <Tag extends string, P extends PayloadSchema, S extends SuccessSchema>(
+    method: Method<Tag, P, S>,
+    payload: P["Type"],
+    timeoutMs?: number
+  ) => Effect.Effect<S["Type"], GatewayCallError>
   /** Events the gateway sends; ends when the connection closes. */
   readonly events: Queue.Dequeue<Record<string, unknown>, Cause.Done>
 }
 
-/** Opens a session for the scope's lifetime. */
+/** Opens a session for the scope's lifetime, over the `Transport` in context. */
 export const openSession = (target: Target, options: SessionOptions = {}) =>
   Effect.gen(function*() {
     const timeoutMs = options.timeoutMs ?? 10_000
     const inbox = yield* Queue.unbounded<Record<string, unknown>, Cause.Done>()
     const closeInfo = { code: 0, reason: "" }
-    const ws = yield* Effect.acquireRelease(
-      Effect.callback<WebSocket, GatewayCallError>((resume) => {
-        const socket = new WebSocket(target.url, { maxPayload: MAX_PAYLOAD_BYTES, perMessageDeflate: false, handshakeTimeout: timeoutMs })
-        socket.on("message", (data) => {
-          const parsed = Result.try(() => JSON.parse(String(data)) as Record<string, unknown>)
-          if (Result.isSuccess(parsed)) Queue.offerUnsafe(inbox, parsed.success)
-        })
-        socket.once("open", () => resume(Effect.succeed(socket)))
-        socket.once("close", (code, reason) => {
-          closeInfo.code = code
-          closeInfo.reason = reason.toString()
-          Queue.endUnsafe(inbox)
-        })
-        socket.once("error", (e) => {
-          Queue.endUnsafe(inbox)
-          resume(Effect.fail(new GatewayCallError({ kind: "unreachable", message: unreachableMessage(target.url, e) })))
-        })
-      }),
-      (socket) => Effect.sync(() => socket.close(1000))
+    const transport = yield* Transport
+    const ws = yield* transport.open(target.url, { timeoutMs, maxPayload: MAX_PAYLOAD_BYTES }).pipe(
+      Effect.mapError((e) => new GatewayCallError({ kind: "unreachable", message: e.message }))
     )
+    yield* Effect.sync(() => {
+      ws.on("message", (data) => {
+        const parsed = Result.try(() => JSON.parse(String(data)) as Record<string, unknown>)
+        if (Result.isSuccess(parsed)) Queue.offerUnsafe(inbox, parsed.success)
+      })
+      ws.once("close", (code, reason) => {
+        closeInfo.code = code
+        closeInfo.reason = reason.toString()
+        Queue.endUnsafe(inbox)
+      })
+      // Closed between opening and here: there will be no "close" event to wait for.
+      if (ws.readyState !== ws.OPEN) Queue.endUnsafe(inbox)
+      ws.resume()
+    })
     const next = (what: string) =>
       Queue.take(inbox).pipe(
         Effect.catchIf(Cause.isDone, () =>
@@ -221,12 +237,27 @@ export const openSession = (target: Target, options: SessionOptions = {}) =>
         if (res.ok !== true) return yield* rejectedBy(res.error, "failed")
         return res.payload
       })
-    return { hello, request, events } satisfies Session
+    const call: Session["call"] = (method, payload, timeout) =>
+      Effect.gen(function*() {
+        const params = yield* encodePayload(method, payload)
+        // An empty payload goes without params, as OpenClaw's own CLI sends `health`.
+        const answer = yield* request(method._tag, Predicate.isObject(params) && Object.keys(params).length === 0 ? undefined : params, timeout)
+        return yield* decodeSuccess(method, answer)
+      })
+    return { hello, request, call, events } satisfies Session
   })
 
-/** Connects, makes one request, and closes. */
+/** Connects, calls the method named `method`, and closes; the answer comes back as sent. */
 export const callGateway = (target: Target, method: string, params?: unknown, options?: SessionOptions) =>
   Effect.scoped(Effect.flatMap(openSession(target, options), (s) => Effect.map(s.request(method, params), (payload) => ({ hello: s.hello, payload }))))
+
+/** Connects, calls `method` with `payload`, decodes its answer with the method's schema, and closes. */
+export const callRpc = <Tag extends string, P extends PayloadSchema, S extends SuccessSchema>(
+  target: Target,
+  method: Method<Tag, P, S>,
+  payload: P["Type"],
+  options?: SessionOptions
+) => Effect.scoped(Effect.flatMap(openSession(target, options), (s) => Effect.map(s.call(method, payload), (result) => ({ hello: s.hello, payload: result }))))
 
 // ---------------------------------------------------------------------------
 // Internal
@@ -253,10 +284,19 @@ const rejectedBy = (error: unknown, kind: "rejected" | "failed") => {
   }))
 }
 
-const unreachableMessage = (url: string, e: Error) => {
-  const code = (e as NodeJS.ErrnoException).code
-  if (code === "ECONNREFUSED") {
-    return `cannot reach a gateway at ${url}: connection refused (is it running? start it with \`gatehouse gateway run\`)`
-  }
-  return `cannot reach a gateway at ${url}: ${e.message}`
-}
+// Payloads and answers travel as JSON: encode and decode through each schema's JSON codec.
+const encodePayload = <P extends PayloadSchema>(method: { readonly _tag: string; readonly payloadSchema: P }, payload: P["Type"]) =>
+  Schema.encodeUnknownEffect(Schema.toCodecJson(method.payloadSchema))(payload).pipe(
+    Effect.mapError((e) => new GatewayCallError({ kind: "failed", message: `invalid ${method._tag} params: ${e.message}` }))
+  )
+
+const decodeSuccess = <S extends SuccessSchema>(method: { readonly _tag: string; readonly successSchema: S }, answer: unknown) =>
+  Schema.decodeUnknownEffect(Schema.toCodecJson(method.successSchema))(answer).pipe(
+    Effect.mapError((e) =>
+      new GatewayCallError({
+        kind: "failed",
+        message: `the gateway's answer to ${method._tag} is not what this client understands (${e.message.replace(/\n\s*/g, " ")}); ` +
+          `client and gateway versions may differ, \`gatehouse gateway call ${method._tag}\` shows the raw answer`
+      })
+    )
+  )

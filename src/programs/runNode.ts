@@ -1,12 +1,15 @@
 /**
- * The node host: keeps a `role: "node"` connection to a gateway, serves the
- * invokes it receives, and reconnects with backoff (1 s doubling to 30 s, reset
- * after each successful handshake) until interrupted.
+ * The node host: keeps a `role: "node"` connection to a gateway (over the
+ * `Transport` in context), serves the invokes it receives, and reconnects with
+ * backoff (1 s doubling to 30 s, reset after each successful handshake) until
+ * interrupted.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import { NODE_COMMANDS, runCommand } from "../node/nodeCommands.ts"
+import { NodeInvokeResult } from "../protocol/rpcs/nodes.ts"
+import type { Transport } from "../services/Transport.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 import { type GatewayCallError, openSession, type Target } from "./gatewayClient.ts"
 
@@ -17,10 +20,10 @@ export const backoffMs = (attempt: number) => Math.min(1000 * 2 ** Math.min(atte
  * Runs `session` forever: after it ends (or fails) waits `backoffMs(attempt)`;
  * `session` calls its argument once connected, which resets the attempts.
  */
-export const superviseReconnect = <E>(
-  session: (connected: Effect.Effect<void>) => Effect.Effect<void, E>,
+export const superviseReconnect = <E, R>(
+  session: (connected: Effect.Effect<void>) => Effect.Effect<void, E, R>,
   onEnd: (reason: Cause.Cause<E> | undefined, delayMs: number) => Effect.Effect<void>
-): Effect.Effect<never> =>
+): Effect.Effect<never, never, R> =>
   Effect.gen(function*() {
     let attempt = 0
     while (true) {
@@ -62,7 +65,7 @@ export const nodeSession = (target: Target, options: NodeOptions, connected: Eff
               Effect.succeed({ ok: false, error: { code: "NODE_ERROR", message: `${request.command} failed on the node: ${Cause.pretty(cause).split("\n")[0]}` } } as const)
             )
           )
-          yield* session.request("node.invoke.result", answer.ok
+          yield* session.call(NodeInvokeResult, answer.ok
             ? { id: request.id, nodeId: request.nodeId, ok: true, payloadJSON: JSON.stringify(answer.payload) }
             : { id: request.id, nodeId: request.nodeId, ok: false, error: answer.error })
         }).pipe(Effect.catchCause((cause) => Effect.logWarning("could not answer an invoke", cause)))
@@ -71,8 +74,8 @@ export const nodeSession = (target: Target, options: NodeOptions, connected: Eff
   }).pipe(Effect.catchIf(Cause.isDone, () => Effect.void)))
 
 /** Runs the node host until interrupted; `target` is re-read before every attempt (tokens change). */
-export const runNode = <E extends { readonly message: string }>(target: Effect.Effect<Target, E>, options: NodeOptions): Effect.Effect<never> =>
-  superviseReconnect<GatewayCallError | E>(
+export const runNode = <E extends { readonly message: string }>(target: Effect.Effect<Target, E>, options: NodeOptions): Effect.Effect<never, never, Transport> =>
+  superviseReconnect<GatewayCallError | E, Transport>(
     (connected) => Effect.flatMap(target, (t) => nodeSession(t, options, connected)),
     (cause, delayMs) => {
       const why = cause === undefined ? "connection closed" : Cause.squash(cause) instanceof Error ? (Cause.squash(cause) as Error).message : String(Cause.squash(cause))

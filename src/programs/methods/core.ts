@@ -3,62 +3,61 @@
  * gateway's identity and its (redacted) config.
  */
 import * as Effect from "effect/Effect"
-import { toJson } from "../../protocol/json.ts"
 import { hostname, platform, release } from "node:os"
 import { redactConfig } from "../../config/redact.ts"
 import { CurrentCaller } from "../../protocol/authorize.ts"
+import { GatewayRpcs } from "../../protocol/methods.ts"
+import { declaredIn } from "../../protocol/rpcs/define.ts"
 import { ConnectionHub } from "../../services/ConnectionHub.ts"
 import { GatewayConfig } from "../../services/GatewayConfig.ts"
 import { GatewayInfo } from "../../services/GatewayInfo.ts"
 import { HostIdentity } from "../../services/HostIdentity.ts"
 import { GATEHOUSE_VERSION } from "../../version.ts"
 
-const json = toJson
-
-export const handlers = 
-  Effect.gen(function*() {
-    const info = yield* GatewayInfo
-    const hub = yield* ConnectionHub
-    const { config, host } = yield* GatewayConfig
-    const identity = yield* HostIdentity
-    return {
-      "health": () => Effect.map(info.health, json),
-      "status": () =>
-        Effect.gen(function*() {
-          const caller = yield* CurrentCaller
-          const connections = yield* hub.connections
-          const admin = caller.scopes.includes("operator.admin")
-          return json({
-            ok: true,
-            version: GATEHOUSE_VERSION,
-            uptimeMs: yield* info.uptimeMs,
-            host: hostname(),
-            os: `${platform()} ${release()}`,
-            node: process.version,
-            gateway: {
-              bind: config.bind.value,
-              host,
-              port: config.port.value,
-              authMode: config.authMode.value,
-              ...(admin ? { stateDir: config.paths.stateDir, configPath: config.paths.configPath } : {})
-            },
-            connections: {
-              total: connections.length,
-              operators: connections.filter((c) => c.principal.role === "operator").length,
-              nodes: connections.filter((c) => c.principal.role === "node").length
-            },
-            presence: yield* hub.presence,
-            stateVersion: yield* hub.stateVersion
-          })
-        }),
-      "system-presence": () => Effect.map(hub.presence, json),
-      "last-heartbeat": () => Effect.map(info.lastHeartbeat, json),
-      "gateway.identity.get": () => Effect.succeed(json({ deviceId: identity.deviceId, publicKey: identity.publicKey })),
-      "config.get": () =>
-        Effect.succeed(json({
-          path: config.paths.configPath,
-          exists: config.file.exists,
-          config: redactConfig(config.file.document)
-        }))
-    }
+export const handlers = Effect.gen(function*() {
+  const info = yield* GatewayInfo
+  const hub = yield* ConnectionHub
+  const { config, host } = yield* GatewayConfig
+  const identity = yield* HostIdentity
+  return declaredIn(GatewayRpcs)({
+    // A copy as a plain object: the summary is an interface, which an open record type does not accept.
+    "health": () => Effect.map(info.health, (summary) => ({ ...summary })),
+    "status": () =>
+      Effect.gen(function*() {
+        const caller = yield* CurrentCaller
+        const connections = yield* hub.connections
+        const admin = caller.scopes.includes("operator.admin")
+        return {
+          ok: true,
+          version: GATEHOUSE_VERSION,
+          uptimeMs: yield* info.uptimeMs,
+          host: hostname(),
+          os: `${platform()} ${release()}`,
+          node: process.version,
+          gateway: {
+            bind: config.bind.value,
+            host,
+            port: config.port.value,
+            authMode: config.authMode.value,
+            ...(admin ? { stateDir: config.paths.stateDir, configPath: config.paths.configPath } : {})
+          },
+          connections: {
+            total: connections.length,
+            operators: connections.filter((c) => c.principal.role === "operator").length,
+            nodes: connections.filter((c) => c.principal.role === "node").length
+          },
+          presence: yield* hub.presence,
+          stateVersion: yield* hub.stateVersion
+        }
+      }),
+    "system-presence": () => hub.presence,
+    "last-heartbeat": () => info.lastHeartbeat,
+    "gateway.identity.get": () => Effect.succeed({ deviceId: identity.deviceId, publicKey: identity.publicKey }),
+    "config.get": () =>
+      Effect.succeed({
+        path: config.paths.configPath,
+        exists: config.file.exists,
+        config: redactConfig(config.file.document)
+      })
   })
+})

@@ -4,14 +4,13 @@
  * approves scopes beyond their own.
  */
 import * as Effect from "effect/Effect"
-import { toJson } from "../../protocol/json.ts"
 import { type Caller, CurrentCaller } from "../../protocol/authorize.ts"
+import { GatewayRpcs } from "../../protocol/methods.ts"
+import { declaredIn } from "../../protocol/rpcs/define.ts"
 import { ErrorCode, GatewayError } from "../../protocol/errors.ts"
 import { grant } from "../../protocol/scopes.ts"
 import { DevicePairing } from "../../services/DevicePairing.ts"
 import { NodeRegistry } from "../../services/NodeRegistry.ts"
-
-const json = toJson
 
 const selfOnly = (caller: Caller, deviceId: string) =>
   caller.deviceId !== undefined && caller.deviceId !== deviceId && !caller.scopes.includes("operator.admin")
@@ -25,23 +24,23 @@ const selfOnly = (caller: Caller, deviceId: string) =>
 export const handlers = Effect.gen(function*() {
   const pairing = yield* DevicePairing
   const nodes = yield* NodeRegistry
-  return {
-    "device.pair.list": () => Effect.map(pairing.list, json),
+  return declaredIn(GatewayRpcs)({
+    "device.pair.list": () => pairing.list,
     "device.pair.approve": ({ requestId }: { readonly requestId: string }) =>
       Effect.gen(function*() {
         const caller = yield* CurrentCaller
         const device = yield* pairing.approve(requestId, { scopes: caller.scopes, deviceId: caller.deviceId })
-        return json({ requestId, device })
+        return { requestId, device }
       }),
     "device.pair.reject": ({ requestId }: { readonly requestId: string }) =>
-      Effect.map(pairing.reject(requestId), (r) => json({ requestId, deviceId: r.deviceId })),
+      Effect.map(pairing.reject(requestId), (r) => ({ requestId, deviceId: r.deviceId })),
     "device.pair.remove": ({ deviceId }: { readonly deviceId: string }) =>
       Effect.gen(function*() {
         yield* selfOnly(yield* CurrentCaller, deviceId)
         yield* pairing.remove(deviceId)
         // A device paired again later starts with no node commands approved.
         yield* nodes.forget(deviceId)
-        return json({ deviceId })
+        return { deviceId }
       }),
     "device.token.rotate": (p: { readonly deviceId: string; readonly role: "operator" | "node"; readonly scopes?: ReadonlyArray<string> }) =>
       Effect.gen(function*() {
@@ -50,20 +49,20 @@ export const handlers = Effect.gen(function*() {
         const rotated = yield* pairing.rotate(p.deviceId, p.role, p.scopes, { scopes: caller.scopes, deviceId: caller.deviceId })
         // The new bearer goes only to the device itself; others see the result, and the device gets it on its next connect.
         const forSelf = caller.deviceId === p.deviceId
-        return json({
+        return {
           deviceId: p.deviceId,
           role: p.role,
           scopes: rotated.scopes,
           rotatedAtMs: rotated.rotatedAtMs,
           ...(forSelf ? { token: rotated.token } : {})
-        })
+        }
       }),
     "device.token.revoke": ({ deviceId, role }: { readonly deviceId: string; readonly role: "operator" | "node" }) =>
       Effect.gen(function*() {
         yield* selfOnly(yield* CurrentCaller, deviceId)
         const { revokedAtMs } = yield* pairing.revoke(deviceId, role)
         if (role === "node") yield* nodes.forget(deviceId)
-        return json({ deviceId, role, revokedAtMs })
+        return { deviceId, role, revokedAtMs }
       }),
     "device.bootstrap.create": ({ role, scopes }: { readonly role: "operator" | "node"; readonly scopes?: ReadonlyArray<string> }) =>
       Effect.gen(function*() {
@@ -79,7 +78,7 @@ export const handlers = Effect.gen(function*() {
           })
         }
         const code = yield* pairing.createSetupCode(role, granted)
-        return json({ role, scopes: granted, bootstrapToken: code.token, expiresAtMs: code.expiresAtMs })
+        return { role, scopes: granted, bootstrapToken: code.token, expiresAtMs: code.expiresAtMs }
       })
-  }
+  })
 })

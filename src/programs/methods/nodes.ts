@@ -4,12 +4,12 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
-import { toJson } from "../../protocol/json.ts"
 import { CurrentCaller } from "../../protocol/authorize.ts"
+import { GatewayRpcs } from "../../protocol/methods.ts"
+import { declaredIn } from "../../protocol/rpcs/define.ts"
 import { ErrorCode, GatewayError } from "../../protocol/errors.ts"
+import type { NodeInvokeAnswer } from "../../protocol/rpcs/nodes.ts"
 import { type InvokeResultParams, NodeRegistry } from "../../services/NodeRegistry.ts"
-
-const json = toJson
 
 export const handlers = Effect.gen(function*() {
   const nodes = yield* NodeRegistry
@@ -17,51 +17,54 @@ export const handlers = Effect.gen(function*() {
     caller.deviceId === undefined
       ? Effect.fail(new GatewayError({ code: ErrorCode.invalidRequest, message: "node methods need a node connected with a device identity" }))
       : Effect.succeed(caller.deviceId))
-  return {
+  return declaredIn(GatewayRpcs)({
     "node.list": () =>
       Effect.gen(function*() {
-        return json({ ts: yield* Clock.currentTimeMillis, nodes: yield* nodes.list })
+        return { ts: yield* Clock.currentTimeMillis, nodes: yield* nodes.list }
       }),
     "node.describe": ({ nodeId }: { readonly nodeId: string }) =>
       Effect.gen(function*() {
-        return json({ ts: yield* Clock.currentTimeMillis, ...(yield* nodes.describe(nodeId)) })
+        return { ts: yield* Clock.currentTimeMillis, ...(yield* nodes.describe(nodeId)) }
       }),
     "node.invoke": (p: { readonly nodeId: string; readonly command: string; readonly params?: unknown; readonly timeoutMs?: number; readonly idempotencyKey: string }) =>
       Effect.gen(function*() {
-        const answer = (yield* nodes.invoke(p)) as Record<string, unknown>
-        return json({ ...answer, command: p.command })
+        // NodeRegistry hands back the node's answer untyped: `{ok, nodeId, payload, payloadJSON}`.
+        const answer = (yield* nodes.invoke(p)) as Omit<NodeInvokeAnswer, "command">
+        return { ...answer, command: p.command }
       }),
     "node.events.subscribe": ({ nodeIds }: { readonly nodeIds?: ReadonlyArray<string> }) =>
       Effect.gen(function*() {
         const caller = yield* CurrentCaller
         yield* nodes.subscribe(caller.connId, nodeIds)
-        return json({ ok: true })
+        return { ok: true }
       }),
     "node.pair.request": ({ nodeId }: { readonly nodeId: string }) =>
-      Effect.map(nodes.pairRequest(nodeId), (r) => json({ status: "pending", ...r })),
-    "node.pair.list": () => Effect.map(nodes.pairList, json),
+      Effect.map(nodes.pairRequest(nodeId), (r) => ({ status: "pending" as const, ...r })),
+    "node.pair.list": () => nodes.pairList,
     "node.pair.approve": ({ requestId }: { readonly requestId: string }) =>
       Effect.gen(function*() {
         const caller = yield* CurrentCaller
-        return json({ requestId, node: yield* nodes.pairApprove(requestId, caller.scopes) })
+        return { requestId, node: yield* nodes.pairApprove(requestId, caller.scopes) }
       }),
     "node.pair.reject": ({ requestId }: { readonly requestId: string }) =>
-      Effect.map(nodes.pairReject(requestId), (r) => json({ requestId, nodeId: r.nodeId })),
+      Effect.map(nodes.pairReject(requestId), (r) => ({ requestId, nodeId: r.nodeId })),
     "node.pair.verify": ({ nodeId, token }: { readonly nodeId: string; readonly token: string }) =>
       Effect.gen(function*() {
         const ok = yield* nodes.verify(nodeId, token)
-        return json(ok ? { ok, node: yield* nodes.describe(nodeId) } : { ok })
+        return ok ? { ok, node: yield* nodes.describe(nodeId) } : { ok }
       }),
     "node.rename": ({ displayName, nodeId }: { readonly nodeId: string; readonly displayName: string }) =>
-      Effect.map(nodes.rename(nodeId, displayName), (node) => json({ nodeId, node })),
-    "node.invoke.result": (p: InvokeResultParams) => Effect.flatMap(callerNode, (nodeId) => Effect.map(nodes.result(nodeId, p), json)),
+      Effect.map(nodes.rename(nodeId, displayName), (node) => ({ nodeId, node })),
+    "node.invoke.result": (p: InvokeResultParams) =>
+      // NodeRegistry answers untyped: `{ok: true}`, plus `ignored: true` when the invoke had already ended.
+      Effect.flatMap(callerNode, (nodeId) => Effect.map(nodes.result(nodeId, p), (r) => r as { readonly ok: boolean; readonly ignored?: boolean })),
     "node.event": (p: { readonly event: string; readonly payload?: unknown; readonly payloadJSON?: string | null }) =>
       Effect.gen(function*() {
         const nodeId = yield* callerNode
         const parsed = typeof p.payloadJSON === "string" ? Result.try(() => JSON.parse(p.payloadJSON as string) as unknown) : undefined
         const payload = parsed === undefined ? p.payload ?? null : Result.isSuccess(parsed) ? parsed.success : p.payloadJSON
         yield* nodes.event(nodeId, p.event, payload)
-        return json({ ok: true })
+        return { ok: true }
       })
-  }
+  })
 })

@@ -3,17 +3,84 @@
  */
 import * as Schema from "effect/Schema"
 import { anyone, MethodAccess, operator } from "../access.ts"
+import { StateVersion } from "../frames.ts"
+import { JsonValue } from "../json.ts"
 import { method } from "./define.ts"
 
-export class Health extends method("health", { probe: Schema.optionalKey(Schema.Boolean) }).annotate(MethodAccess, anyone) {}
+const opt = Schema.optionalKey
 
-export class Status extends method("status", {}).annotate(MethodAccess, operator("operator.read")) {}
+/**
+ * The `health` summary, as OpenClaw clients read it. Channels, agents and sessions
+ * are open-ended, and so is the rest: OpenClaw's gateway reports more (plugins,
+ * event loop, memory), which a client keeps rather than drops.
+ */
+export const HealthSummary = Schema.StructWithRest(
+  Schema.Struct({
+    ok: Schema.Boolean,
+    ts: Schema.Number,
+    durationMs: Schema.Number,
+    channels: Schema.Record(Schema.String, JsonValue),
+    channelOrder: Schema.Array(Schema.String),
+    channelLabels: Schema.Record(Schema.String, Schema.String),
+    heartbeatSeconds: Schema.Number,
+    defaultAgentId: Schema.String,
+    agents: Schema.Array(JsonValue),
+    sessions: Schema.Struct({ path: Schema.String, count: Schema.Number, recent: Schema.Array(JsonValue) })
+  }),
+  [Schema.Record(Schema.String, JsonValue)]
+)
+export type HealthSummary = typeof HealthSummary.Type
 
-export class SystemPresence extends method("system-presence", {}).annotate(MethodAccess, operator("operator.read")) {}
+/** One entry of the presence list (the gateway itself first, then tracked clients). */
+export const PresenceEntry = Schema.Struct({
+  host: opt(Schema.String),
+  ip: opt(Schema.String),
+  version: opt(Schema.String),
+  platform: opt(Schema.String),
+  deviceFamily: opt(Schema.String),
+  mode: opt(Schema.String),
+  reason: opt(Schema.String),
+  instanceId: opt(Schema.String),
+  roles: opt(Schema.Array(Schema.String)),
+  text: opt(Schema.String),
+  ts: Schema.Number
+})
+export type PresenceEntry = typeof PresenceEntry.Type
 
-export class LastHeartbeat extends method("last-heartbeat", {}).annotate(MethodAccess, operator("operator.read")) {}
+export const StatusResult = Schema.Struct({
+  ok: Schema.Boolean,
+  version: Schema.String,
+  uptimeMs: Schema.Number,
+  host: Schema.String,
+  os: Schema.String,
+  node: Schema.String,
+  gateway: Schema.Struct({
+    bind: Schema.String,
+    host: Schema.String,
+    port: Schema.Number,
+    authMode: Schema.String,
+    /** Only for `operator.admin` callers. */
+    stateDir: opt(Schema.String),
+    configPath: opt(Schema.String)
+  }),
+  connections: Schema.Struct({ total: Schema.Number, operators: Schema.Number, nodes: Schema.Number }),
+  presence: Schema.Array(PresenceEntry),
+  stateVersion: StateVersion
+})
+export type StatusResult = typeof StatusResult.Type
 
-export class GatewayIdentityGet extends method("gateway.identity.get", {}).annotate(MethodAccess, operator("operator.read")) {}
+export class Health extends method("health", { probe: opt(Schema.Boolean) }, HealthSummary).annotate(MethodAccess, anyone) {}
 
-export class ConfigGet extends method("config.get", { path: Schema.optionalKey(Schema.String) }).annotate(MethodAccess, operator("operator.read")) {}
+export class Status extends method("status", {}, StatusResult).annotate(MethodAccess, operator("operator.read")) {}
 
+export class SystemPresence extends method("system-presence", {}, Schema.Array(PresenceEntry)).annotate(MethodAccess, operator("operator.read")) {}
+
+/** The last agent heartbeat; `null` until there is one. */
+export class LastHeartbeat extends method("last-heartbeat", {}, JsonValue).annotate(MethodAccess, operator("operator.read")) {}
+
+export class GatewayIdentityGet extends method("gateway.identity.get", {}, Schema.Struct({ deviceId: Schema.String, publicKey: Schema.String }))
+  .annotate(MethodAccess, operator("operator.read")) {}
+
+/** The config file as the gateway read it, every secret redacted. */
+export class ConfigGet extends method("config.get", { path: opt(Schema.String) }, Schema.Struct({ path: Schema.String, exists: Schema.Boolean, config: JsonValue }))
+  .annotate(MethodAccess, operator("operator.read")) {}

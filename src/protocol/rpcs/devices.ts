@@ -3,23 +3,103 @@
  */
 import * as Schema from "effect/Schema"
 import { MethodAccess, operator } from "../access.ts"
+import { absentWhenUndefined } from "../json.ts"
 import { method } from "./define.ts"
 const pairing = operator("operator.pairing")
 const Id = Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(128))
 const Role = Schema.Literals(["operator", "node"])
 const Scopes = Schema.Array(Schema.String.check(Schema.isMaxLength(64))).check(Schema.isMaxLength(16))
+const opt = Schema.optionalKey
+const Strings = Schema.Array(Schema.String)
 
-export class DevicePairList extends method("device.pair.list", {}).annotate(MethodAccess, pairing) {}
+// Results. Fields are declared in the order the gateway builds them, which is the order on the wire.
 
-export class DevicePairApprove extends method("device.pair.approve", { requestId: Id }).annotate(MethodAccess, pairing) {}
+/** A device waiting for an operator's approval. */
+export const DevicePendingRequest = Schema.Struct({
+  requestId: Schema.String,
+  deviceId: Schema.String,
+  publicKey: Schema.String,
+  clientId: Schema.String,
+  clientMode: Schema.String,
+  displayName: opt(Schema.String),
+  platform: opt(Schema.String),
+  deviceFamily: opt(Schema.String),
+  remoteIp: opt(Schema.String),
+  role: Schema.String,
+  roles: Strings,
+  scopes: Strings,
+  silent: Schema.Boolean,
+  isRepair: Schema.Boolean,
+  /** `not-paired`, `role-upgrade`, `scope-upgrade` or `metadata-upgrade`. */
+  reason: Schema.String,
+  ts: Schema.Number
+})
+export type DevicePendingRequest = typeof DevicePendingRequest.Type
 
-export class DevicePairReject extends method("device.pair.reject", { requestId: Id }).annotate(MethodAccess, pairing) {}
+/** One of a paired device's tokens, without the token itself. */
+export const DeviceTokenSummary = Schema.Struct({
+  role: Schema.String,
+  scopes: Strings,
+  createdAtMs: Schema.Number,
+  rotatedAtMs: opt(Schema.Number),
+  revokedAtMs: opt(Schema.Number),
+  lastUsedAtMs: opt(Schema.Number)
+})
 
-export class DevicePairRemove extends method("device.pair.remove", { deviceId: Id }).annotate(MethodAccess, pairing) {}
+/** A paired device as operators see it (token strings never leave the gateway this way). */
+export const DeviceSummary = Schema.Struct({
+  deviceId: Schema.String,
+  publicKey: Schema.String,
+  displayName: opt(Schema.String),
+  platform: opt(Schema.String),
+  deviceFamily: opt(Schema.String),
+  clientId: opt(Schema.String),
+  clientMode: opt(Schema.String),
+  remoteIp: opt(Schema.String),
+  roles: Strings,
+  approvedScopes: Strings,
+  /** `owner`, `silent` or `setup-code`. */
+  approvedVia: Schema.String,
+  createdAtMs: Schema.Number,
+  approvedAtMs: Schema.Number,
+  /** The first of `roles`, as OpenClaw lists it. */
+  role: absentWhenUndefined(Schema.String),
+  scopes: Strings,
+  tokens: Schema.Array(DeviceTokenSummary)
+})
+export type DeviceSummary = typeof DeviceSummary.Type
 
-export class DeviceTokenRotate extends method("device.token.rotate", { deviceId: Id, role: Role, scopes: Schema.optionalKey(Scopes) }).annotate(MethodAccess, pairing) {}
+export const DevicePairListResult = Schema.Struct({ pending: Schema.Array(DevicePendingRequest), paired: Schema.Array(DeviceSummary) })
+export type DevicePairListResult = typeof DevicePairListResult.Type
 
-export class DeviceTokenRevoke extends method("device.token.revoke", { deviceId: Id, role: Role }).annotate(MethodAccess, pairing) {}
+// Methods
+
+export class DevicePairList extends method("device.pair.list", {}, DevicePairListResult).annotate(MethodAccess, pairing) {}
+
+export class DevicePairApprove extends method("device.pair.approve", { requestId: Id }, Schema.Struct({ requestId: Schema.String, device: DeviceSummary }))
+  .annotate(MethodAccess, pairing) {}
+
+export class DevicePairReject extends method("device.pair.reject", { requestId: Id }, Schema.Struct({ requestId: Schema.String, deviceId: Schema.String }))
+  .annotate(MethodAccess, pairing) {}
+
+export class DevicePairRemove extends method("device.pair.remove", { deviceId: Id }, Schema.Struct({ deviceId: Schema.String })).annotate(MethodAccess, pairing) {}
+
+/** The new token is in the result only when a device rotates its own. */
+export class DeviceTokenRotate extends method(
+  "device.token.rotate",
+  { deviceId: Id, role: Role, scopes: opt(Scopes) },
+  Schema.Struct({ deviceId: Schema.String, role: Role, scopes: Strings, rotatedAtMs: Schema.Number, token: opt(Schema.String) })
+).annotate(MethodAccess, pairing) {}
+
+export class DeviceTokenRevoke extends method(
+  "device.token.revoke",
+  { deviceId: Id, role: Role },
+  Schema.Struct({ deviceId: Schema.String, role: Role, revokedAtMs: Schema.Number })
+).annotate(MethodAccess, pairing) {}
 
 /** gatehouse's own: mint a single-use setup code (bootstrap token) bound to a role and scopes. */
-export class DeviceBootstrapCreate extends method("device.bootstrap.create", { role: Role, scopes: Schema.optionalKey(Scopes) }).annotate(MethodAccess, pairing) {}
+export class DeviceBootstrapCreate extends method(
+  "device.bootstrap.create",
+  { role: Role, scopes: opt(Scopes) },
+  Schema.Struct({ role: Role, scopes: Strings, bootstrapToken: Schema.String, expiresAtMs: Schema.Number })
+).annotate(MethodAccess, pairing) {}

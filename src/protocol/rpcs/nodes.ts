@@ -4,46 +4,136 @@
  */
 import * as Schema from "effect/Schema"
 import { MethodAccess, nodeOnly, operator } from "../access.ts"
+import { absentWhenUndefined, JsonValue } from "../json.ts"
 import { method } from "./define.ts"
 
 const Id = Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(256))
+const opt = Schema.optionalKey
+const Strings = Schema.Array(Schema.String)
+const Ok = Schema.Struct({ ok: Schema.Boolean })
 
-export class NodeList extends method("node.list", {}).annotate(MethodAccess, operator("operator.read")) {}
-export class NodeDescribe extends method("node.describe", { nodeId: Id }).annotate(MethodAccess, operator("operator.read")) {}
+// Results. Fields are declared in the order the gateway builds them, which is the order on the wire.
+
+const nodeViewFields = {
+  nodeId: Schema.String,
+  displayName: absentWhenUndefined(Schema.String),
+  platform: absentWhenUndefined(Schema.String),
+  version: absentWhenUndefined(Schema.String),
+  caps: Strings,
+  commands: Strings,
+  approvedCommands: Strings,
+  /** Declared, approved and allowed by the command policy. */
+  invokableCommands: Strings,
+  connected: Schema.Boolean,
+  paired: Schema.Boolean,
+  remoteIp: absentWhenUndefined(Schema.String),
+  connectedAtMs: absentWhenUndefined(Schema.Number),
+  pendingRequestId: absentWhenUndefined(Schema.String)
+}
+
+/** A node as operators see it: paired and/or connected. */
+export const NodeView = Schema.Struct(nodeViewFields)
+export type NodeView = typeof NodeView.Type
+
+/** A node's command surface waiting for an operator's approval. */
+export const NodePendingRequest = Schema.Struct({
+  requestId: Schema.String,
+  nodeId: Schema.String,
+  displayName: opt(Schema.String),
+  platform: opt(Schema.String),
+  version: opt(Schema.String),
+  deviceFamily: opt(Schema.String),
+  clientId: opt(Schema.String),
+  remoteIp: opt(Schema.String),
+  caps: Strings,
+  commands: Strings,
+  silent: Schema.Boolean,
+  ts: Schema.Number
+})
+export type NodePendingRequest = typeof NodePendingRequest.Type
+
+/** A node's approved command surface (its token never leaves the gateway this way). */
+export const PairedNode = Schema.Struct({
+  nodeId: Schema.String,
+  displayName: opt(Schema.String),
+  platform: opt(Schema.String),
+  version: opt(Schema.String),
+  deviceFamily: opt(Schema.String),
+  caps: Strings,
+  commands: Strings,
+  /** `owner` or `silent`. */
+  approvedVia: Schema.String,
+  createdAtMs: Schema.Number,
+  approvedAtMs: Schema.Number,
+  lastConnectedAtMs: opt(Schema.Number)
+})
+export type PairedNode = typeof PairedNode.Type
+
+export const NodePairListResult = Schema.Struct({
+  pending: Schema.Array(Schema.Struct({ ...NodePendingRequest.fields, requiredApproveScopes: Strings })),
+  paired: Schema.Array(PairedNode)
+})
+export type NodePairListResult = typeof NodePairListResult.Type
+
+/** What the node answered to an invoke: its payload parsed from `payloadJSON` when it sent one. */
+export const NodeInvokeAnswer = Schema.Struct({
+  ok: Schema.Boolean,
+  nodeId: Schema.String,
+  payload: JsonValue,
+  payloadJSON: Schema.NullOr(Schema.String),
+  command: Schema.String
+})
+export type NodeInvokeAnswer = typeof NodeInvokeAnswer.Type
+
+// Methods
+
+export class NodeList extends method("node.list", {}, Schema.Struct({ ts: Schema.Number, nodes: Schema.Array(NodeView) }))
+  .annotate(MethodAccess, operator("operator.read")) {}
+export class NodeDescribe extends method("node.describe", { nodeId: Id }, Schema.Struct({ ts: Schema.Number, ...nodeViewFields }))
+  .annotate(MethodAccess, operator("operator.read")) {}
 export class NodeInvoke extends method("node.invoke", {
   nodeId: Id,
   command: Id,
-  params: Schema.optionalKey(Schema.Unknown),
-  timeoutMs: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 600_000 }))),
+  params: opt(Schema.Unknown),
+  timeoutMs: opt(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 600_000 }))),
   idempotencyKey: Id
-}).annotate(MethodAccess, operator("operator.write")) {}
+}, NodeInvokeAnswer).annotate(MethodAccess, operator("operator.write")) {}
 export class NodeEventsSubscribe extends method("node.events.subscribe", {
-  nodeIds: Schema.optionalKey(Schema.Array(Id))
-}).annotate(MethodAccess, operator("operator.read")) {}
+  nodeIds: opt(Schema.Array(Id))
+}, Ok).annotate(MethodAccess, operator("operator.read")) {}
 
-export class NodePairRequest extends method("node.pair.request", { nodeId: Id }).annotate(MethodAccess, operator("operator.pairing")) {}
-export class NodePairList extends method("node.pair.list", {}).annotate(MethodAccess, operator("operator.pairing")) {}
-export class NodePairApprove extends method("node.pair.approve", { requestId: Id }).annotate(MethodAccess, operator("operator.pairing")) {}
-export class NodePairReject extends method("node.pair.reject", { requestId: Id }).annotate(MethodAccess, operator("operator.pairing")) {}
-export class NodePairVerify extends method("node.pair.verify", { nodeId: Id, token: Schema.String }).annotate(MethodAccess, operator("operator.pairing")) {}
+export class NodePairRequest extends method(
+  "node.pair.request",
+  { nodeId: Id },
+  Schema.Struct({ status: Schema.Literal("pending"), request: NodePendingRequest, created: Schema.Boolean })
+).annotate(MethodAccess, operator("operator.pairing")) {}
+export class NodePairList extends method("node.pair.list", {}, NodePairListResult).annotate(MethodAccess, operator("operator.pairing")) {}
+export class NodePairApprove extends method("node.pair.approve", { requestId: Id }, Schema.Struct({ requestId: Schema.String, node: PairedNode }))
+  .annotate(MethodAccess, operator("operator.pairing")) {}
+export class NodePairReject extends method("node.pair.reject", { requestId: Id }, Schema.Struct({ requestId: Schema.String, nodeId: Schema.String }))
+  .annotate(MethodAccess, operator("operator.pairing")) {}
+/** `node` only when the token matched. */
+export class NodePairVerify extends method("node.pair.verify", { nodeId: Id, token: Schema.String }, Schema.Struct({ ok: Schema.Boolean, node: opt(NodeView) }))
+  .annotate(MethodAccess, operator("operator.pairing")) {}
 export class NodeRename extends method("node.rename", {
   nodeId: Id,
   displayName: Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(128))
-}).annotate(MethodAccess, operator("operator.pairing")) {}
+}, Schema.Struct({ nodeId: Schema.String, node: PairedNode })).annotate(MethodAccess, operator("operator.pairing")) {}
 
+/** `ignored` when the invoke had already ended (timed out, or answered before). */
 export class NodeInvokeResult extends method("node.invoke.result", {
   id: Id,
   nodeId: Id,
   ok: Schema.Boolean,
-  payload: Schema.optionalKey(Schema.Unknown),
-  payloadJSON: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  error: Schema.optionalKey(Schema.NullOr(Schema.Struct({
-    code: Schema.optionalKey(Schema.String),
-    message: Schema.optionalKey(Schema.String)
+  payload: opt(Schema.Unknown),
+  payloadJSON: opt(Schema.NullOr(Schema.String)),
+  error: opt(Schema.NullOr(Schema.Struct({
+    code: opt(Schema.String),
+    message: opt(Schema.String)
   })))
-}).annotate(MethodAccess, nodeOnly) {}
+}, Schema.Struct({ ok: Schema.Boolean, ignored: opt(Schema.Boolean) })).annotate(MethodAccess, nodeOnly) {}
 export class NodeEvent extends method("node.event", {
   event: Id,
-  payload: Schema.optionalKey(Schema.Unknown),
-  payloadJSON: Schema.optionalKey(Schema.NullOr(Schema.String))
-}).annotate(MethodAccess, nodeOnly) {}
+  payload: opt(Schema.Unknown),
+  payloadJSON: opt(Schema.NullOr(Schema.String))
+}, Ok).annotate(MethodAccess, nodeOnly) {}
