@@ -110,6 +110,8 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       `Version   ${s.version} · uptime ${formatDuration(s.uptimeMs)} · ${s.os} · node ${s.node}`,
       `Bind      ${s.gateway.bind} (${s.gateway.host}:${s.gateway.port})`,
       `Clients   ${s.connections.total} connected (${s.connections.operators} operator, ${s.connections.nodes} node)`,
+      `Discovery ${s.discovery.mode}${s.discovery.advertised.length === 0 ? "" : ` · advertising ${s.discovery.advertised.map((a) => `${a.name} (${a.host}:${a.port})`).join(", ")}`}`,
+      `Channels  ${s.channels.length === 0 ? "none configured" : s.channels.map((c) => `${c.label} ${c.running ? "running" : c.enabled ? "stopped" : "disabled"}${c.lastError === undefined ? "" : ` (${c.lastError})`}`).join(", ")}`,
       ...(s.gateway.configPath === undefined ? [] : [`Config    ${s.gateway.configPath}`, `State     ${s.gateway.stateDir}`])
     ].join("\n"))
     if (deep !== undefined) {

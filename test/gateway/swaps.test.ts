@@ -7,8 +7,10 @@ import * as References from "effect/References"
 import {
   AuthLive,
   AuthStatic,
+  ChannelRunner,
   ConnectionHub,
   ConnectionHubLive,
+  Discovery,
   GatewayServer,
   ListenerMemory,
   NodeRegistry,
@@ -113,6 +115,24 @@ describe("swapping a service in a real gateway", () => {
           }])
         })
       })).pipe(Layer.provide(NodeRegistryLive.layer))
+    }))))
+
+  it.effect("Discovery and ChannelRunner: what they report is what status shows", () =>
+    Effect.gen(function*() {
+      const c = yield* connect(connectParams())
+      const status = yield* call(c, "s", "status")
+      assert.deepStrictEqual(status.payload.discovery, { mode: "fixture", advertised: [{ name: "gatehouse on box", host: "box.local", port: 18789 }] })
+      assert.deepStrictEqual(status.payload.channels, [{ id: "telegram", label: "Telegram", enabled: true, running: false, lastError: "401 Unauthorized" }])
+    }).pipe(Effect.provide(coreLayer({}, undefined, {
+      discovery: Layer.succeed(Discovery, Discovery.of({
+        mode: "fixture",
+        browse: () => Effect.succeed([]),
+        advertised: Effect.succeed([{ name: "gatehouse on box", host: "box.local", port: 18789, txt: { role: "gateway" }, source: "mdns" }])
+      })),
+      channelRunner: Layer.succeed(ChannelRunner, ChannelRunner.of({
+        status: Effect.succeed([{ id: "telegram", label: "Telegram", enabled: true, running: false, lastError: "401 Unauthorized" }]),
+        restart: () => Effect.void
+      }))
     }))))
 
   it.effect("Listener: connections handed to an in-memory listener are served, and GatewayServer reports its address", () =>

@@ -8,7 +8,9 @@ import { redactConfig } from "../../config/redact.ts"
 import { CurrentCaller } from "../../protocol/authorize.ts"
 import { GatewayRpcs } from "../../protocol/methods.ts"
 import { declaredIn } from "../../protocol/rpcs/define.ts"
+import { ChannelRunner } from "../../services/ChannelRunner.ts"
 import { ConnectionHub } from "../../services/ConnectionHub.ts"
+import { Discovery } from "../../services/Discovery.ts"
 import { GatewayConfig } from "../../services/GatewayConfig.ts"
 import { GatewayInfo } from "../../services/GatewayInfo.ts"
 import { HostIdentity } from "../../services/HostIdentity.ts"
@@ -17,6 +19,8 @@ import { GATEHOUSE_VERSION } from "../../version.ts"
 export const handlers = Effect.gen(function*() {
   const info = yield* GatewayInfo
   const hub = yield* ConnectionHub
+  const discovery = yield* Discovery
+  const channels = yield* ChannelRunner
   const { config, host } = yield* GatewayConfig
   const identity = yield* HostIdentity
   return declaredIn(GatewayRpcs)({
@@ -47,7 +51,12 @@ export const handlers = Effect.gen(function*() {
             nodes: connections.filter((c) => c.principal.role === "node").length
           },
           presence: yield* hub.presence,
-          stateVersion: yield* hub.stateVersion
+          stateVersion: yield* hub.stateVersion,
+          discovery: {
+            mode: discovery.mode,
+            advertised: (yield* discovery.advertised).map(({ host, name, port }) => ({ name, host, port }))
+          },
+          channels: (yield* channels.status).map(({ lastError, ...c }) => (lastError === undefined ? c : { ...c, lastError }))
         }
       }),
     "system-presence": () => hub.presence,

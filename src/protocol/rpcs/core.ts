@@ -65,7 +65,20 @@ export const StatusResult = Schema.Struct({
   }),
   connections: Schema.Struct({ total: Schema.Number, operators: Schema.Number, nodes: Schema.Number }),
   presence: Schema.Array(PresenceEntry),
-  stateVersion: StateVersion
+  stateVersion: StateVersion,
+  /** How the gateway is found without an address, and what it advertises. */
+  discovery: Schema.Struct({
+    mode: Schema.String,
+    advertised: Schema.Array(Schema.Struct({ name: Schema.String, host: Schema.String, port: Schema.Number }))
+  }),
+  /** Each configured channel and its state. */
+  channels: Schema.Array(Schema.Struct({
+    id: Schema.String,
+    label: Schema.String,
+    enabled: Schema.Boolean,
+    running: Schema.Boolean,
+    lastError: opt(Schema.String)
+  }))
 })
 export type StatusResult = typeof StatusResult.Type
 
