@@ -13,7 +13,7 @@ import { randomUUID } from "node:crypto"
 import { secretEquals } from "../auth/secretEquals.ts"
 import { isPairer } from "../connections/liveConnection.ts"
 import { approvalScopes, decide, platformOf, verdictMessage } from "../nodes/commandPolicy.ts"
-import { InvokeTable } from "../nodes/invokeTable.ts"
+import { InvokeTable, MAX_IN_FLIGHT_PER_CALLER, MAX_IN_FLIGHT_PER_NODE } from "../nodes/invokeTable.ts"
 import type { NodePendingRequest, PairedNode } from "../nodes/pairingModel.ts"
 import type { NodeSurface } from "../nodes/pairingPolicy.ts"
 import { satisfies } from "../protocol/scopes.ts"
@@ -23,6 +23,7 @@ import { type NodePairingStoreError, type NodeRecord, NodePairingStore } from ".
 import {
   DEFAULT_INVOKE_TIMEOUT_MS,
   type InvokeResultParams,
+  NodeBusy,
   NodeInvokeTimeout,
   NodeNotConnected,
   NodeRegistry,
@@ -152,16 +153,23 @@ export const layer = Layer.effect(
           )
         }
         const now = yield* Clock.currentTimeMillis
-        const key = `${request.nodeId}\u0000${request.command}\u0000${request.idempotencyKey}`
+        // Scoped to the caller: another caller's key never returns someone else's result.
+        const key = `${request.caller}\u0000${request.nodeId}\u0000${request.command}\u0000${request.idempotencyKey}`
         const timeoutMs = request.timeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS
         const timedOut = new NodeRegistryError({ reason: new NodeInvokeTimeout({ nodeId: request.nodeId, command: request.command, timeoutMs }) })
         const earlier = table.recall(key, now)
         if (earlier !== undefined) {
           return yield* Deferred.await(earlier).pipe(Effect.timeoutOrElse({ duration: timeoutMs, orElse: () => Effect.fail(timedOut) }))
         }
+        const full = table.full(request.caller, request.nodeId)
+        if (full !== undefined) {
+          return yield* new NodeRegistryError({
+            reason: new NodeBusy({ scope: full, limit: full === "caller" ? MAX_IN_FLIGHT_PER_CALLER : MAX_IN_FLIGHT_PER_NODE })
+          })
+        }
         const id = randomUUID()
         const outcome = yield* Deferred.make<unknown, NodeRegistryError>()
-        table.start(id, request.nodeId, request.command, outcome, key, now)
+        table.start(id, request.nodeId, request.caller, request.command, outcome, key, now)
         yield* session.live.sendDirect("node.invoke.request", {
           id,
           nodeId: request.nodeId,

@@ -28,6 +28,12 @@ export class NodeRequestRefused extends Schema.TaggedClass<NodeRequestRefused>()
   message: Schema.String
 }) {}
 
+/** Too many calls in flight, from this caller or to this node; retry when some have answered. */
+export class NodeBusy extends Schema.TaggedClass<NodeBusy>()("NodeBusy", {
+  scope: Schema.Literals(["caller", "node"]),
+  limit: Schema.Number
+}) {}
+
 /** The node did not answer in time. */
 export class NodeInvokeTimeout extends Schema.TaggedClass<NodeInvokeTimeout>()("NodeInvokeTimeout", {
   nodeId: Schema.String,
@@ -42,7 +48,7 @@ export class NodeReportedFailure extends Schema.TaggedClass<NodeReportedFailure>
 }) {}
 
 export class NodeRegistryError extends Schema.TaggedError<NodeRegistryError>()("NodeRegistryError", {
-  reason: Schema.Union([NodeNotConnected, NodeRequestRefused, NodeInvokeTimeout, NodeReportedFailure, PairingRefused, PairingUnavailable])
+  reason: Schema.Union([NodeNotConnected, NodeRequestRefused, NodeBusy, NodeInvokeTimeout, NodeReportedFailure, PairingRefused, PairingUnavailable])
 }) {}
 
 /** Default time a node has to answer an invoke. */
@@ -80,6 +86,8 @@ export interface NodeView {
 }
 
 export interface InvokeRequest {
+  /** Who is asking (a device id, else a connection id): idempotency keys and budgets are per caller. */
+  readonly caller: string
   readonly nodeId: string
   readonly command: string
   readonly params?: unknown

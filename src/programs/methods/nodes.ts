@@ -28,8 +28,9 @@ export const handlers = Effect.gen(function*() {
       }),
     "node.invoke": (p: { readonly nodeId: string; readonly command: string; readonly params?: unknown; readonly timeoutMs?: number; readonly idempotencyKey: string }) =>
       Effect.gen(function*() {
+        const caller = yield* CurrentCaller
         // NodeRegistry hands back the node's answer untyped: `{ok, nodeId, payload, payloadJSON}`.
-        const answer = (yield* nodes.invoke(p)) as Omit<NodeInvokeAnswer, "command">
+        const answer = (yield* nodes.invoke({ ...p, caller: caller.deviceId ?? caller.connId })) as Omit<NodeInvokeAnswer, "command">
         return { ...answer, command: p.command }
       }),
     "node.events.subscribe": ({ nodeIds }: { readonly nodeIds?: ReadonlyArray<string> }) =>
