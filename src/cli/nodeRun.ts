@@ -16,7 +16,7 @@ import { writeFileAtomic } from "../fs/atomicWrite.ts"
 import { forgetDeviceToken, loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
 import { loadOrCreateIdentity } from "../identity/deviceIdentity.ts"
 import * as TransportDirect from "../layers/TransportDirect.ts"
-import { resolveAllowlist } from "../node/systemRun.ts"
+import { codeRunners, resolveAllowlist } from "../node/systemRun.ts"
 import { checkPlaintext, localConfig, resolveTarget } from "../programs/clientTarget.ts"
 import type { Target } from "../programs/gatewayClient.ts"
 import { runNode } from "../programs/runNode.ts"
@@ -90,6 +90,9 @@ export const nodeRun = Command.make("run", flags, (f) =>
     const allowed = resolveAllowlist(allow)
     const missing = allow.filter((a) => ![...allowed].some((p) => p === a || p.endsWith(`/${a}`)))
     for (const m of missing) yield* Effect.logWarning(`--allow ${m}: no such program on PATH; ignored`)
+    for (const p of codeRunners(allowed)) {
+      yield* Effect.logWarning(`--allow ${p}: this program runs its arguments as code, so any operator allowed to invoke system.run here can run anything as this user`)
+    }
     yield* Effect.logInfo(`node ${identity.deviceId} → ${url}; system.run allows ${allowed.size === 0 ? "nothing (use --allow <program>)" : [...allowed].join(", ")}`)
     return yield* runNode(currentTarget, { displayName: Option.getOrUndefined(f.displayName), allowed }).pipe(
       Effect.provide([TransportDirect.layer, Logger.layer([Logger.consolePretty({ colors: false })])])
