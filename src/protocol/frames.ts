@@ -12,7 +12,7 @@ export const ErrorShape = Schema.Struct({
   message: Schema.String,
   details: Schema.optionalKey(Schema.Unknown),
   retryable: Schema.optionalKey(Schema.Boolean),
-  retryAfterMs: Schema.optionalKey(Schema.Number)
+  retryAfterMs: Schema.optionalKey(Schema.Finite)
 })
 export type ErrorShape = typeof ErrorShape.Type
 

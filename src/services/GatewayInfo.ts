@@ -6,7 +6,6 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { GatewayConfig } from "./GatewayConfig.ts"
 
 /** The `health` payload, shaped as OpenClaw clients read it. */
 export interface HealthSummary {
@@ -33,7 +32,6 @@ export class GatewayInfo extends Context.Service<GatewayInfo, GatewayInfoShape>(
   static readonly layer = Layer.effect(
     GatewayInfo,
     Effect.gen(function*() {
-      const { config } = yield* GatewayConfig
       const startedAtMs = yield* Clock.currentTimeMillis
       const health = Effect.gen(function*() {
         const ts = yield* Clock.currentTimeMillis
@@ -47,7 +45,8 @@ export class GatewayInfo extends Context.Service<GatewayInfo, GatewayInfoShape>(
           heartbeatSeconds: 0,
           defaultAgentId: "main",
           agents: [],
-          sessions: { path: `${config.paths.stateDir}/sessions`, count: 0, recent: [] }
+          // Relative to the state dir: health goes to every client, and a local path is not theirs to see.
+          sessions: { path: "sessions", count: 0, recent: [] }
         } satisfies HealthSummary
       })
       return GatewayInfo.of({
