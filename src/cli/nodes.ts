@@ -16,23 +16,28 @@ import { callMethod, target, withTransport } from "./clientCommands.ts"
 import { nodeRun } from "./nodeRun.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { targetFlags } from "./targetFlags.ts"
+import { resolveNodeRef } from "../nodes/nodeRef.ts"
 
 type Flags = Parameters<typeof target>[0] & { readonly timeout: number }
 
 const listNodes = (flags: Flags) => Effect.map(callMethod(flags, NodeList, {}), (p) => p.nodes)
 
-/** Finds a node by id, id prefix or display name. */
+/** Finds a node by id, display name or id prefix; an ambiguous reference is refused with the candidates. */
 const findNode = (flags: Flags, ref: string) =>
   Effect.flatMap(listNodes(flags), (nodes) => {
-    const exact = nodes.find((n) => n.nodeId === ref) ?? nodes.find((n) => n.displayName === ref)
-    const byPrefix = ref.length >= 6 ? nodes.filter((n) => n.nodeId.startsWith(ref)) : []
-    const found = exact ?? (byPrefix.length === 1 ? byPrefix[0] : undefined)
-    return found === undefined
-      ? Effect.fail(new ConfigError({
-        reason: "invalid",
-        message: byPrefix.length > 1 ? `"${ref}" matches ${byPrefix.length} nodes; give more of the id` : `no node "${ref}"; run \`gatehouse nodes list\``
-      }))
-      : Effect.succeed(found)
+    const resolved = resolveNodeRef(nodes, ref)
+    switch (resolved._tag) {
+      case "Found":
+        return Effect.succeed(resolved.node)
+      case "NotFound":
+        return Effect.fail(new ConfigError({ reason: "invalid", message: `no node "${ref}"; run \`gatehouse nodes list\`` }))
+      case "Ambiguous":
+        return Effect.fail(new ConfigError({
+          reason: "invalid",
+          message: `"${ref}" could mean ${resolved.candidates.length} nodes; use the full id of one of them:\n` +
+            resolved.candidates.map((n) => `  ${n.nodeId}  ${n.displayName ?? "-"}`).join("\n")
+        }))
+    }
   })
 
 const short = (id: string) => `${id.slice(0, 12)}…`
