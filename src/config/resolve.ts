@@ -7,8 +7,9 @@ import * as Redacted from "effect/Redacted"
 import { DEFAULT_FAILURE_POLICY, type FailurePolicy } from "../auth/failureWindow.ts"
 import { networkInterfaces } from "node:os"
 import { existsSync, readFileSync } from "node:fs"
-import { canonicalIp, isIpLiteral, isLoopbackIp, isTailnetIpv4 } from "../net/ip.ts"
+import { isIpLiteral, isLoopbackIp, isTailnetIpv4 } from "../net/ip.ts"
 import type { LoadedFile } from "./file.ts"
+import { invalidEntries } from "../net/addressSet.ts"
 import { redactUrl } from "./redact.ts"
 import { type Env, type ProfilePaths } from "./paths.ts"
 import type { AuthMode, BindMode } from "./schema.ts"
@@ -122,6 +123,11 @@ export const resolveConfig = (
     const where = postgres.source === "env" ? POSTGRES_URL_ENV : `state.postgres.url in ${paths.configPath}`
     return `${where} must be a postgres:// or postgresql:// URL (e.g. postgres://gatehouse:PASSWORD@db.internal:5432/gatehouse), got ${redactUrl(postgres.value)}`
   }
+  const badProxies = invalidEntries(gw.trustedProxies ?? [])
+  if (badProxies.length > 0) {
+    return `gateway.trustedProxies in ${paths.configPath}: ${badProxies.slice(0, 3).map((e) => JSON.stringify(e.slice(0, 64))).join(", ")} ` +
+      "is not an IP address or CIDR range (e.g. 10.0.0.2, 10.0.0.0/24, fd00::/8)"
+  }
   const remoteToken = nonEmpty(gw.remote?.token)
   const remotePassword = nonEmpty(gw.remote?.password)
   return {
@@ -132,7 +138,7 @@ export const resolveConfig = (
     customHost,
     authMode,
     allowedOrigins: gw.controlUi?.allowedOrigins ?? [],
-    trustedProxies: (gw.trustedProxies ?? []).map(canonicalIp),
+    trustedProxies: gw.trustedProxies ?? [],
     autoApproveLocal: gw.pairing?.autoApproveLocal ?? true,
     authRateLimit: {
       maxFailures: gw.auth?.rateLimit?.maxAttempts ?? DEFAULT_FAILURE_POLICY.maxFailures,
