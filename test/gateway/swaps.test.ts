@@ -54,8 +54,9 @@ describe("swapping a service in a real gateway", () => {
     Effect.gen(function*() {
       const failures = yield* Ref.make<ReadonlyArray<string>>([])
       const limiter = Layer.succeed(RateLimiter, RateLimiter.of({
-        check: () => Effect.map(Ref.get(failures), (f) => (f.length > 0 ? 42_000 : 0)),
-        fail: (address, reason) => Ref.update(failures, (f) => [...f, `${address} ${reason}`])
+        check: () => Effect.map(Ref.get(failures), (f) => (f.length > 0 ? { _tag: "Refuse", retryAfterMs: 42_000 } as const : { _tag: "Allow" } as const)),
+        fail: (address, reason) => Ref.update(failures, (f) => [...f, `${address} ${reason}`]),
+        succeed: () => Effect.void
       }))
       yield* Effect.gen(function*() {
         const bad = yield* connect(connectParams({ auth: { token: "wrong" } }))
