@@ -22,6 +22,7 @@ import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { type NodePairingStoreError, type NodeRecord, NodePairingStore } from "../services/NodePairingStore.ts"
 import {
   DEFAULT_INVOKE_TIMEOUT_MS,
+  MAX_REPORT_BYTES,
   type InvokeResultParams,
   NodeBusy,
   NodeInvokeTimeout,
@@ -29,6 +30,7 @@ import {
   NodeRegistry,
   NodeRegistryError,
   type NodeRegistryShape,
+  type NodeReports,
   NodeReportedFailure,
   NodeRequestRefused,
   type NodeSession,
@@ -44,6 +46,9 @@ export const layer = Layer.effect(
     const sessions = new Map<string, NodeSession>()
     const byConn = new Map<string, string>()
     const subscriptions = new Map<string, ReadonlySet<string> | "all">()
+    const reports = new Map<string, NodeReports>()
+    // Nodes whose last request an operator rejected, so an invoke can say so (until the node reconnects).
+    const rejected = new Set<string>()
     const table = new InvokeTable<NodeRegistryError>()
     const toPairers = (event: string, payload: unknown) => hub.broadcast(event, payload, { filter: isPairer })
     const withScopes = (r: NodePendingRequest) => ({ ...r, requiredApproveScopes: approvalScopes(r.commands) })
@@ -67,7 +72,8 @@ export const layer = Layer.effect(
         paired: paired !== undefined,
         remoteIp: session?.live.remoteAddress,
         connectedAtMs: session?.connectedAtMs,
-        pendingRequestId: pending?.requestId
+        pendingRequestId: pending?.requestId,
+        reports: reports.get(nodeId) ?? {}
       }
     }
 
@@ -87,6 +93,8 @@ export const layer = Layer.effect(
         }
         const previous = sessions.get(nodeId)
         sessions.set(nodeId, session)
+        reports.delete(nodeId)
+        rejected.delete(nodeId)
         byConn.set(live.connId, nodeId)
         if (previous !== undefined) {
           byConn.delete(previous.live.connId)
@@ -130,6 +138,8 @@ export const layer = Layer.effect(
         byConn.delete(connId)
         if (sessions.get(nodeId)?.live.connId !== connId) return Effect.void
         sessions.delete(nodeId)
+        reports.delete(nodeId)
+        rejected.delete(nodeId)
         return Effect.asVoid(table.failNode(nodeId, (command) => notConnected(nodeId, command, "node disconnected")))
       })
 
@@ -148,7 +158,9 @@ export const layer = Layer.effect(
             "COMMAND_NOT_APPROVED",
             `command not approved for this node: ${request.command}; ` +
               (record.pending === undefined
-                ? "its pairing request expired; it is asked again when the node reconnects"
+                ? rejected.has(request.nodeId)
+                  ? "an operator rejected its pairing request; it is asked again when the node reconnects"
+                  : "its pairing request expired; it is asked again when the node reconnects"
                 : `approve it with \`gatehouse nodes approve ${record.pending.requestId}\``)
           )
         }
@@ -206,6 +218,17 @@ export const layer = Layer.effect(
           }
         }))
 
+    const report: NodeRegistryShape["report"] = (callerNodeId, kind, value) =>
+      Effect.suspend(() => {
+        if (!sessions.has(callerNodeId)) return Effect.void
+        const size = JSON.stringify(value ?? null).length
+        if (size > MAX_REPORT_BYTES) {
+          return refused("REPORT_TOO_LARGE", `${kind} report of ${size} bytes is over the ${MAX_REPORT_BYTES}-byte limit; it was not kept`)
+        }
+        reports.set(callerNodeId, { ...reports.get(callerNodeId), [kind]: value })
+        return Effect.void
+      })
+
     const list = Effect.map(lift(store.list), (s) => {
       const pendingOf = new Map(s.pending.map((p) => [p.nodeId, p]))
       const pairedOf = new Map(s.paired.map((p) => [p.nodeId, p]))
@@ -221,6 +244,7 @@ export const layer = Layer.effect(
       invoke,
       result,
       event,
+      report,
       subscribe: (connId, nodeIds) => Effect.sync(() => void subscriptions.set(connId, nodeIds === undefined ? "all" : new Set(nodeIds))),
       list,
       describe: (nodeId) =>
@@ -247,6 +271,7 @@ export const layer = Layer.effect(
       pairReject: (requestId) =>
         Effect.gen(function*() {
           const request = yield* lift(store.reject(requestId))
+          if (sessions.has(request.nodeId)) rejected.add(request.nodeId)
           const ts = yield* Clock.currentTimeMillis
           yield* toPairers("node.pair.resolved", { requestId, nodeId: request.nodeId, decision: "rejected", ts })
           return request

@@ -24,7 +24,7 @@ export class NodeNotConnected extends Schema.TaggedClass<NodeNotConnected>()("No
 
 /** The request cannot reach a node as asked: undeclared, disallowed or unapproved command, unknown or wrong node. */
 export class NodeRequestRefused extends Schema.TaggedClass<NodeRequestRefused>()("NodeRequestRefused", {
-  code: Schema.Literals(["COMMAND_NOT_DECLARED", "COMMAND_NOT_ALLOWED", "COMMAND_NOT_APPROVED", "UNKNOWN_NODE", "NODE_ID_MISMATCH"]),
+  code: Schema.Literals(["COMMAND_NOT_DECLARED", "COMMAND_NOT_ALLOWED", "COMMAND_NOT_APPROVED", "UNKNOWN_NODE", "NODE_ID_MISMATCH", "REPORT_TOO_LARGE"]),
   message: Schema.String
 }) {}
 
@@ -83,7 +83,19 @@ export interface NodeView {
   readonly remoteIp: string | undefined
   readonly connectedAtMs: number | undefined
   readonly pendingRequestId: string | undefined
+  /** What the connected node last reported about itself (OpenClaw node hosts send these after connecting). */
+  readonly reports: NodeReports
 }
+
+/** A node's self-reports, each kept as sent while it is connected. */
+export interface NodeReports {
+  readonly runnerInventory?: unknown
+  readonly skills?: unknown
+  readonly pluginTools?: unknown
+}
+
+/** Each self-report's JSON is kept up to this size; a larger one is refused. */
+export const MAX_REPORT_BYTES = 64 * 1024
 
 export interface InvokeRequest {
   /** Who is asking (a device id, else a connection id): idempotency keys and budgets are per caller. */
@@ -112,6 +124,8 @@ export interface NodeRegistryShape {
   readonly invoke: (request: InvokeRequest) => Effect.Effect<unknown, NodeRegistryError>
   readonly result: (callerNodeId: string, result: InvokeResultParams) => Effect.Effect<unknown, NodeRegistryError>
   readonly event: (callerNodeId: string, event: string, payload: unknown) => Effect.Effect<void>
+  /** Keeps a connected node's report about itself (runner inventory, skills, plugin tools) for `node.describe`. */
+  readonly report: (callerNodeId: string, kind: keyof NodeReports, value: unknown) => Effect.Effect<void, NodeRegistryError>
   readonly subscribe: (connId: string, nodeIds: ReadonlyArray<string> | undefined) => Effect.Effect<void>
   readonly list: Effect.Effect<ReadonlyArray<NodeView>, NodeRegistryError>
   readonly describe: (nodeId: string) => Effect.Effect<NodeView, NodeRegistryError>

@@ -112,7 +112,7 @@ describe("swapping a service in a real gateway", () => {
           list: Effect.succeed([{
             nodeId: "fixture-node", displayName: undefined, platform: "linux", version: "1", caps: [], commands: [],
             approvedCommands: [], invokableCommands: [], connected: false, paired: true, remoteIp: undefined,
-            connectedAtMs: undefined, pendingRequestId: undefined
+            connectedAtMs: undefined, pendingRequestId: undefined, reports: {}
           }])
         })
       })).pipe(Layer.provide(NodeRegistryLive.layer))

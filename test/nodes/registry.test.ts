@@ -144,6 +144,10 @@ describe("node.invoke", () => {
       const remote = yield* memoryNode({ remote: true, commands: ["system.which"] })
       const unapproved = yield* op.call("node.invoke", { nodeId: remote.nodeId, command: "system.which", idempotencyKey: "d" })
       assert.include(unapproved.error.message, "gatehouse nodes approve")
+      const pending = (yield* op.call("node.pair.list")).payload.pending.find((p: { nodeId: string }) => p.nodeId === remote.nodeId)
+      assert.strictEqual((yield* op.call("node.pair.reject", { requestId: pending.requestId })).ok, true)
+      const afterReject = yield* op.call("node.invoke", { nodeId: remote.nodeId, command: "system.which", idempotencyKey: "e" })
+      assert.include(afterReject.error.message, "an operator rejected its pairing request")
     }).pipe(Effect.provide(gateway())))
 
   it.effect("fails only the invokes of a node that disconnects, at once", () =>

@@ -118,9 +118,9 @@ const EXPECTED: Record<string, string> = {
   "device.pair.list (paired)": '{"pending":[],"paired":[{"deviceId":"s","publicKey":"s","displayName":"s","platform":"s","deviceFamily":"s","clientId":"s","clientMode":"s","remoteIp":"s","roles":["s"],"approvedScopes":["s"],"approvedVia":"s","createdAtMs":0,"approvedAtMs":0,"role":"s","scopes":["s"],"tokens":[{"role":"s","scopes":["s"],"createdAtMs":0,"rotatedAtMs":0,"revokedAtMs":0}]}]}',
   "device.bootstrap.create": '{"role":"s","scopes":["s"],"bootstrapToken":"s","expiresAtMs":0}',
   "device.pair.remove": '{"deviceId":"s"}',
-  "node.list": '{"ts":0,"nodes":[{"nodeId":"s","displayName":"s","platform":"s","version":"s","caps":["s"],"commands":["s","s"],"approvedCommands":["s","s"],"invokableCommands":["s","s"],"connected":true,"paired":true,"remoteIp":"s","connectedAtMs":0},{"nodeId":"s","platform":"s","version":"s","caps":["s"],"commands":["s","s"],"approvedCommands":[],"invokableCommands":[],"connected":true,"paired":false,"remoteIp":"s","connectedAtMs":0,"pendingRequestId":"s"}]}',
-  "node.describe": '{"ts":0,"nodeId":"s","displayName":"s","platform":"s","version":"s","caps":["s"],"commands":["s","s"],"approvedCommands":["s","s"],"invokableCommands":["s","s"],"connected":true,"paired":true,"remoteIp":"s","connectedAtMs":0}',
-  "node.describe (remote)": '{"ts":0,"nodeId":"s","platform":"s","version":"s","caps":["s"],"commands":["s","s"],"approvedCommands":[],"invokableCommands":[],"connected":true,"paired":false,"remoteIp":"s","connectedAtMs":0,"pendingRequestId":"s"}',
+  "node.list": '{"ts":0,"nodes":[{"nodeId":"s","displayName":"s","platform":"s","version":"s","caps":["s"],"commands":["s","s"],"approvedCommands":["s","s"],"invokableCommands":["s","s"],"connected":true,"paired":true,"remoteIp":"s","connectedAtMs":0,"reports":{}},{"nodeId":"s","platform":"s","version":"s","caps":["s"],"commands":["s","s"],"approvedCommands":[],"invokableCommands":[],"connected":true,"paired":false,"remoteIp":"s","connectedAtMs":0,"pendingRequestId":"s","reports":{}}]}',
+  "node.describe": '{"ts":0,"nodeId":"s","displayName":"s","platform":"s","version":"s","caps":["s"],"commands":["s","s"],"approvedCommands":["s","s"],"invokableCommands":["s","s"],"connected":true,"paired":true,"remoteIp":"s","connectedAtMs":0,"reports":{}}',
+  "node.describe (remote)": '{"ts":0,"nodeId":"s","platform":"s","version":"s","caps":["s"],"commands":["s","s"],"approvedCommands":[],"invokableCommands":[],"connected":true,"paired":false,"remoteIp":"s","connectedAtMs":0,"pendingRequestId":"s","reports":{}}',
   "node.events.subscribe": '{"ok":true}',
   "node.invoke.result": '{"ok":true}',
   "node.invoke": '{"ok":true,"nodeId":"s","payload":{"path":"s"},"payloadJSON":"s","command":"s"}',
@@ -132,7 +132,7 @@ const EXPECTED: Record<string, string> = {
   "node.pair.approve": '{"requestId":"s","node":{"nodeId":"s","platform":"s","version":"s","deviceFamily":"s","caps":["s"],"commands":["s","s"],"approvedVia":"s","createdAtMs":0,"approvedAtMs":0,"lastConnectedAtMs":0}}',
   // displayName in the place every other paired-node listing has it (it used to trail after a rename)
   "node.rename": '{"nodeId":"s","node":{"nodeId":"s","displayName":"s","platform":"s","version":"s","deviceFamily":"s","caps":["s"],"commands":["s","s"],"approvedVia":"s","createdAtMs":0,"approvedAtMs":0,"lastConnectedAtMs":0}}',
-  "node.pair.verify": '{"ok":true,"node":{"nodeId":"s","displayName":"s","platform":"s","version":"s","caps":["s"],"commands":["s","s"],"approvedCommands":["s","s"],"invokableCommands":["s","s"],"connected":true,"paired":true,"remoteIp":"s","connectedAtMs":0}}',
+  "node.pair.verify": '{"ok":true,"node":{"nodeId":"s","displayName":"s","platform":"s","version":"s","caps":["s"],"commands":["s","s"],"approvedCommands":["s","s"],"invokableCommands":["s","s"],"connected":true,"paired":true,"remoteIp":"s","connectedAtMs":0,"reports":{}}}',
   "node.pair.verify (wrong)": '{"ok":false}',
   "node.pair.reject": '{"requestId":"s","nodeId":"s"}'
 }

@@ -59,6 +59,19 @@ export const handlers = Effect.gen(function*() {
           channels: (yield* channels.status).map(({ lastError, ...c }) => (lastError === undefined ? c : { ...c, lastError }))
         }
       }),
+    "diagnostics.stability": () =>
+      Effect.map(info.vitals, (v) => ({
+        count: 0,
+        capacity: 0,
+        dropped: 0,
+        summary: {
+          byType: {},
+          memory: { latest: { rssBytes: v.rssBytes, heapUsedBytes: v.heapUsedBytes }, maxRssBytes: v.maxRssBytes, pressureCount: 0 }
+        },
+        events: [],
+        uptimeMs: v.uptimeMs,
+        eventLoop: v.eventLoop
+      })),
     "system-presence": () => hub.presence,
     "last-heartbeat": () => info.lastHeartbeat,
     "gateway.identity.get": () => Effect.succeed({ deviceId: identity.deviceId, publicKey: identity.publicKey }),
