@@ -14,12 +14,14 @@ import { Discovery } from "../../services/Discovery.ts"
 import { GatewayConfig } from "../../services/GatewayConfig.ts"
 import { GatewayInfo } from "../../services/GatewayInfo.ts"
 import { HostIdentity } from "../../services/HostIdentity.ts"
+import { Listener } from "../../services/Listener.ts"
 import { GATEHOUSE_VERSION } from "../../version.ts"
 
 export const handlers = Effect.gen(function*() {
   const info = yield* GatewayInfo
   const hub = yield* ConnectionHub
   const discovery = yield* Discovery
+  const listener = yield* Listener
   const channels = yield* ChannelRunner
   const { config, host } = yield* GatewayConfig
   const identity = yield* HostIdentity
@@ -41,7 +43,8 @@ export const handlers = Effect.gen(function*() {
           gateway: {
             bind: config.bind.value,
             host,
-            port: config.port.value,
+            // The bound port: with --port 0 the system chose it.
+            port: listener.address.port,
             authMode: config.authMode.value,
             ...(admin ? { stateDir: config.paths.stateDir, configPath: config.paths.configPath } : {})
           },
