@@ -11,7 +11,7 @@ import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import { randomUUID } from "node:crypto"
 import { ConfigError } from "../config/errors.ts"
-import { NodeDescribe, NodeInvoke, NodeList, NodePairApprove, NodePairList, NodePairReject } from "../protocol/rpcs/nodes.ts"
+import { NodeDescribe, NodeInvoke, NodeList, NodePairApprove, NodePairList, NodePairReject, NodePairRemove, NodeRename } from "../protocol/rpcs/nodes.ts"
 import { callMethod, target, withTransport } from "./clientCommands.ts"
 import { nodeRun } from "./nodeRun.ts"
 import { printJson, reportFailures } from "./output.ts"
@@ -92,6 +92,30 @@ const describe = Command.make("describe", { ...targetFlags, node: Argument.Strin
     yield* printJson(described)
   }), flags.json)).pipe(withTransport, Command.withDescription("Show one node"))
 
+const rename = Command.make(
+  "rename",
+  { ...targetFlags, node: Argument.String("node").pipe(Argument.withDescription("Node id, id prefix or display name")), name: Argument.String("name") },
+  (flags) =>
+    reportFailures(Effect.gen(function*() {
+      const node = yield* findNode(flags, flags.node)
+      const result = yield* callMethod(flags, NodeRename, { nodeId: node.nodeId, displayName: flags.name })
+      if (flags.json) return yield* printJson(result)
+      yield* Console.log(`Renamed ${short(result.nodeId)} to "${flags.name}"`)
+    }), flags.json)
+).pipe(withTransport, Command.withDescription("Give a paired node a display name"))
+
+const remove = Command.make(
+  "remove",
+  { ...targetFlags, node: Argument.String("node").pipe(Argument.withDescription("Node id, id prefix or display name")) },
+  (flags) =>
+    reportFailures(Effect.gen(function*() {
+      const node = yield* findNode(flags, flags.node)
+      const result = yield* callMethod(flags, NodePairRemove, { nodeId: node.nodeId })
+      if (flags.json) return yield* printJson(result)
+      yield* Console.log(`Removed ${short(result.nodeId)}: its approved commands and node token are gone, and it was disconnected`)
+    }), flags.json)
+).pipe(withTransport, Command.withDescription("Forget a node: its approved commands and node token; it is disconnected"))
+
 const invoke = Command.make(
   "invoke",
   {
@@ -136,7 +160,7 @@ const invoke = Command.make(
 
 export const nodes = Command.make("nodes").pipe(
   Command.withDescription("List, approve and invoke nodes"),
-  Command.withSubcommands([list, pending, approve, reject, describe, invoke])
+  Command.withSubcommands([list, pending, approve, reject, describe, rename, remove, invoke])
 )
 
 export const node = Command.make("node").pipe(
