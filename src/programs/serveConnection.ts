@@ -26,7 +26,7 @@ import {
   TICK_INTERVAL_MS
 } from "../protocol/constants.ts"
 import { ErrorCode, GatewayError, invalidRequest, unknownMethod } from "../protocol/errors.ts"
-import { decodeFrame, encodeFrame, type ErrorShape, type RequestFrame, type ResponseFrame } from "../protocol/frames.ts"
+import { decodeFrame, decodeRequest, encodeFrame, type ErrorShape, type RequestFrame, type ResponseFrame } from "../protocol/frames.ts"
 import { satisfies } from "../protocol/scopes.ts"
 import { servedEvents, servedMethods } from "../protocol/methods.ts"
 import type { Admitted } from "../auth/principal.ts"
@@ -200,7 +200,7 @@ const runSession = Effect.fnUntraced(function*(
 
 const handleRequest = (conn: Conn, clientId: number, text: string) =>
   Effect.gen(function*() {
-    const decoded = decodeFrame(text)
+    const decoded = decodeRequest(text)
     if (Result.isFailure(decoded)) {
       return yield* sendError(conn, decoded.failure.id ?? "invalid", invalidRequest(`invalid request frame: ${decoded.failure.message}`).toShape())
     }

@@ -83,6 +83,25 @@ export const decodeFrame = (text: string): Result.Result<Frame, FrameProblem> =>
   return Result.fail({ message: clip(message, 160), id: idOf(parsed.success) })
 }
 
+/**
+ * Decodes a frame expected to be a request (every frame after the handshake):
+ * a well-formed `req` is recognised by its four keys without a full union
+ * decode; anything else gets `decodeFrame`'s answer, so the two never disagree.
+ */
+export const decodeRequest = (text: string): Result.Result<Frame, FrameProblem> => {
+  if (depthOf(text) > MAX_FRAME_DEPTH) return decodeFrame(text)
+  const parsed = Result.try(() => JSON.parse(text) as unknown)
+  if (Result.isFailure(parsed)) return decodeFrame(text)
+  const v = parsed.success as { type?: unknown; id?: unknown; method?: unknown; params?: unknown }
+  if (
+    typeof v === "object" && v !== null && !Array.isArray(v) && v.type === "req" && validId(v.id) && validId(v.method) &&
+    onlyRequestKeys(v)
+  ) return Result.succeed(v as RequestFrame)
+  const result = decodeStrict(parsed.success)
+  if (Result.isSuccess(result)) return Result.succeed(result.success)
+  return decodeFrame(text)
+}
+
 /** Encodes a frame for the wire. */
 export const encodeFrame = (frame: Frame): string => JSON.stringify(frame)
 
@@ -92,6 +111,13 @@ export const encodeFrame = (frame: Frame): string => JSON.stringify(frame)
 
 const pathOf = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>) =>
   path.slice(0, 4).map((p) => clip(typeof p === "object" ? String(p.key) : String(p), 32)).join(".")
+
+const validId = (u: unknown): u is string => typeof u === "string" && u.length > 0 && u.length <= MAX_ID_LENGTH
+
+const onlyRequestKeys = (v: object) => {
+  for (const k in v) if (k !== "type" && k !== "id" && k !== "method" && k !== "params") return false
+  return true
+}
 
 const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
 

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { decodeFrame, MAX_FRAME_DEPTH } from "../../src/protocol/frames.ts"
+import { decodeFrame, decodeRequest, MAX_FRAME_DEPTH } from "../../src/protocol/frames.ts"
 import { connectParams, coreLayer, openMemory } from "../helpers/testGateway.ts"
 
 const failure = (text: string) => {
@@ -50,4 +50,29 @@ describe("work per frame is bounded and replies never echo the input", () => {
       yield* c.push({ type: "req", id: "h", method: "health" })
       assert.strictEqual((yield* c.nextMatching((f) => f.id === "h")).ok, true)
     }).pipe(Effect.provide(coreLayer())))
+})
+
+describe("the request fast path", () => {
+  const Req = Schema.Struct({
+    type: Schema.Literals(["req", "res", "event"]),
+    id: Schema.String,
+    method: Schema.String,
+    params: Schema.Unknown
+  })
+  it.prop("decodes exactly what the full decode accepts, to the same frame", [Schema.Union([Req, Schema.String, Schema.Json])], ([value]) => {
+    const text = typeof value === "string" ? value : JSON.stringify(value)
+    const fast = decodeRequest(text)
+    const full = decodeFrame(text)
+    assert.strictEqual(Result.isSuccess(fast), Result.isSuccess(full), text)
+    if (Result.isSuccess(fast) && Result.isSuccess(full)) assert.deepStrictEqual(fast.success, full.success)
+    if (Result.isFailure(fast) && Result.isFailure(full)) assert.deepStrictEqual(fast.failure, full.failure)
+  }, { arbitrary: { runs: 500 } })
+
+  it("falls back to the full answer for an extra key, a __proto__ key or a long id", () => {
+    for (const text of [
+      JSON.stringify({ type: "req", id: "1", method: "health", extra: 1 }),
+      '{"type":"req","id":"1","method":"health","__proto__":{"x":1}}',
+      JSON.stringify({ type: "req", id: "i".repeat(300), method: "health" })
+    ]) assert.deepStrictEqual(decodeRequest(text), decodeFrame(text))
+  })
 })
