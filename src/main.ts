@@ -12,6 +12,7 @@ import { call, gatewayHealth, gatewayStatus, health, status } from "./cli/client
 import { configShow } from "./cli/configShow.ts"
 import { devices } from "./cli/devices.ts"
 import { gatewayInstallService } from "./cli/gatewayInstallService.ts"
+import { gatewayRotateCert } from "./cli/gatewayRotateCert.ts"
 import { gatewayRun } from "./cli/gatewayRun.ts"
 import { node, nodes } from "./cli/nodes.ts"
 import { root } from "./cli/root.ts"
@@ -20,7 +21,7 @@ import { GATEHOUSE_VERSION } from "./version.ts"
 
 const gateway = Command.make("gateway").pipe(
   Command.withDescription("Run or inspect the gateway"),
-  Command.withSubcommands([gatewayRun, gatewayStatus, gatewayHealth, call, gatewayInstallService])
+  Command.withSubcommands([gatewayRun, gatewayStatus, gatewayHealth, call, gatewayRotateCert, gatewayInstallService])
 )
 
 const config = Command.make("config").pipe(

@@ -109,6 +109,7 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       `Gateway   ${t.url} (${originLabel(t)}) · reachable ${connectedMs}ms · auth ${s.gateway.authMode}`,
       `Version   ${s.version} · uptime ${formatDuration(s.uptimeMs)} · ${s.os} · node ${s.node}`,
       `Bind      ${s.gateway.bind} (${s.gateway.host}:${s.gateway.port})`,
+      `TLS       ${s.gateway.tls?.enabled === true ? `on · sha256 ${s.gateway.tls.sha256 ?? "?"}` : "off"}`,
       `Clients   ${s.connections.total} connected (${s.connections.operators} operator, ${s.connections.nodes} node)`,
       `Discovery ${s.discovery.mode}${s.discovery.advertised.length === 0 ? "" : ` · advertising ${s.discovery.advertised.map((a) => `${a.name} (${a.host}:${a.port})`).join(", ")}`}`,
       `Channels  ${s.channels.length === 0 ? "none configured" : s.channels.map((c) => `${c.label} ${c.running ? "running" : c.enabled ? "stopped" : "disabled"}${c.lastError === undefined ? "" : ` (${c.lastError})`}`).join(", ")}`,

@@ -14,6 +14,7 @@ import { Discovery } from "../../services/Discovery.ts"
 import { GatewayConfig } from "../../services/GatewayConfig.ts"
 import { GatewayInfo } from "../../services/GatewayInfo.ts"
 import { HostIdentity } from "../../services/HostIdentity.ts"
+import { Listener } from "../../services/Listener.ts"
 import { GATEHOUSE_VERSION } from "../../version.ts"
 
 export const handlers = Effect.gen(function*() {
@@ -23,6 +24,7 @@ export const handlers = Effect.gen(function*() {
   const channels = yield* ChannelRunner
   const { config, host } = yield* GatewayConfig
   const identity = yield* HostIdentity
+  const { address } = yield* Listener
   return declaredIn(GatewayRpcs)({
     // A copy as a plain object: the summary is an interface, which an open record type does not accept.
     "health": () => Effect.map(info.health, (summary) => ({ ...summary })),
@@ -43,6 +45,7 @@ export const handlers = Effect.gen(function*() {
             host,
             port: config.port.value,
             authMode: config.authMode.value,
+            tls: address.tlsFingerprint === undefined ? { enabled: false } : { enabled: true, sha256: address.tlsFingerprint },
             ...(admin ? { stateDir: config.paths.stateDir, configPath: config.paths.configPath } : {})
           },
           connections: {
