@@ -14,7 +14,8 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import { ConfigError } from "../config/errors.ts"
 import * as TransportDirect from "../layers/TransportDirect.ts"
-import { resolveTarget, type ResolvedTarget, withDevice } from "../programs/clientTarget.ts"
+import * as PinStoreFile from "../layers/PinStoreFile.ts"
+import { resolveTarget, type ResolvedTarget, withDevice, withPin } from "../programs/clientTarget.ts"
 import { callGateway, callRpc, type Method, openSession, type PayloadSchema, type SuccessSchema } from "../programs/gatewayClient.ts"
 import { Health, LastHeartbeat, Status, SystemPresence } from "../protocol/rpcs/core.ts"
 import { printJson, reportFailures } from "./output.ts"
@@ -22,6 +23,8 @@ import { root } from "./root.ts"
 import { targetFlags } from "./targetFlags.ts"
 
 export type TargetInput = {
+  readonly tlsFingerprint: Option.Option<string>
+  readonly trustFingerprint: Option.Option<string>
   readonly url: Option.Option<string>
   readonly token: Option.Option<import("effect/Redacted").Redacted<string>>
   readonly password: Option.Option<import("effect/Redacted").Redacted<string>>
@@ -42,7 +45,11 @@ export const target = (flags: TargetInput) =>
       profile: Option.getOrUndefined(shared.profile),
       dev: shared.dev
     }, process.env)
-    return yield* withDevice(resolved)
+    const pinned = yield* withPin(resolved, {
+      tlsFingerprint: Option.getOrUndefined(flags.tlsFingerprint),
+      trustFingerprint: Option.getOrUndefined(flags.trustFingerprint)
+    }).pipe(Effect.provide(PinStoreFile.layer(resolved.stateDir)))
+    return yield* withDevice(pinned)
   })
 
 /** Calls `method` on the command's gateway and returns its answer, decoded with the method's schema. */

@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ConfigError } from "../config/errors.ts"
 import { localConfig } from "../programs/clientTarget.ts"
+import { readLiveLock } from "../programs/profileLock.ts"
 import { generateCertificate } from "../tls/certificate.ts"
 import { colonForm } from "../tls/fingerprint.ts"
 import { printJson, reportFailures } from "./output.ts"
@@ -35,13 +36,19 @@ export const gatewayRotateCert = Command.make(
           Effect.provide(NodeServices.layer),
           Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: e.message }))
         )
-        if (flags.json) return yield* printJson({ ok: true, fingerprint: material.fingerprint, certPath: material.certPath })
+        const running = yield* readLiveLock(config.paths.stateDir)
+        if (flags.json) {
+          return yield* printJson({ ok: true, fingerprint: material.fingerprint, certPath: material.certPath, restartNeeded: running !== undefined })
+        }
         yield* Console.log([
           `New TLS certificate: ${material.certPath}`,
           `SHA-256 fingerprint: ${material.fingerprint}`,
           `                     (${colonForm(material.fingerprint)})`,
           "",
-          "Restart the gateway to serve it. Clients that pinned the old certificate are refused until they re-pin:",
+          running === undefined
+            ? "The gateway serves it from its next start."
+            : `The running gateway (pid ${running.pid}) still serves the old one: restart it to serve this one.`,
+          "Clients that pinned the old certificate are refused (\"the gateway's certificate changed\") until they re-pin:",
           `  gatehouse <command> --url wss://<host>:${config.port.value} --trust-fingerprint ${material.fingerprint}`,
           `  openclaw node run --tls --tls-fingerprint ${material.fingerprint} ...`
         ].join("\n"))

@@ -1,0 +1,64 @@
+/**
+ * Which certificate a `wss://` gateway must present. In order: `--trust-fingerprint`
+ * (a first-use pin, stored once the gateway presented it), `--tls-fingerprint`, the
+ * pin the configuration gives (`gateway.remote.tlsFingerprint`, or this host's own
+ * gateway certificate), then the pin stored in the PinStore. A fingerprint a
+ * gateway advertises (discovery TXT) is never a pin: it is not an input here.
+ */
+import * as Effect from "effect/Effect"
+import { ConfigError } from "../config/errors.ts"
+import { PinStore } from "../services/PinStore.ts"
+import type { TlsPin } from "../services/Transport.ts"
+import { normalizeFingerprint, pinEndpoint } from "../tls/fingerprint.ts"
+import type { TargetTls } from "./gatewayClient.ts"
+
+/** What the user said on the command line. */
+export interface PinFlags {
+  /** `--tls-fingerprint`: the pin for this call, not stored. */
+  readonly tlsFingerprint?: string | undefined
+  /** `--trust-fingerprint`: the explicit confirmation that stores (or replaces) the pin. */
+  readonly trustFingerprint?: string | undefined
+}
+
+/** The pin a `wss://` target must present (`undefined` for `ws://`, or when nothing pins it). */
+export const decidePin = (url: string, flags: PinFlags, configured: TlsPin | undefined) =>
+  Effect.gen(function*(): Effect.fn.Return<TargetTls | undefined, ConfigError, PinStore> {
+    const trust = yield* parseFlag("--trust-fingerprint", flags.trustFingerprint)
+    const flag = yield* parseFlag("--tls-fingerprint", flags.tlsFingerprint)
+    const secure = URL.canParse(url) && new URL(url).protocol === "wss:"
+    if (!secure) {
+      if (trust !== undefined || flag !== undefined) {
+        return yield* new ConfigError({ reason: "invalid", message: `--tls-fingerprint/--trust-fingerprint need a wss:// gateway, and ${url} is not one` })
+      }
+      return undefined
+    }
+    const store = yield* PinStore
+    const endpoint = pinEndpoint(url)
+    const storeFailed = (e: { readonly message: string }) => new ConfigError({ reason: "unreadable", message: e.message })
+    if (trust !== undefined) {
+      return {
+        fingerprint: trust,
+        pinnedBy: "--trust-fingerprint",
+        onVerified: store.trust(endpoint, trust, "trust-flag").pipe(
+          Effect.tap((pin) => Effect.logInfo(`pinned ${pin.endpoint} to ${pin.fingerprint} (in ${store.location})`)),
+          Effect.asVoid
+        )
+      }
+    }
+    if (flag !== undefined) return { fingerprint: flag, pinnedBy: "--tls-fingerprint" }
+    if (configured !== undefined) return configured
+    const stored = yield* store.get(endpoint).pipe(Effect.mapError(storeFailed))
+    return stored === undefined ? undefined : { fingerprint: stored.fingerprint, pinnedBy: `the pin stored for ${endpoint} in ${store.location}` }
+  })
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+const parseFlag = (name: string, value: string | undefined) => {
+  if (value === undefined) return Effect.succeed(undefined)
+  const canonical = normalizeFingerprint(value)
+  return canonical === undefined
+    ? Effect.fail(new ConfigError({ reason: "invalid", message: `${name} must be a SHA-256 fingerprint (64 hex digits, or openssl's AB:CD:... form), got "${value}"` }))
+    : Effect.succeed(canonical)
+}
