@@ -18,6 +18,12 @@ export interface PinFlags {
   readonly tlsFingerprint?: string | undefined
   /** `--trust-fingerprint`: the explicit confirmation that stores (or replaces) the pin. */
   readonly trustFingerprint?: string | undefined
+  /**
+   * What a discovered gateway advertises (`gatewayTlsSha256` in its TXT record). A
+   * hint anyone on the network can forge: it is never used as a pin, never stored,
+   * never replaces one. Accepted here only so that callers cannot mistake it for one.
+   */
+  readonly advertised?: string | undefined
 }
 
 /** The pin a `wss://` target must present (`undefined` for `ws://`, or when nothing pins it). */
