@@ -11,8 +11,8 @@ import { createServer, type Server } from "node:net"
 import { TLSSocket } from "node:tls"
 import * as PinStoreMemory from "../../src/layers/PinStoreMemory.ts"
 import * as TransportDirect from "../../src/layers/TransportDirect.ts"
-import { callRpc, openSession } from "../../src/programs/gatewayClient.ts"
-import { decidePin } from "../../src/programs/tlsPin.ts"
+import { callRpc, openSession, type Target } from "../../src/programs/gatewayClient.ts"
+import { confirmFirstUse, decidePin } from "../../src/programs/tlsPin.ts"
 import { Health, Status } from "../../src/protocol/rpcs/core.ts"
 import { GatewayServer } from "../../src/services/GatewayServer.ts"
 import { PinStore } from "../../src/services/PinStore.ts"
@@ -125,5 +125,30 @@ layer(serverLayer({ tls: true }, testEnv()))("a gateway with TLS on", (it) => {
       const stored = yield* connect({ advertised: rogue })
       assert.isTrue(stored.payload.ok)
       assert.strictEqual((yield* store.list)[0]?.fingerprint, server.tlsFingerprint)
+    }).pipe(Effect.provide([TransportDirect.layer, PinStoreMemory.layer()])))
+
+  it.effect("asks on first use, pins only on yes, and only once the gateway presented that certificate", () =>
+    Effect.gen(function*() {
+      const server = yield* GatewayServer
+      const store = yield* PinStore
+      const questions: Array<string> = []
+      const answering = (yes: boolean) => (question: string) => Effect.sync(() => (questions.push(question), yes))
+
+      const target: Target = { url: server.url, token }
+      const declined = yield* confirmFirstUse(target, answering(false), 5_000)
+      assert.isUndefined(declined.tls)
+      assert.include(questions[0], server.tlsFingerprint!)
+      assert.strictEqual((yield* Effect.flip(callRpc(declined, Health, {}))).code, "TLS_UNPINNED")
+      assert.deepStrictEqual(yield* store.list, [])
+
+      const accepted = yield* confirmFirstUse(target, answering(true), 5_000)
+      assert.strictEqual(accepted.tls?.fingerprint, server.tlsFingerprint)
+      assert.deepStrictEqual(yield* store.list, [])
+      yield* callRpc(accepted, Health, {})
+      assert.strictEqual((yield* store.list)[0]?.fingerprint, server.tlsFingerprint)
+
+      const pinned = yield* confirmFirstUse(accepted, answering(true), 5_000)
+      assert.strictEqual(pinned, accepted)
+      assert.strictEqual(questions.length, 2)
     }).pipe(Effect.provide([TransportDirect.layer, PinStoreMemory.layer()])))
 })
