@@ -27,11 +27,14 @@ import { root } from "./root.ts"
 import { pinFlags } from "./targetFlags.ts"
 
 /** Decodes a setup code into its URL and bootstrap token. */
-export const decodeSetupCode = (code: string): { readonly url: string; readonly bootstrapToken: string } | undefined => {
+export const decodeSetupCode = (
+  code: string
+): { readonly url: string; readonly bootstrapToken: string; readonly tlsFingerprint?: string | undefined } | undefined => {
   const parsed = Result.try(() => JSON.parse(Buffer.from(code.trim(), "base64url").toString("utf8")) as unknown)
   if (Result.isFailure(parsed)) return undefined
-  const v = parsed.success as { url?: unknown; bootstrapToken?: unknown }
-  return typeof v.url === "string" && typeof v.bootstrapToken === "string" ? { url: v.url, bootstrapToken: v.bootstrapToken } : undefined
+  const v = parsed.success as { url?: unknown; bootstrapToken?: unknown; tlsFingerprint?: unknown }
+  if (typeof v.url !== "string" || typeof v.bootstrapToken !== "string") return undefined
+  return { url: v.url, bootstrapToken: v.bootstrapToken, ...(typeof v.tlsFingerprint === "string" ? { tlsFingerprint: v.tlsFingerprint } : {}) }
 }
 
 const flags = {
@@ -71,7 +74,8 @@ export const nodeRun = Command.make("run", flags, (f) =>
     const configuredPin = paired !== undefined || (savedUrl !== undefined && explicit === undefined) ? undefined : (explicit ?? local)?.configuredPin
     const tls = yield* decidePin(url, {
       tlsFingerprint: Option.getOrUndefined(f.tlsFingerprint),
-      trustFingerprint: Option.getOrUndefined(f.trustFingerprint)
+      trustFingerprint: Option.getOrUndefined(f.trustFingerprint),
+      setupCode: paired?.tlsFingerprint
     }, configuredPin).pipe(Effect.provide(PinStoreFile.layer(stateDir)))
     const currentTarget = Effect.gen(function*(): Effect.fn.Return<Target> {
       const stored = explicit !== undefined ? undefined : yield* loadDeviceToken(stateDir, identity.deviceId, "node", url)

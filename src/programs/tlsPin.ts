@@ -19,6 +19,8 @@ export interface PinFlags {
   readonly tlsFingerprint?: string | undefined
   /** `--trust-fingerprint`: the explicit confirmation that stores (or replaces) the pin. */
   readonly trustFingerprint?: string | undefined
+  /** The fingerprint in a setup code the user carried from the gateway host: stored like `--trust-fingerprint`. */
+  readonly setupCode?: string | undefined
   /**
    * What a discovered gateway advertises (`gatewayTlsSha256` in its TXT record). A
    * hint anyone on the network can forge: it is never used as a pin, never stored,
@@ -30,7 +32,9 @@ export interface PinFlags {
 /** The pin a `wss://` target must present (`undefined` for `ws://`, or when nothing pins it). */
 export const decidePin = (url: string, flags: PinFlags, configured: TlsPin | undefined) =>
   Effect.gen(function*(): Effect.fn.Return<TargetTls | undefined, ConfigError, PinStore> {
-    const trust = yield* parseFlag("--trust-fingerprint", flags.trustFingerprint)
+    const trustFlag = yield* parseFlag("--trust-fingerprint", flags.trustFingerprint)
+    const fromCode = yield* parseFlag("the setup code's tlsFingerprint", flags.setupCode)
+    const trust = trustFlag ?? fromCode
     const flag = yield* parseFlag("--tls-fingerprint", flags.tlsFingerprint)
     const secure = URL.canParse(url) && new URL(url).protocol === "wss:"
     if (!secure) {
@@ -45,8 +49,8 @@ export const decidePin = (url: string, flags: PinFlags, configured: TlsPin | und
     if (trust !== undefined) {
       return {
         fingerprint: trust,
-        pinnedBy: "--trust-fingerprint",
-        onVerified: store.trust(endpoint, trust, "trust-flag").pipe(
+        pinnedBy: trustFlag !== undefined ? "--trust-fingerprint" : "the setup code",
+        onVerified: store.trust(endpoint, trust, trustFlag !== undefined ? "trust-flag" : "setup-code").pipe(
           Effect.tap((pin) => Effect.logInfo(`pinned ${pin.endpoint} to ${pin.fingerprint} (in ${store.location})`)),
           Effect.asVoid
         )

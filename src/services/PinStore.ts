@@ -42,8 +42,11 @@ export interface Pin {
   readonly pinnedAtMs: number
 }
 
-/** How the user confirmed a pin. There is deliberately no "advertised" here. */
-export type Confirmation = "trust-flag" | "prompt"
+/**
+ * How the user confirmed a pin: `--trust-fingerprint`, "yes" at the prompt, or a
+ * setup code they carried from the gateway host. There is deliberately no "advertised".
+ */
+export type Confirmation = "trust-flag" | "prompt" | "setup-code"
 
 export interface PinStoreShape {
   /** Where the pins are kept, for messages. */

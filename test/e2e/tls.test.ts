@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { existsSync, mkdirSync, statSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { type Daemon, freePort, run, startDaemon } from "../helpers/processes.ts"
 import { homeWithConfig, tempHome } from "../helpers/testGateway.ts"
@@ -86,6 +86,20 @@ describe("a --tls gateway, pinned clients and rotate-cert", () => {
       node.child.kill("SIGINT")
       await node.exited
     }
+  }, 60_000)
+
+  it("pairs a node over wss:// from a setup code alone, which carries the pin", async () => {
+    const fingerprint = await servedFingerprint()
+    const made = await local("setup-code", "--role", "node", "--json")
+    assert.strictEqual(made.code, 0, made.stderr)
+    const code = JSON.parse(made.stdout).code as string
+    assert.strictEqual(JSON.parse(Buffer.from(code, "base64url").toString("utf8")).tlsFingerprint, fingerprint)
+    const home = tempHome()
+    const node = await startDaemon(["node", "run", "--pair", code, "--display-name", "tls-paired"], { HOME: home }, /node connected/)
+    node.child.kill("SIGINT")
+    await node.exited
+    const pins = JSON.parse(readFileSync(join(home, ".openclaw", "tls-pins.json"), "utf8")).pins
+    assert.strictEqual(pins[`127.0.0.1:${port}`].fingerprint, fingerprint)
   }, 60_000)
 
   it.runIf(openclawAvailable)("serves the published openclaw node host over --tls --tls-fingerprint, which answers an invoke", async () => {
