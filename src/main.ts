@@ -13,6 +13,7 @@ import { configShow } from "./cli/configShow.ts"
 import { devices } from "./cli/devices.ts"
 import { mistypedSubcommand } from "./cli/didYouMean.ts"
 import { gatewayInstallService } from "./cli/gatewayInstallService.ts"
+import { gatewayRotateCert } from "./cli/gatewayRotateCert.ts"
 import { gatewayRun } from "./cli/gatewayRun.ts"
 import { node, nodes } from "./cli/nodes.ts"
 import { root } from "./cli/root.ts"
@@ -21,7 +22,7 @@ import { GATEHOUSE_VERSION } from "./version.ts"
 
 const gateway = Command.make("gateway").pipe(
   Command.withDescription("Run or inspect the gateway"),
-  Command.withSubcommands([gatewayRun, gatewayStatus, gatewayHealth, call, gatewayInstallService])
+  Command.withSubcommands([gatewayRun, gatewayStatus, gatewayHealth, call, gatewayRotateCert, gatewayInstallService])
 )
 
 const config = Command.make("config").pipe(

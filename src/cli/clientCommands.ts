@@ -12,9 +12,12 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
+import { createInterface } from "node:readline/promises"
 import { ConfigError } from "../config/errors.ts"
 import * as TransportDirect from "../layers/TransportDirect.ts"
-import { resolveTarget, type ResolvedTarget, withDevice } from "../programs/clientTarget.ts"
+import * as PinStoreFile from "../layers/PinStoreFile.ts"
+import { resolveTarget, type ResolvedTarget, withDevice, withPin } from "../programs/clientTarget.ts"
+import { confirmFirstUse } from "../programs/tlsPin.ts"
 import { callGateway, callRpc, type Method, openSession, type PayloadSchema, type SuccessSchema } from "../programs/gatewayClient.ts"
 import { Health, LastHeartbeat, Status, SystemPresence } from "../protocol/rpcs/core.ts"
 import { printJson, reportFailures } from "./output.ts"
@@ -22,6 +25,10 @@ import { root } from "./root.ts"
 import { targetFlags } from "./targetFlags.ts"
 
 export type TargetInput = {
+  readonly json?: boolean
+  readonly timeout?: number
+  readonly tlsFingerprint: Option.Option<string>
+  readonly trustFingerprint: Option.Option<string>
   readonly url: Option.Option<string>
   readonly token: Option.Option<import("effect/Redacted").Redacted<string>>
   readonly password: Option.Option<import("effect/Redacted").Redacted<string>>
@@ -42,7 +49,16 @@ export const target = (flags: TargetInput) =>
       profile: Option.getOrUndefined(shared.profile),
       dev: shared.dev
     }, process.env)
-    return yield* withDevice(resolved)
+    const pinned = yield* Effect.gen(function*() {
+      const decided = yield* withPin(resolved, {
+        tlsFingerprint: Option.getOrUndefined(flags.tlsFingerprint),
+        trustFingerprint: Option.getOrUndefined(flags.trustFingerprint)
+      })
+      // First use on a terminal: show the presented fingerprint and ask (never with --json, never without a TTY).
+      const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true && flags.json !== true
+      return interactive ? yield* confirmFirstUse(decided, askYesNo, flags.timeout ?? 10_000) : decided
+    }).pipe(Effect.provide(PinStoreFile.layer(resolved.stateDir)))
+    return yield* withDevice(pinned)
   })
 
 /** Calls `method` on the command's gateway and returns its answer, decoded with the method's schema. */
@@ -109,6 +125,7 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       `Gateway   ${t.url} (${originLabel(t)}) · reachable ${connectedMs}ms · auth ${s.gateway.authMode}`,
       `Version   ${s.version} · uptime ${formatDuration(s.uptimeMs)} · ${s.os} · node ${s.node}`,
       `Bind      ${s.gateway.bind} (${s.gateway.host}:${s.gateway.port})`,
+      `TLS       ${s.gateway.tls?.enabled === true ? `on · sha256 ${s.gateway.tls.sha256 ?? "?"}` : "off"}`,
       `Clients   ${s.connections.total} connected (${s.connections.operators} operator, ${s.connections.nodes} node)`,
       `Discovery ${s.discovery.mode}${s.discovery.advertised.length === 0 ? "" : ` · advertising ${s.discovery.advertised.map((a) => `${a.name} (${a.host}:${a.port})`).join(", ")}`}`,
       `Channels  ${s.channels.length === 0 ? "none configured" : s.channels.map((c) => `${c.label} ${c.running ? "running" : c.enabled ? "stopped" : "disabled"}${c.lastError === undefined ? "" : ` (${c.lastError})`}`).join(", ")}`,
@@ -161,6 +178,16 @@ export const call = Command.make(
 // ---------------------------------------------------------------------------
 // Internal
 // ---------------------------------------------------------------------------
+
+const askYesNo = (question: string) =>
+  Effect.promise(async () => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr })
+    try {
+      return /^\s*y(es)?\s*$/i.test(await rl.question(question))
+    } finally {
+      rl.close()
+    }
+  })
 
 const originLabel = (t: ResolvedTarget) => (t.origin === "flag" ? "--url" : t.origin === "remote-config" ? "remote" : "local")
 

@@ -52,7 +52,13 @@ export const configShow = Command.make(
           remote: {
             url: config.remote.url ?? null,
             token: { set: config.remote.token !== undefined },
-            password: { set: config.remote.password !== undefined }
+            password: { set: config.remote.password !== undefined },
+            tlsFingerprint: config.remote.tlsFingerprint ?? null
+          },
+          tls: {
+            enabled: config.tls.enabled,
+            certPath: config.tls.certPath ?? null,
+            keyPath: config.tls.keyPath ?? null
           },
           pairing: config.postgresUrl === undefined
             ? { store: "file" as const, source: "default" }
@@ -75,6 +81,13 @@ export const configShow = Command.make(
           line("token", token.set ? `set, from ${token.source}${token.path === undefined ? "" : ` (${token.path})`}` : "not set (generated on first `gateway run`)"),
           line("password", view.auth.password.set ? `set, from ${view.auth.password.source}` : "not set"),
           line("remote url", config.remote.url ?? "-"),
+          ...(config.remote.tlsFingerprint === undefined ? [] : [line("remote pin", config.remote.tlsFingerprint)]),
+          line(
+            "tls",
+            config.tls.enabled.value
+              ? `on (${config.tls.enabled.source}), ${config.tls.certPath === undefined ? `certificate generated under ${view.stateDir}/tls` : `certificate ${config.tls.certPath}`}`
+              : `off (${config.tls.enabled.source}; --tls or gateway.tls.enabled turns it on)`
+          ),
           line(
             "pairing",
             view.pairing.store === "postgres"

@@ -15,20 +15,26 @@ import { ConfigError } from "../config/errors.ts"
 import { writeFileAtomic } from "../fs/atomicWrite.ts"
 import { forgetDeviceToken, loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
 import { loadOrCreateIdentity } from "../identity/deviceIdentity.ts"
+import * as PinStoreFile from "../layers/PinStoreFile.ts"
 import * as TransportDirect from "../layers/TransportDirect.ts"
 import { codeRunners, resolveAllowlist } from "../node/systemRun.ts"
 import { checkPlaintext, localConfig, resolveTarget } from "../programs/clientTarget.ts"
 import type { Target } from "../programs/gatewayClient.ts"
 import { runNode } from "../programs/runNode.ts"
+import { decidePin } from "../programs/tlsPin.ts"
 import { reportFailures } from "./output.ts"
 import { root } from "./root.ts"
+import { pinFlags } from "./targetFlags.ts"
 
 /** Decodes a setup code into its URL and bootstrap token. */
-export const decodeSetupCode = (code: string): { readonly url: string; readonly bootstrapToken: string } | undefined => {
+export const decodeSetupCode = (
+  code: string
+): { readonly url: string; readonly bootstrapToken: string; readonly tlsFingerprint?: string | undefined } | undefined => {
   const parsed = Result.try(() => JSON.parse(Buffer.from(code.trim(), "base64url").toString("utf8")) as unknown)
   if (Result.isFailure(parsed)) return undefined
-  const v = parsed.success as { url?: unknown; bootstrapToken?: unknown }
-  return typeof v.url === "string" && typeof v.bootstrapToken === "string" ? { url: v.url, bootstrapToken: v.bootstrapToken } : undefined
+  const v = parsed.success as { url?: unknown; bootstrapToken?: unknown; tlsFingerprint?: unknown }
+  if (typeof v.url !== "string" || typeof v.bootstrapToken !== "string") return undefined
+  return { url: v.url, bootstrapToken: v.bootstrapToken, ...(typeof v.tlsFingerprint === "string" ? { tlsFingerprint: v.tlsFingerprint } : {}) }
 }
 
 const flags = {
@@ -37,7 +43,8 @@ const flags = {
   password: Flag.Redacted("password").pipe(Flag.withDescription("Gateway password"), Flag.optional),
   displayName: Flag.String("display-name").pipe(Flag.withDescription("Name shown in `nodes list`"), Flag.optional),
   allow: Flag.String("allow").pipe(Flag.withDescription("A program system.run may execute (repeatable); nothing by default"), Flag.atLeast(0)),
-  pair: Flag.String("pair").pipe(Flag.withDescription("Pair with a setup code from `gatehouse setup-code --role node`"), Flag.optional)
+  pair: Flag.String("pair").pipe(Flag.withDescription("Pair with a setup code from `gatehouse setup-code --role node`"), Flag.optional),
+  ...pinFlags
 }
 
 export const nodeRun = Command.make("run", flags, (f) =>
@@ -64,11 +71,18 @@ export const nodeRun = Command.make("run", flags, (f) =>
     const savedUrl = readSavedUrl(savedUrlPath)
     let bootstrapToken = paired?.bootstrapToken
     const url = paired?.url ?? explicit?.url ?? savedUrl ?? local!.url
+    const configuredPin = paired !== undefined || (savedUrl !== undefined && explicit === undefined) ? undefined : (explicit ?? local)?.configuredPin
+    const tls = yield* decidePin(url, {
+      tlsFingerprint: Option.getOrUndefined(f.tlsFingerprint),
+      trustFingerprint: Option.getOrUndefined(f.trustFingerprint),
+      setupCode: paired?.tlsFingerprint
+    }, configuredPin).pipe(Effect.provide(PinStoreFile.layer(stateDir)))
     const currentTarget = Effect.gen(function*(): Effect.fn.Return<Target> {
       const stored = explicit !== undefined ? undefined : yield* loadDeviceToken(stateDir, identity.deviceId, "node", url)
       const base = explicit ?? (savedUrl !== undefined && paired === undefined ? { url: savedUrl } : local ?? { url })
       return {
         ...base,
+        ...(tls === undefined ? {} : { tls }),
         device: {
           identity,
           deviceToken: stored,

@@ -40,6 +40,11 @@ export const FileConfig = Schema.Struct({
       password: Schema.optionalKey(Schema.String),
       tlsFingerprint: Schema.optionalKey(Schema.String)
     })),
+    tls: Schema.optionalKey(Schema.Struct({
+      enabled: Schema.optionalKey(Schema.Boolean),
+      certPath: Schema.optionalKey(Schema.String),
+      keyPath: Schema.optionalKey(Schema.String)
+    })),
     controlUi: Schema.optionalKey(Schema.Struct({
       allowedOrigins: Schema.optionalKey(Strings)
     })),

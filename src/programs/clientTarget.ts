@@ -14,7 +14,11 @@ import { isLoopbackIp, isPrivateIp } from "../net/ip.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { forgetDeviceToken, loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
 import { loadOrCreateIdentity } from "../identity/deviceIdentity.ts"
+import type { TlsPin } from "../services/Transport.ts"
+import { readCertificate } from "../tls/certificate.ts"
+import { readLiveLock } from "./profileLock.ts"
 import type { DeviceCredentials, Target } from "./gatewayClient.ts"
+import { decidePin, type PinFlags } from "./tlsPin.ts"
 
 export interface TargetFlags {
   readonly url: string | undefined
@@ -28,6 +32,8 @@ export interface TargetFlags {
 export interface ResolvedTarget extends Target {
   readonly origin: "flag" | "remote-config" | "local"
   readonly stateDir: string
+  /** The pin the configuration gives a `wss://` target (`gateway.remote.tlsFingerprint`, or this host's own certificate). */
+  readonly configuredPin?: TlsPin | undefined
 }
 
 /** Resolves where to connect; pure config work, no network I/O. */
@@ -55,15 +61,26 @@ export const resolveTarget = (flags: TargetFlags, env: Env): Effect.Effect<Resol
         token: flags.token ?? config.remote.token,
         password: flags.password ?? config.remote.password,
         origin: "remote-config",
-        stateDir: config.paths.stateDir
+        stateDir: config.paths.stateDir,
+        configuredPin: config.remote.tlsFingerprint === undefined
+          ? undefined
+          : { fingerprint: config.remote.tlsFingerprint, pinnedBy: `gateway.remote.tlsFingerprint (${config.paths.configPath})` }
       }
     }
     const secrets = resolveSecrets(config.paths, config.file, {}, env)
     // The gateway always listens on loopback too (see WsServer), so this host's commands use it.
     const connectHost = host === "::" || host.includes(":") && isLoopbackIp(host) ? "[::1]" : "127.0.0.1"
     const useToken = config.authMode.value !== "password"
+    // This host's gateway serves TLS: pin the certificate it keeps in the same state dir (or the user's).
+    const tlsOn = config.tls.enabled.value || (yield* readLiveLock(config.paths.stateDir))?.tls === true
+    const local = tlsOn
+      ? yield* readCertificate(config.paths.stateDir, config.tls).pipe(
+        Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: e.message }))
+      )
+      : undefined
     return {
-      url: `ws://${connectHost}:${config.port.value}`,
+      url: `${tlsOn ? "wss" : "ws"}://${connectHost}:${config.port.value}`,
+      configuredPin: local === undefined ? undefined : { fingerprint: local.fingerprint, pinnedBy: `this host's gateway certificate (${local.certPath})` },
       token: flags.token ?? (useToken ? secrets.token?.value : undefined),
       password: flags.password ?? (useToken ? undefined : secrets.password?.value),
       origin: "local",
@@ -89,6 +106,10 @@ export const withDevice = (target: ResolvedTarget, role = "operator") =>
     }
     return { ...target, device }
   })
+
+/** Adds the certificate pin a `wss://` target must present (see `decidePin`). */
+export const withPin = <T extends ResolvedTarget>(target: T, flags: PinFlags) =>
+  Effect.map(decidePin(target.url, flags, target.configuredPin), (tls): T => (tls === undefined ? target : { ...target, tls }))
 
 /**
  * This host's gateway config for a client command. A config the gateway would

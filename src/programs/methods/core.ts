@@ -25,6 +25,7 @@ export const handlers = Effect.gen(function*() {
   const channels = yield* ChannelRunner
   const { config, host } = yield* GatewayConfig
   const identity = yield* HostIdentity
+  const { address } = yield* Listener
   return declaredIn(GatewayRpcs)({
     // A copy as a plain object: the summary is an interface, which an open record type does not accept.
     "health": () => Effect.map(info.health, (summary) => ({ ...summary })),
@@ -46,6 +47,7 @@ export const handlers = Effect.gen(function*() {
             // The bound port: with --port 0 the system chose it.
             port: listener.address.port,
             authMode: config.authMode.value,
+            tls: address.tlsFingerprint === undefined ? { enabled: false } : { enabled: true, sha256: address.tlsFingerprint },
             ...(admin ? { stateDir: config.paths.stateDir, configPath: config.paths.configPath } : {})
           },
           connections: {

@@ -59,6 +59,8 @@ export const StatusResult = Schema.Struct({
     host: Schema.String,
     port: Schema.Number,
     authMode: Schema.String,
+    /** TLS on the gateway's port: on or off, and the SHA-256 (64 lowercase hex) of the certificate served. */
+    tls: opt(Schema.Struct({ enabled: Schema.Boolean, sha256: opt(Schema.String) })),
     /** Only for `operator.admin` callers. */
     stateDir: opt(Schema.String),
     configPath: opt(Schema.String)
