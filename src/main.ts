@@ -15,6 +15,7 @@ import { mistypedSubcommand } from "./cli/didYouMean.ts"
 import { gatewayInstallService } from "./cli/gatewayInstallService.ts"
 import { gatewayRotateCert } from "./cli/gatewayRotateCert.ts"
 import { gatewayRun } from "./cli/gatewayRun.ts"
+import { gatewayStop } from "./cli/gatewayStop.ts"
 import { node, nodes } from "./cli/nodes.ts"
 import { root } from "./cli/root.ts"
 import { setupCode } from "./cli/setupCode.ts"
@@ -22,7 +23,7 @@ import { GATEHOUSE_VERSION } from "./version.ts"
 
 const gateway = Command.make("gateway").pipe(
   Command.withDescription("Run or inspect the gateway"),
-  Command.withSubcommands([gatewayRun, gatewayStatus, gatewayHealth, call, gatewayRotateCert, gatewayInstallService])
+  Command.withSubcommands([gatewayRun, gatewayStop, gatewayStatus, gatewayHealth, call, gatewayRotateCert, gatewayInstallService])
 )
 
 const config = Command.make("config").pipe(

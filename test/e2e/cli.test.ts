@@ -25,6 +25,18 @@ describe("the gatehouse command", () => {
     }
   })
 
+  it("stops a profile's gateway cleanly with gateway stop, and stopping again is not an error", async () => {
+    const own = { HOME: tempHome() }
+    const gateway = await startDaemon(["--profile", "stoppable", "gateway", "run", "--port", String(await freePort())], own, /listening on ws:/)
+    const stopped = await run(["--profile", "stoppable", "gateway", "stop"], own)
+    assert.strictEqual(stopped.code, 0, stopped.stderr)
+    assert.match(stopped.stdout, new RegExp(`Stopped the gateway \\(pid ${gateway.child.pid}, port \\d+\\)`))
+    assert.strictEqual(await gateway.exited, 0)
+    const again = await run(["--profile", "stoppable", "gateway", "stop", "--json"], own)
+    assert.strictEqual(again.code, 0)
+    assert.deepInclude(JSON.parse(again.stdout), { ok: true, stopped: false })
+  })
+
   it("answers a mistyped command with did-you-mean first, not the whole help", async () => {
     const top = await run(["helth"], { HOME: tempHome() })
     assert.strictEqual(top.code, 1)
