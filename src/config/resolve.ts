@@ -11,7 +11,7 @@ import { canonicalIp, isIpLiteral, isLoopbackIp, isTailnetIpv4 } from "../net/ip
 import type { LoadedFile } from "./file.ts"
 import { redactUrl } from "./redact.ts"
 import { type Env, type ProfilePaths } from "./paths.ts"
-import type { AuthMode, BindMode } from "./schema.ts"
+import type { AuthMode, BindMode, MdnsMode } from "./schema.ts"
 
 export type Source = "flag" | "env" | "file" | "state" | "profile" | "default"
 
@@ -62,7 +62,51 @@ export interface EffectiveConfig {
   readonly postgresUrl: Redacted.Redacted<string> | undefined
   /** Where `postgresUrl` came from. */
   readonly postgresUrlSource: "env" | "file" | undefined
+  /** Bonjour/mDNS advertising and the values of its TXT hints that come from the environment. */
+  readonly discovery: DiscoveryConfig
   readonly file: LoadedFile
+}
+
+/** `discovery.*` and its environment overrides. */
+export interface DiscoveryConfig {
+  /** "off" also when OPENCLAW_DISABLE_BONJOUR is set (source "env"). */
+  readonly mdnsMode: Sourced<MdnsMode>
+  /** Interface names to advertise on; empty: every LAN interface. */
+  readonly interfaces: ReadonlyArray<string>
+  /** OPENCLAW_SSH_PORT: the `sshPort` hint (full mode; 22 when unset). */
+  readonly sshPort: number | undefined
+  /** OPENCLAW_TAILNET_DNS: the `tailnetDns` hint (trailing dot stripped). */
+  readonly tailnetDns: string | undefined
+  /** OPENCLAW_CLI_PATH: the `cliPath` hint (full mode). */
+  readonly cliPath: string | undefined
+  /** OPENCLAW_MDNS_HOSTNAME: the advertised host label (default: this machine's name). */
+  readonly hostname: string | undefined
+}
+
+/** Whether an environment flag is set to a true value ("1", "true", "yes", "on"). */
+export const envFlag = (value: string | undefined) => value !== undefined && /^(1|true|yes|on)$/i.test(value.trim())
+
+/** Resolves `discovery.*` with its environment overrides, or an error message. */
+export const resolveDiscovery = (file: LoadedFile, env: Env): DiscoveryConfig | string => {
+  const mdns = file.config.discovery?.mdns
+  const sshPortRaw = nonEmpty(env.OPENCLAW_SSH_PORT)
+  let sshPort: number | undefined
+  if (sshPortRaw !== undefined) {
+    const n = Number(sshPortRaw)
+    if (!Number.isInteger(n) || n < 1 || n > 65535) return `OPENCLAW_SSH_PORT must be a port number (1-65535), got "${sshPortRaw}"`
+    sshPort = n
+  }
+  const mdnsMode: Sourced<MdnsMode> = envFlag(env.OPENCLAW_DISABLE_BONJOUR)
+    ? { value: "off", source: "env" }
+    : pick<MdnsMode>([mdns?.mode, "file"]) ?? { value: "minimal", source: "default" }
+  return {
+    mdnsMode,
+    interfaces: mdns?.interfaces ?? [],
+    sshPort,
+    tailnetDns: nonEmpty(env.OPENCLAW_TAILNET_DNS?.trim())?.replace(/\.$/, ""),
+    cliPath: nonEmpty(env.OPENCLAW_CLI_PATH),
+    hostname: nonEmpty(env.OPENCLAW_MDNS_HOSTNAME?.trim())
+  }
 }
 
 /** The environment variable naming the pairing database (wins over `state.postgres.url`). */
@@ -122,6 +166,8 @@ export const resolveConfig = (
     const where = postgres.source === "env" ? POSTGRES_URL_ENV : `state.postgres.url in ${paths.configPath}`
     return `${where} must be a postgres:// or postgresql:// URL (e.g. postgres://gatehouse:PASSWORD@db.internal:5432/gatehouse), got ${redactUrl(postgres.value)}`
   }
+  const discovery = resolveDiscovery(file, env)
+  if (typeof discovery === "string") return discovery
   const remoteToken = nonEmpty(gw.remote?.token)
   const remotePassword = nonEmpty(gw.remote?.password)
   return {
@@ -147,6 +193,7 @@ export const resolveConfig = (
     },
     postgresUrl: postgres === undefined ? undefined : Redacted.make(postgres.value),
     postgresUrlSource: postgres === undefined ? undefined : postgres.source === "env" ? "env" : "file",
+    discovery,
     file
   }
 }
