@@ -256,6 +256,8 @@ const supervise = (options: MdnsOptions, shared: Shared) => {
   // Waits for the first `publish`; a retry after a failure starts advertising again at once.
   const attempt = Effect.gen(function*() {
     while (true) {
+      // A kick means "read the endpoint again": the ones already pending are answered by this read.
+      yield* Queue.clear(shared.kick)
       const endpoint = yield* Ref.get(shared.published)
       if (endpoint === undefined) {
         yield* Queue.take(shared.kick)
