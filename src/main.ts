@@ -11,6 +11,7 @@ import * as Runtime from "effect/Runtime"
 import { call, gatewayHealth, gatewayStatus, health, status } from "./cli/clientCommands.ts"
 import { configShow } from "./cli/configShow.ts"
 import { devices } from "./cli/devices.ts"
+import { discover } from "./cli/discover.ts"
 import { gatewayInstallService } from "./cli/gatewayInstallService.ts"
 import { gatewayRun } from "./cli/gatewayRun.ts"
 import { node, nodes } from "./cli/nodes.ts"
@@ -28,7 +29,7 @@ const config = Command.make("config").pipe(
   Command.withSubcommands([configShow])
 )
 
-export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, config]))
+export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, config, discover]))
 
 cli.pipe(
   Command.run({ version: GATEHOUSE_VERSION }),
