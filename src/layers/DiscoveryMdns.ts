@@ -62,6 +62,7 @@ import {
   type PublishedEndpoint
 } from "../services/Discovery.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
+import { detectTailnet, tailnetHint } from "../net/tailnet.ts"
 
 /** A LAN interface mDNS runs on: its IPv4 address (sockets are IPv4), and its IPv6 addresses for AAAA. */
 export interface LanInterface {
@@ -99,7 +100,8 @@ export interface MdnsOptions {
   readonly host: string
   readonly displayName: string
   readonly sshPort?: number | undefined
-  readonly tailnetDns?: string | undefined
+  /** The `tailnetDns` hint, looked up (again) each time advertising starts on a set of interfaces. */
+  readonly tailnetDns?: Effect.Effect<string | undefined> | undefined
   readonly cliPath?: string | undefined
   readonly wire: Wire
 }
@@ -156,7 +158,7 @@ export const layer: Layer.Layer<Discovery, never, GatewayConfig> = Layer.effect(
       host,
       displayName: host,
       sshPort: d.sshPort,
-      tailnetDns: d.tailnetDns ?? tailnetHint(),
+      tailnetDns: d.tailnetDns === undefined ? Effect.map(detectTailnet(process.env.PATH), tailnetHint) : Effect.succeed(d.tailnetDns),
       cliPath: d.cliPath ?? process.argv[1],
       wire: nodeWire
     })
@@ -313,12 +315,13 @@ const advertiseOn = (options: MdnsOptions, shared: Shared, endpoint: PublishedEn
     const sockets = yield* Effect.forEach(ifaces, (iface) =>
       Effect.map(Effect.mapError(options.wire.open(iface), (m) => new Failure(m)), (socket) => ({ iface, socket })))
     const own = new Set(ifaces.flatMap((i) => [i.address, ...i.ipv6]))
+    const tailnetDns = options.tailnetDns === undefined ? undefined : yield* options.tailnetDns
     let instanceN = 1
     let hostN = 1
     const recent: Array<number> = []
     while (true) {
       const names = { instance: renamedInstance(instanceLabel(options.displayName), instanceN), host: renamedHost(options.host, hostN) }
-      const adverts = sockets.map(({ iface }) => advertFor(options, endpoint, names, iface))
+      const adverts = sockets.map(({ iface }) => advertFor(options, endpoint, names, iface, tailnetDns))
       const outcome = yield* round(options, shared, sockets, adverts, own)
       // A conflict: rename the name that lost and probe again (RFC 6762 §9).
       if (outcome === "instance") instanceN++
@@ -338,7 +341,8 @@ const advertFor = (
   options: MdnsOptions,
   endpoint: PublishedEndpoint,
   names: { readonly instance: string; readonly host: string },
-  iface: LanInterface
+  iface: LanInterface,
+  tailnetDns: string | undefined
 ): Advert => ({
   instance: names.instance,
   host: names.host,
@@ -352,7 +356,7 @@ const advertFor = (
     gatewayPort: endpoint.port,
     tlsSha256: endpoint.tlsSha256,
     canvasPort: endpoint.canvasPort,
-    tailnetDns: options.tailnetDns,
+    tailnetDns,
     sshPort: options.sshPort,
     cliPath: options.cliPath
   })
@@ -481,16 +485,3 @@ const browse = (options: MdnsOptions, timeoutMs: number) =>
       }
     })
   }))
-
-/** The first tailnet address of this host (100.64.0.0/10, fd7a:115c:a1e0::/48), as the tailnetDns hint of last resort. */
-const tailnetHint = (): string | undefined => {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const i of list ?? []) {
-      if (i.family === "IPv4" && /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./.test(i.address)) return i.address
-    }
-  }
-  for (const list of Object.values(networkInterfaces())) {
-    for (const i of list ?? []) if (i.family === "IPv6" && /^fd7a:115c:a1e0:/i.test(i.address)) return i.address
-  }
-  return undefined
-}
