@@ -71,13 +71,14 @@ export const layerPairingStores = <E, R>(
  * The Discovery the config asks for: mDNS (advertising per `discovery.mdns.mode`) when
  * this machine has a LAN interface, else disabled. Off under `discovery.mdns.mode: "off"`,
  * OPENCLAW_DISABLE_BONJOUR=1, and inside a vitest worker (as OpenClaw does), so a test
- * never multicasts onto a real network.
+ * never multicasts onto a real network. With `discovery.wideArea.domain` set, the same
+ * layer also keeps the wide-area zone file current (even with mDNS off).
  */
 export const layerDiscovery: Layer.Layer<Discovery, never, GatewayConfig> = Layer.unwrap(
   Effect.gen(function*() {
     const { config } = yield* GatewayConfig
     const d = config.discovery
-    if (d.mdnsMode.value === "off" || process.env.VITEST !== undefined) return DiscoveryDisabled.layer
+    if ((d.mdnsMode.value === "off" && d.wideArea === undefined) || process.env.VITEST !== undefined) return DiscoveryDisabled.layer
     // Loaded only when used: multicast-dns and its codec are not needed by a gateway without discovery.
     const Mdns = yield* Effect.promise(() => import("./layers/DiscoveryMdns.ts"))
     if (!Mdns.hasLanInterface(d.interfaces)) {

@@ -81,14 +81,24 @@ export interface DiscoveryConfig {
   readonly cliPath: string | undefined
   /** OPENCLAW_MDNS_HOSTNAME: the advertised host label (default: this machine's name). */
   readonly hostname: string | undefined
+  /**
+   * The wide-area beacon: `discovery.wideArea.domain` (or OPENCLAW_WIDE_AREA_DOMAIN) unless
+   * `discovery.wideArea.enabled` is false; the zone file defaults to `<state dir>/dns/<domain>.db`.
+   */
+  readonly wideArea: { readonly domain: string; readonly zoneFile: string } | undefined
 }
 
 /** Whether an environment flag is set to a true value ("1", "true", "yes", "on"). */
 export const envFlag = (value: string | undefined) => value !== undefined && /^(1|true|yes|on)$/i.test(value.trim())
 
 /** Resolves `discovery.*` with its environment overrides, or an error message. */
-export const resolveDiscovery = (file: LoadedFile, env: Env): DiscoveryConfig | string => {
+export const resolveDiscovery = (file: LoadedFile, env: Env, stateDir = "."): DiscoveryConfig | string => {
   const mdns = file.config.discovery?.mdns
+  const wide = file.config.discovery?.wideArea
+  const domain = (nonEmpty(env.OPENCLAW_WIDE_AREA_DOMAIN?.trim()) ?? nonEmpty(wide?.domain?.trim()))?.replace(/\.$/, "").toLowerCase()
+  if (domain !== undefined && !/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(domain)) {
+    return `discovery.wideArea.domain must be a DNS domain name (e.g. gw.example.internal), got "${domain}"`
+  }
   const sshPortRaw = nonEmpty(env.OPENCLAW_SSH_PORT)
   let sshPort: number | undefined
   if (sshPortRaw !== undefined) {
@@ -105,7 +115,10 @@ export const resolveDiscovery = (file: LoadedFile, env: Env): DiscoveryConfig | 
     sshPort,
     tailnetDns: nonEmpty(env.OPENCLAW_TAILNET_DNS?.trim())?.replace(/\.$/, ""),
     cliPath: nonEmpty(env.OPENCLAW_CLI_PATH),
-    hostname: nonEmpty(env.OPENCLAW_MDNS_HOSTNAME?.trim())
+    hostname: nonEmpty(env.OPENCLAW_MDNS_HOSTNAME?.trim()),
+    wideArea: domain === undefined || wide?.enabled === false
+      ? undefined
+      : { domain, zoneFile: nonEmpty(wide?.zoneFile) ?? `${stateDir}/dns/${domain}.db` }
   }
 }
 
@@ -166,7 +179,7 @@ export const resolveConfig = (
     const where = postgres.source === "env" ? POSTGRES_URL_ENV : `state.postgres.url in ${paths.configPath}`
     return `${where} must be a postgres:// or postgresql:// URL (e.g. postgres://gatehouse:PASSWORD@db.internal:5432/gatehouse), got ${redactUrl(postgres.value)}`
   }
-  const discovery = resolveDiscovery(file, env)
+  const discovery = resolveDiscovery(file, env, paths.stateDir)
   if (typeof discovery === "string") return discovery
   const remoteToken = nonEmpty(gw.remote?.token)
   const remotePassword = nonEmpty(gw.remote?.password)

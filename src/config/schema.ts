@@ -66,6 +66,12 @@ export const FileConfig = Schema.Struct({
       mode: Schema.optionalKey(Schema.Literals(MDNS_MODES)),
       // Interface names (eth0, wlan0) to advertise on; absent: every LAN interface.
       interfaces: Schema.optionalKey(Strings)
+    })),
+    // Unicast DNS-SD: a zone file with the same records, for a DNS server the user runs.
+    wideArea: Schema.optionalKey(Schema.Struct({
+      enabled: Schema.optionalKey(Schema.Boolean),
+      domain: Schema.optionalKey(Schema.String),
+      zoneFile: Schema.optionalKey(Schema.String)
     }))
   })),
   node: Schema.optionalKey(Schema.Struct({

@@ -63,6 +63,9 @@ import {
 } from "../services/Discovery.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { detectTailnet, tailnetHint } from "../net/tailnet.ts"
+import { bodyHash, type ZoneInput, zoneFile, zoneHash } from "../discovery/zone.ts"
+import { writeFileAtomic } from "../fs/atomicWrite.ts"
+import { readFile } from "node:fs/promises"
 
 /** A LAN interface mDNS runs on: its IPv4 address (sockets are IPv4), and its IPv6 addresses for AAAA. */
 export interface LanInterface {
@@ -103,6 +106,10 @@ export interface MdnsOptions {
   /** The `tailnetDns` hint, looked up (again) each time advertising starts on a set of interfaces. */
   readonly tailnetDns?: Effect.Effect<string | undefined> | undefined
   readonly cliPath?: string | undefined
+  /** The tailnet addresses preferred in the wide-area zone. */
+  readonly tailnetAddresses?: Effect.Effect<{ readonly ipv4?: string | undefined; readonly ipv6?: string | undefined } | undefined> | undefined
+  /** Also write the wide-area zone file (whatever `mode` says about mDNS). */
+  readonly wideArea?: { readonly domain: string; readonly zoneFile: string } | undefined
   readonly wire: Wire
 }
 
@@ -129,8 +136,12 @@ export const make = (options: MdnsOptions): Effect.Effect<Discovery["Service"], 
     const advertised = yield* Ref.make<ReadonlyArray<DiscoveredGateway>>([])
     const published = yield* Ref.make<PublishedEndpoint | undefined>(undefined)
     const kick = yield* Queue.unbounded<void>()
+    const zoneKick = yield* Queue.unbounded<void>()
     if (options.mode !== "off") {
       yield* Effect.forkScoped(supervise(options, { state, advertised, published, kick }))
+    }
+    if (options.wideArea !== undefined) {
+      yield* Effect.forkScoped(superviseZone(options, options.wideArea, published, zoneKick))
     }
     return Discovery.of({
       mode: "mdns",
@@ -139,7 +150,10 @@ export const make = (options: MdnsOptions): Effect.Effect<Discovery["Service"], 
       publish: (endpoint) =>
         Effect.gen(function*() {
           const before = yield* Ref.getAndSet(published, endpoint)
-          if (before === undefined || JSON.stringify(before) !== JSON.stringify(endpoint)) Queue.offerUnsafe(kick, undefined)
+          if (before === undefined || JSON.stringify(before) !== JSON.stringify(endpoint)) {
+            Queue.offerUnsafe(kick, undefined)
+            Queue.offerUnsafe(zoneKick, undefined)
+          }
         }),
       state: Ref.get(state)
     })
@@ -159,6 +173,8 @@ export const layer: Layer.Layer<Discovery, never, GatewayConfig> = Layer.effect(
       displayName: host,
       sshPort: d.sshPort,
       tailnetDns: d.tailnetDns === undefined ? Effect.map(detectTailnet(process.env.PATH), tailnetHint) : Effect.succeed(d.tailnetDns),
+      tailnetAddresses: detectTailnet(process.env.PATH),
+      wideArea: d.wideArea,
       cliPath: d.cliPath ?? process.argv[1],
       wire: nodeWire
     })
@@ -168,6 +184,72 @@ export const layer: Layer.Layer<Discovery, never, GatewayConfig> = Layer.effect(
 /** Browsing only (the `discover` command): advertises nothing. */
 export const layerBrowser = (interfaceNames: ReadonlyArray<string> = []): Layer.Layer<Discovery> =>
   Layer.effect(Discovery, make({ mode: "off", interfaces: () => lanInterfaces(interfaceNames), host: "openclaw", displayName: "openclaw", wire: nodeWire }))
+
+/**
+ * Keeps the wide-area zone file current: written (atomically, mode 0644 for the DNS
+ * server) once the endpoint is published, rewritten only when its records change
+ * (interfaces, endpoint); failures are logged and retried with backoff.
+ */
+const superviseZone = (
+  options: MdnsOptions,
+  wide: { readonly domain: string; readonly zoneFile: string },
+  published: Ref.Ref<PublishedEndpoint | undefined>,
+  kick: Queue.Queue<void>
+) => {
+  const attempt = Effect.gen(function*() {
+    while (true) {
+      yield* Queue.clear(kick)
+      const endpoint = yield* Ref.get(published)
+      if (endpoint === undefined) {
+        yield* Queue.take(kick)
+        continue
+      }
+      const ifaces = options.interfaces()
+      const tailnet = options.tailnetAddresses === undefined ? undefined : yield* options.tailnetAddresses
+      const ipv4 = tailnet?.ipv4 ?? ifaces[0]?.address
+      if (ipv4 === undefined) {
+        yield* Effect.logWarning(`wide-area: no tailnet or LAN IPv4 address for ${wide.domain}; the zone is written when one appears`)
+      } else {
+        const tailnetDns = options.tailnetDns === undefined ? undefined : yield* options.tailnetDns
+        const zone: ZoneInput = {
+          domain: wide.domain,
+          host: options.host,
+          port: endpoint.port,
+          ipv4,
+          ipv6: tailnet?.ipv4 !== undefined ? (tailnet.ipv6 === undefined ? [] : [tailnet.ipv6]) : ifaces[0]?.ipv6.filter((a) => !a.startsWith("fe80:")) ?? [],
+          txt: txtFor({
+            mode: options.mode === "full" ? "full" : "minimal",
+            displayName: options.displayName,
+            lanHost: `${options.host}.local`,
+            gatewayPort: endpoint.port,
+            tlsSha256: endpoint.tlsSha256,
+            canvasPort: endpoint.canvasPort,
+            tailnetDns,
+            sshPort: options.sshPort,
+            cliPath: options.cliPath
+          })
+        }
+        const previous = yield* Effect.promise(() => readFile(wide.zoneFile, "utf8").catch(() => undefined))
+        if (previous === undefined || zoneHash(previous) !== bodyHash(zone)) {
+          const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+          const before = previous === undefined ? 0 : Number(/ SOA \S+ \S+ (\d+) /.exec(previous)?.[1] ?? 0)
+          yield* writeFileAtomic(wide.zoneFile, zoneFile(zone, Math.max(now, before + 1)), 0o644).pipe(
+            Effect.mapError((e) => new Failure(`writing ${wide.zoneFile}: ${e.message}`))
+          )
+          yield* Effect.logInfo(`wide-area: wrote the ${wide.domain} zone to ${wide.zoneFile}`)
+        }
+      }
+      yield* Effect.raceFirst(waitForChange(options, snapshotKey(ifaces)), Queue.take(kick))
+    }
+  })
+  return attempt.pipe(
+    Effect.catchCause((cause) =>
+      Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : Effect.fail(new Failure(failureMessage(cause)))
+    ),
+    Effect.tapError((f) => Effect.logWarning(`wide-area zone failed, retrying with backoff: ${f.message}`)),
+    Effect.retry(Schedule.min([Schedule.exponential(TIMING.backoffBase), Schedule.spaced(TIMING.backoffMax)]))
+  )
+}
 
 /** Whether this machine has a LAN interface mDNS could run on. */
 export const hasLanInterface = (names: ReadonlyArray<string> = []) => lanInterfaces(names).length > 0

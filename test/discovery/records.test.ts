@@ -4,6 +4,7 @@ import * as Schema from "effect/Schema"
 import packet from "dns-packet"
 import { resolveDiscovery } from "../../src/config/resolve.ts"
 import type { LoadedFile } from "../../src/config/file.ts"
+import { bodyHash, zoneFile, zoneHash } from "../../src/discovery/zone.ts"
 import {
   type Advert,
   announcement,
@@ -102,7 +103,8 @@ describe("environment overrides", () => {
       sshPort: 2222,
       tailnetDns: "box.tail.ts.net",
       cliPath: "/opt/gh",
-      hostname: undefined
+      hostname: undefined,
+      wideArea: undefined
     })
     const off = resolveDiscovery(file({ discovery: { mdns: { mode: "full" } } }), { OPENCLAW_DISABLE_BONJOUR: "1" })
     assert.deepStrictEqual(typeof off === "string" ? off : off.mdnsMode, { value: "off", source: "env" })
@@ -236,5 +238,51 @@ describe("browse results", () => {
     assert.isTrue(isOnLink("169.254.77.2", iface))
     assert.isFalse(isOnLink("10.0.0.2", iface))
     assert.isFalse(isOnLink("fe80::1", iface))
+  })
+})
+
+describe("wide-area zone file", () => {
+  const zone = {
+    domain: "gw.example.internal",
+    host: "box",
+    port: 18789,
+    ipv4: "100.101.102.103",
+    ipv6: ["fd7a:115c:a1e0::1"],
+    txt: [["role", "gateway"], ["displayName", 'my "box"\\x'], ["gatewayPort", "18789"]] as const
+  }
+
+  it("holds SOA, NS, A/AAAA, PTR, SRV and TXT for the domain, TXT strings quoted and escaped", () => {
+    assert.strictEqual(zoneFile(zone, 1764500000), [
+      "; gatehouse wide-area DNS-SD zone for gw.example.internal (generated: edits are overwritten)",
+      `; content-hash ${bodyHash(zone)}`,
+      "$ORIGIN gw.example.internal.",
+      "$TTL 60",
+      "@ IN SOA ns1 hostmaster 1764500000 7200 3600 1209600 60",
+      "@ IN NS ns1",
+      "ns1 IN A 100.101.102.103",
+      "box IN A 100.101.102.103",
+      "box IN AAAA fd7a:115c:a1e0::1",
+      "_services._dns-sd._udp IN PTR _openclaw-gw._tcp",
+      "_openclaw-gw._tcp IN PTR box-gateway._openclaw-gw._tcp",
+      "box-gateway._openclaw-gw._tcp IN SRV 0 0 18789 box",
+      'box-gateway._openclaw-gw._tcp IN TXT "role=gateway" "displayName=my \\"box\\"\\\\x" "gatewayPort=18789"',
+      ""
+    ].join("\n"))
+  })
+
+  it("its content hash ignores the serial and changes with any record", () => {
+    assert.strictEqual(zoneHash(zoneFile(zone, 1)), zoneHash(zoneFile(zone, 2)))
+    assert.notStrictEqual(bodyHash(zone), bodyHash({ ...zone, port: 18790 }))
+    assert.notStrictEqual(bodyHash(zone), bodyHash({ ...zone, ipv4: "100.101.102.104" }))
+  })
+
+  it("discovery.wideArea.domain (or OPENCLAW_WIDE_AREA_DOMAIN) turns it on, with the zone under the state dir by default", () => {
+    const on = resolveDiscovery(file({ discovery: { wideArea: { domain: "GW.example.internal." } } }), {}, "/state")
+    assert.deepStrictEqual(typeof on === "string" ? on : on.wideArea, { domain: "gw.example.internal", zoneFile: "/state/dns/gw.example.internal.db" })
+    const env = resolveDiscovery(file({ discovery: { wideArea: { zoneFile: "/etc/bind/gw.db" } } }), { OPENCLAW_WIDE_AREA_DOMAIN: "x.internal" }, "/state")
+    assert.deepStrictEqual(typeof env === "string" ? env : env.wideArea, { domain: "x.internal", zoneFile: "/etc/bind/gw.db" })
+    const off = resolveDiscovery(file({ discovery: { wideArea: { enabled: false, domain: "x.internal" } } }), {}, "/state")
+    assert.isUndefined(typeof off === "string" ? off : off.wideArea)
+    assert.include(String(resolveDiscovery(file({ discovery: { wideArea: { domain: "bad domain" } } }), {})), "discovery.wideArea.domain")
   })
 })
