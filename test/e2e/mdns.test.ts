@@ -88,6 +88,12 @@ describe.runIf(unavailable === undefined)("mDNS against independent peers (netwo
     }
   }, 20_000)
 
+  it("`gatehouse status` on the gateway host shows the advertiser's state", async () => {
+    const r = await run(["netns", "exec", ns.gateway, process.execPath, BIN, "status"], { HOME: home }, IP)
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.match(r.stdout, new RegExp(`Discovery mdns · advertising on ${ns.gatewayDev} · advertising ghgw \\(OpenClaw\\) \\(ghgw\\.local:${PORT}\\)`))
+  }, 20_000)
+
   it("avahi-browse (its own avahi-daemon and dbus in the namespace) resolves it with the same port and TXT, and logs no rejected packet", async () => {
     const r = await run([ns.client, "_openclaw-gw._tcp", "4"], {}, fixture("avahi-browse.sh"))
     const resolved = r.stdout.split("\n").find((l) => l.startsWith("=;") && l.includes(";IPv4;"))
