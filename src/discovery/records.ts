@@ -120,9 +120,16 @@ export const probe = (advert: Advert): Packet => {
 /**
  * The answer to a query, or undefined when it asks nothing of ours. `legacy`: the
  * querier is not on port 5353 (RFC 6762 §6.7): short TTLs, no cache-flush bit, its
- * id and questions echoed, sent back to it by unicast.
+ * id and questions echoed, sent back to it by unicast. A multicast answer leaves out
+ * what the querier already knows (its known answers with at least half our TTL, §7.1)
+ * and the records in `recent` (multicast less than a second ago on this link, §6).
  */
-export const answerTo = (advert: Advert, query: Packet, legacy: boolean): Packet | undefined => {
+export const answerTo = (
+  advert: Advert,
+  query: Packet,
+  legacy: boolean,
+  recent: ReadonlySet<string> = new Set()
+): Packet | undefined => {
   const r = recordsOf(advert, legacy ? LEGACY_TTL : undefined)
   const answers: Array<Answer> = []
   const additionals: Array<Answer> = []
@@ -146,6 +153,12 @@ export const answerTo = (advert: Advert, query: Packet, legacy: boolean): Packet
       if (asks("AAAA")) add(answers, ...r.addresses.filter((a) => a.type === "AAAA"))
     }
   }
+  if (!legacy) {
+    const known = records(query, "answers")
+    const skip = (a: Answer) =>
+      recent.has(recordKey(a)) || known.some((k) => recordKey(k) === recordKey(a) && (k.ttl ?? 0) >= (a.ttl ?? 0) / 2)
+    for (let i = answers.length - 1; i >= 0; i--) if (skip(answers[i]!)) answers.splice(i, 1)
+  }
   if (answers.length === 0) return undefined
   const extra = additionals.filter((a) => !answers.includes(a))
   const strip = (list: ReadonlyArray<Answer>) => (legacy ? list.map((a) => ({ ...a, flush: false }) as Answer) : list)
@@ -154,6 +167,9 @@ export const answerTo = (advert: Advert, query: Packet, legacy: boolean): Packet
     ...(legacy ? { id: query.id ?? 0, questions: query.questions ?? [] } : {})
   }
 }
+
+/** A record's identity: type, name (case-insensitive) and data; TTL and flags aside. */
+export const recordKey = (a: Answer) => `${a.type}|${a.name.toLowerCase()}|${dataKey(a)}`
 
 /**
  * Which of our names another responder claims with different data: the instance
@@ -219,7 +235,7 @@ export interface BrowsedService {
 export const resolveBrowse = (records: ReadonlyArray<Answer>): ReadonlyArray<BrowsedService> => {
   const live = new Map<string, Answer>()
   for (const r of records) {
-    const key = `${r.type}|${r.name.toLowerCase()}|${dataKey(r)}`
+    const key = recordKey(r)
     if ((r.ttl ?? 1) === 0) live.delete(key)
     else live.set(key, r)
   }

@@ -47,6 +47,7 @@ import {
   isOnLink,
   missingIn,
   probe,
+  recordKey,
   renamedHost,
   renamedInstance,
   resolveBrowse,
@@ -496,6 +497,7 @@ const serve = (
   conflict: Deferred.Deferred<"instance" | "host", Failure>
 ) =>
   Effect.gen(function*() {
+    const lastMulticast = new Map<string, number>()
     while (true) {
       const event = yield* Queue.take(socket.events)
       if (event._tag === "Failed") return yield* Deferred.fail(conflict, new Failure(`mDNS socket on ${iface.name}: ${event.message}`))
@@ -515,8 +517,12 @@ const serve = (
       }
       if ((yield* Ref.get(phase)) !== "advertising") continue
       const legacy = from.port !== 5353
-      const answer = answerTo(advert, packet, legacy)
+      const now = yield* Clock.currentTimeMillis
+      for (const [key, at] of lastMulticast) if (now - at >= 1000) lastMulticast.delete(key)
+      const answer = answerTo(advert, packet, legacy, new Set(lastMulticast.keys()))
       if (answer === undefined) continue
+      // RFC 6762 §6: a record is multicast at most once a second per link, so a query flood is not amplified.
+      if (!legacy) for (const a of answer.answers ?? []) if (a.type !== "OPT") lastMulticast.set(recordKey(a), now)
       const sent = yield* Effect.result(socket.send(answer, legacy ? from : undefined))
       if (sent._tag === "Failure") yield* Effect.logDebug(`mDNS: answer not sent on ${iface.name}: ${sent.failure}`)
     }

@@ -17,6 +17,7 @@ import {
   missingIn,
   parseTxt,
   probe,
+  recordKey,
   renamedHost,
   renamedInstance,
   resolveBrowse,
@@ -166,6 +167,16 @@ describe("records on the wire", () => {
       assert.strictEqual((a as { ttl: number }).ttl, 10)
       assert.isFalse((a as { flush: boolean }).flush)
     }
+  })
+
+  it("leaves out known answers with at least half our TTL, and records multicast within the last second", () => {
+    const ptr = { name: SERVICE_TYPE, type: "PTR" as const, data: `box (OpenClaw).${SERVICE_TYPE}` }
+    const ask = (ttl: number) => roundTrip({ type: "query", id: 0, questions: [{ name: SERVICE_TYPE, type: "PTR" }], answers: [{ ...ptr, ttl }] })
+    assert.isUndefined(answerTo(advert, ask(2250), false))
+    assert.deepStrictEqual(roundTrip(answerTo(advert, ask(2249), false)!).answers?.map((a) => a.type), ["PTR"])
+    assert.isDefined(answerTo(advert, ask(4500), true))
+    const plain = roundTrip({ type: "query", id: 0, questions: [{ name: SERVICE_TYPE, type: "PTR" }] })
+    assert.isUndefined(answerTo(advert, plain, false, new Set([recordKey({ ...ptr, ttl: 4500 })])))
   })
 
   it("a truncated or oversized-label packet fails to decode (the responder drops it), and a TXT key-less entry is ignored", () => {

@@ -152,6 +152,25 @@ describe("DiscoveryMdns advertiser", () => {
       assert.strictEqual(yield* w.pending, 0)
     }).pipe(quiet))
 
+  it.effect("multicasts a record at most once a second, however many queries arrive", () =>
+    Effect.gen(function*() {
+      const w = yield* memoryWire
+      const d = yield* make(options(w.wire))
+      yield* d.publish({ port: 18789 })
+      yield* untilAdvertising(w)
+      yield* TestClock.adjust("1 second")
+      yield* w.next
+      const query: packet.Packet = { type: "query", id: 0, questions: [{ name: SERVICE_TYPE, type: "PTR" }] }
+      for (let i = 0; i < 20; i++) yield* w.inject(query, { address: "192.168.1.31", port: 5353 })
+      yield* w.inject({ type: "query", questions: [{ name: "box.local", type: "A" }] }, { address: "192.168.1.31", port: 5353 })
+      assert.deepStrictEqual((yield* w.next).packet.answers?.map((a) => a.type), ["PTR"])
+      assert.deepStrictEqual((yield* w.next).packet.answers?.map((a) => a.type), ["A"])
+      assert.strictEqual(yield* w.pending, 0)
+      yield* TestClock.adjust("1 second")
+      yield* w.inject(query, { address: "192.168.1.31", port: 5353 })
+      assert.deepStrictEqual((yield* w.next).packet.answers?.map((a) => a.type), ["PTR"])
+    }).pipe(quiet))
+
   it.effect("keeps advertising through undecodable packets and junk", () =>
     Effect.gen(function*() {
       const w = yield* memoryWire
