@@ -217,6 +217,24 @@ describe("DiscoveryMdns advertiser", () => {
       assert.strictEqual(kind(yield* w.next), "probe")
     }).pipe(quiet))
 
+  it.effect("withdraws and re-probes when the interfaces change (noticed within 10 s)", () =>
+    Effect.gen(function*() {
+      const w = yield* memoryWire
+      let ifaces: ReadonlyArray<LanInterface> = [eth0]
+      const d = yield* make(options(w.wire, { interfaces: () => ifaces }))
+      yield* d.publish({ port: 18789 })
+      yield* untilAdvertising(w)
+      yield* TestClock.adjust("1 second")
+      yield* w.next
+      ifaces = [{ ...eth0, address: "192.168.1.21" }]
+      yield* TestClock.adjust("9 seconds")
+      const bye = yield* w.next
+      assert.strictEqual(kind(bye), "goodbye")
+      assert.isTrue((bye.packet.answers ?? []).some((a) => a.type === "A" && a.data === "192.168.1.20"))
+      const { announce } = yield* untilAdvertising(w)
+      assert.isTrue((announce.packet.answers ?? []).some((a) => a.type === "A" && a.data === "192.168.1.21"))
+    }).pipe(quiet))
+
   it.effect("mode off advertises nothing, even when published", () =>
     Effect.gen(function*() {
       const w = yield* memoryWire
