@@ -18,6 +18,9 @@
  * interfaces change, and sends goodbyes (TTL 0) when the scope closes. Any failure
  * (socket refused, no LAN address, a conflict storm) is logged and retried with
  * backoff; it never reaches the gateway.
+ *
+ * With `discovery.wideArea.domain` set, a second background fiber keeps the wide-area
+ * zone file (`discovery/zone.ts`) current, whether or not mDNS advertises.
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -145,7 +148,7 @@ export const make = (options: MdnsOptions): Effect.Effect<Discovery["Service"], 
       yield* Effect.forkScoped(superviseZone(options, options.wideArea, published, zoneKick))
     }
     return Discovery.of({
-      mode: "mdns",
+      mode: options.mode === "off" && options.wideArea !== undefined ? "wide-area" : "mdns",
       browse: (timeoutMs) => browse(options, timeoutMs),
       advertised: Ref.get(advertised),
       publish: (endpoint) =>
