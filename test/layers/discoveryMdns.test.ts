@@ -132,6 +132,22 @@ describe("DiscoveryMdns advertiser", () => {
       assert.deepStrictEqual((yield* d.advertised).map((a) => a.name), ["box (OpenClaw) (2)"])
     }).pipe(quiet))
 
+  it.effect("after 15 conflicts within 10 s it waits 5 s before probing again (RFC 6762 §8.1)", () =>
+    Effect.gen(function*() {
+      const w = yield* memoryWire
+      const d = yield* make(options(w.wire))
+      yield* d.publish({ port: 18789 })
+      for (let i = 0; i < 15; i++) {
+        const probed = yield* w.next
+        yield* w.inject({ type: "response", answers: [{ name: srvName(probed), type: "SRV", ttl: 120, data: { port: 1, target: "storm.local" } }] })
+      }
+      yield* TestClock.adjust("4999 millis")
+      assert.strictEqual(yield* w.pending, 0)
+      assert.strictEqual((yield* d.state).conflicts, 15)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(srvName(yield* w.next), `box (OpenClaw) (16).${SERVICE_TYPE}`)
+    }).pipe(quiet))
+
   it.effect("answers on-link queries (multicast, or unicast to a legacy querier) and ignores off-link ones and its own", () =>
     Effect.gen(function*() {
       const w = yield* memoryWire
