@@ -8,7 +8,8 @@
  *   frame router stay inside.
  * - `layerDefault(swaps)` adds the embedded defaults (file pairing state under
  *   the state dir, or PostgreSQL when configured; in-memory rate limiter; the `ws`
- *   listener; discovery disabled; no channels), each replaceable by a swap, and
+ *   listener; mDNS discovery on a machine with a LAN, chosen by `discovery.mdns.mode`
+ *   and OPENCLAW_DISABLE_BONJOUR; no channels), each replaceable by a swap, and
  *   also outputs the public contracts so the embedding program can use them.
  * - `layerProcess(overrides)` is the daemon: config from flags, environment and
  *   the state dir.
@@ -65,6 +66,28 @@ export const layerPairingStores = <E, R>(
     const Pg = yield* Effect.promise(() => import("./layers/PairingStorePg.ts"))
     return Pg.layer(config.postgresUrl)
   }))
+
+/**
+ * The Discovery the config asks for: mDNS (advertising per `discovery.mdns.mode`) when
+ * this machine has a LAN interface, else disabled. Off under `discovery.mdns.mode: "off"`,
+ * OPENCLAW_DISABLE_BONJOUR=1, and inside a vitest worker (as OpenClaw does), so a test
+ * never multicasts onto a real network. With `discovery.wideArea.domain` set, the same
+ * layer also keeps the wide-area zone file current (even with mDNS off).
+ */
+export const layerDiscovery: Layer.Layer<Discovery, never, GatewayConfig> = Layer.unwrap(
+  Effect.gen(function*() {
+    const { config } = yield* GatewayConfig
+    const d = config.discovery
+    if ((d.mdnsMode.value === "off" && d.wideArea === undefined) || process.env.VITEST !== undefined) return DiscoveryDisabled.layer
+    // Loaded only when used: multicast-dns and its codec are not needed by a gateway without discovery.
+    const Mdns = yield* Effect.promise(() => import("./layers/DiscoveryMdns.ts"))
+    if (!Mdns.hasLanInterface(d.interfaces)) {
+      yield* Effect.logInfo(`discovery: no LAN interface${d.interfaces.length === 0 ? "" : ` among ${d.interfaces.join(", ")}`}; mDNS is off`)
+      return DiscoveryDisabled.layer
+    }
+    return Mdns.layer
+  })
+)
 
 /** The contracts a running gateway is made of, all taken from outside by `layer`. */
 export type Services =
@@ -140,7 +163,7 @@ export const layerServices = <E = never>(
     swaps.connectionHub ?? ConnectionHubLive.layer,
     swaps.gatewayInfo ?? GatewayInfo.layer,
     swaps.hostIdentity ?? HostIdentity.layer,
-    swaps.discovery ?? DiscoveryDisabled.layer,
+    swaps.discovery ?? layerDiscovery,
     swaps.channelRunner ?? ChannelRunnerNone.layer
   )
   const tier1 = Layer.mergeAll(swaps.devicePairing ?? DevicePairingLive.layer, swaps.nodeRegistry ?? NodeRegistryLive.layer)

@@ -12,6 +12,7 @@ import { call, gatewayHealth, gatewayStatus, health, status } from "./cli/client
 import { configShow } from "./cli/configShow.ts"
 import { devices } from "./cli/devices.ts"
 import { mistypedSubcommand } from "./cli/didYouMean.ts"
+import { discover } from "./cli/discover.ts"
 import { gatewayInstallService } from "./cli/gatewayInstallService.ts"
 import { gatewayRotateCert } from "./cli/gatewayRotateCert.ts"
 import { gatewayRun } from "./cli/gatewayRun.ts"
@@ -31,7 +32,7 @@ const config = Command.make("config").pipe(
   Command.withSubcommands([configShow])
 )
 
-export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, config]))
+export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, config, discover]))
 
 const mistyped = mistypedSubcommand(cli, process.argv.slice(2))
 if (mistyped !== undefined) {

@@ -19,7 +19,7 @@ import * as PinStoreFile from "../layers/PinStoreFile.ts"
 import { resolveTarget, type ResolvedTarget, withDevice, withPin } from "../programs/clientTarget.ts"
 import { confirmFirstUse } from "../programs/tlsPin.ts"
 import { callGateway, callRpc, type Method, openSession, type PayloadSchema, type SuccessSchema } from "../programs/gatewayClient.ts"
-import { Health, LastHeartbeat, Status, SystemPresence } from "../protocol/rpcs/core.ts"
+import { Health, LastHeartbeat, Status, type StatusResult, SystemPresence } from "../protocol/rpcs/core.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 import { targetFlags } from "./targetFlags.ts"
@@ -127,7 +127,7 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       `Bind      ${s.gateway.bind} (${s.gateway.host}:${s.gateway.port})`,
       `TLS       ${s.gateway.tls?.enabled === true ? `on · sha256 ${s.gateway.tls.sha256 ?? "?"}` : "off"}`,
       `Clients   ${s.connections.total} connected (${s.connections.operators} operator, ${s.connections.nodes} node)`,
-      `Discovery ${s.discovery.mode}${s.discovery.advertised.length === 0 ? "" : ` · advertising ${s.discovery.advertised.map((a) => `${a.name} (${a.host}:${a.port})`).join(", ")}`}`,
+      `Discovery ${discoveryLine(s.discovery)}`,
       `Channels  ${s.channels.length === 0 ? "none configured" : s.channels.map((c) => `${c.label} ${c.running ? "running" : c.enabled ? "stopped" : "disabled"}${c.lastError === undefined ? "" : ` (${c.lastError})`}`).join(", ")}`,
       ...(s.gateway.configPath === undefined ? [] : [`Config    ${s.gateway.configPath}`, `State     ${s.gateway.stateDir}`])
     ].join("\n"))
@@ -142,6 +142,16 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       ].join("\n"))
     }
   })
+
+const discoveryLine = (d: typeof StatusResult.Type["discovery"]) => {
+  const state = d.state === undefined || d.mode !== "mdns"
+    ? ""
+    : ` · ${d.state.phase}${d.state.interfaces.length === 0 ? "" : ` on ${d.state.interfaces.join(", ")}`}` +
+      `${d.state.conflicts === 0 ? "" : ` · ${d.state.conflicts} name conflict(s)`}` +
+      `${d.state.restarts === 0 ? "" : ` · ${d.state.restarts} restart(s)`}${d.state.lastError === undefined ? "" : ` · last error: ${d.state.lastError}`}`
+  const adverts = d.advertised.length === 0 ? "" : ` · advertising ${d.advertised.map((a) => `${a.name} (${a.host}:${a.port})`).join(", ")}`
+  return `${d.mode}${state}${adverts}`
+}
 
 const statusCommand = (name: string) =>
   Command.make(

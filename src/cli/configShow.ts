@@ -64,6 +64,10 @@ export const configShow = Command.make(
             ? { store: "file" as const, source: "default" }
             : { store: "postgres" as const, url: redactUrl(config.postgresUrl), source: config.postgresUrlSource },
           controlUi: { allowedOrigins: config.allowedOrigins },
+          discovery: {
+            mdns: config.discovery.mdnsMode,
+            interfaces: config.discovery.interfaces
+          },
           unknownKeys: config.file.unknownKeys,
           precedence: "flag > env > config file > state dir > profile default > built-in default"
         }
@@ -93,6 +97,11 @@ export const configShow = Command.make(
             view.pairing.store === "postgres"
               ? `PostgreSQL ${view.pairing.url} (${view.pairing.source})`
               : `files under ${view.stateDir} (set state.postgres.url or GATEHOUSE_POSTGRES_URL to share with other gateways)`
+          ),
+          line(
+            "mdns",
+            `${config.discovery.mdnsMode.value} (${config.discovery.mdnsMode.source === "env" ? "OPENCLAW_DISABLE_BONJOUR" : config.discovery.mdnsMode.source})` +
+              (config.discovery.interfaces.length === 0 ? "" : ` on ${config.discovery.interfaces.join(", ")}`)
           ),
           ...(view.unknownKeys.length > 0 ? [line("ignored keys", view.unknownKeys.join(", "))] : []),
           "",

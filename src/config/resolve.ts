@@ -13,7 +13,7 @@ import { invalidEntries } from "../net/addressSet.ts"
 import { normalizeFingerprint } from "../tls/fingerprint.ts"
 import { redactUrl } from "./redact.ts"
 import { type Env, type ProfilePaths } from "./paths.ts"
-import type { AuthMode, BindMode } from "./schema.ts"
+import type { AuthMode, BindMode, MdnsMode } from "./schema.ts"
 
 export type Source = "flag" | "env" | "file" | "state" | "profile" | "default"
 
@@ -74,7 +74,64 @@ export interface EffectiveConfig {
   readonly postgresUrl: Redacted.Redacted<string> | undefined
   /** Where `postgresUrl` came from. */
   readonly postgresUrlSource: "env" | "file" | undefined
+  /** Bonjour/mDNS advertising and the values of its TXT hints that come from the environment. */
+  readonly discovery: DiscoveryConfig
   readonly file: LoadedFile
+}
+
+/** `discovery.*` and its environment overrides. */
+export interface DiscoveryConfig {
+  /** "off" also when OPENCLAW_DISABLE_BONJOUR is set (source "env"). */
+  readonly mdnsMode: Sourced<MdnsMode>
+  /** Interface names to advertise on; empty: every LAN interface. */
+  readonly interfaces: ReadonlyArray<string>
+  /** OPENCLAW_SSH_PORT: the `sshPort` hint (full mode; 22 when unset). */
+  readonly sshPort: number | undefined
+  /** OPENCLAW_TAILNET_DNS: the `tailnetDns` hint (trailing dot stripped). */
+  readonly tailnetDns: string | undefined
+  /** OPENCLAW_CLI_PATH: the `cliPath` hint (full mode). */
+  readonly cliPath: string | undefined
+  /** OPENCLAW_MDNS_HOSTNAME: the advertised host label (default: this machine's name). */
+  readonly hostname: string | undefined
+  /**
+   * The wide-area beacon: `discovery.wideArea.domain` (or OPENCLAW_WIDE_AREA_DOMAIN) unless
+   * `discovery.wideArea.enabled` is false; the zone file defaults to `<state dir>/dns/<domain>.db`.
+   */
+  readonly wideArea: { readonly domain: string; readonly zoneFile: string } | undefined
+}
+
+/** Whether an environment flag is set to a true value ("1", "true", "yes", "on"). */
+export const envFlag = (value: string | undefined) => value !== undefined && /^(1|true|yes|on)$/i.test(value.trim())
+
+/** Resolves `discovery.*` with its environment overrides, or an error message. */
+export const resolveDiscovery = (file: LoadedFile, env: Env, stateDir = "."): DiscoveryConfig | string => {
+  const mdns = file.config.discovery?.mdns
+  const wide = file.config.discovery?.wideArea
+  const domain = (nonEmpty(env.OPENCLAW_WIDE_AREA_DOMAIN?.trim()) ?? nonEmpty(wide?.domain?.trim()))?.replace(/\.$/, "").toLowerCase()
+  if (domain !== undefined && !/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(domain)) {
+    return `discovery.wideArea.domain must be a DNS domain name (e.g. gw.example.internal), got "${domain}"`
+  }
+  const sshPortRaw = nonEmpty(env.OPENCLAW_SSH_PORT)
+  let sshPort: number | undefined
+  if (sshPortRaw !== undefined) {
+    const n = Number(sshPortRaw)
+    if (!Number.isInteger(n) || n < 1 || n > 65535) return `OPENCLAW_SSH_PORT must be a port number (1-65535), got "${sshPortRaw}"`
+    sshPort = n
+  }
+  const mdnsMode: Sourced<MdnsMode> = envFlag(env.OPENCLAW_DISABLE_BONJOUR)
+    ? { value: "off", source: "env" }
+    : pick<MdnsMode>([mdns?.mode, "file"]) ?? { value: "minimal", source: "default" }
+  return {
+    mdnsMode,
+    interfaces: mdns?.interfaces ?? [],
+    sshPort,
+    tailnetDns: nonEmpty(env.OPENCLAW_TAILNET_DNS?.trim())?.replace(/\.$/, ""),
+    cliPath: nonEmpty(env.OPENCLAW_CLI_PATH),
+    hostname: nonEmpty(env.OPENCLAW_MDNS_HOSTNAME?.trim()),
+    wideArea: domain === undefined || wide?.enabled === false
+      ? undefined
+      : { domain, zoneFile: nonEmpty(wide?.zoneFile) ?? `${stateDir}/dns/${domain}.db` }
+  }
 }
 
 /** The environment variable naming the pairing database (wins over `state.postgres.url`). */
@@ -148,6 +205,8 @@ export const resolveConfig = (
   if ((tlsFiles.certPath === undefined) !== (tlsFiles.keyPath === undefined)) {
     return `gateway.tls.certPath and gateway.tls.keyPath in ${paths.configPath} must be set together`
   }
+  const discovery = resolveDiscovery(file, env, paths.stateDir)
+  if (typeof discovery === "string") return discovery
   const remoteToken = nonEmpty(gw.remote?.token)
   const remotePassword = nonEmpty(gw.remote?.password)
   return {
@@ -178,6 +237,7 @@ export const resolveConfig = (
     },
     postgresUrl: postgres === undefined ? undefined : Redacted.make(postgres.value),
     postgresUrlSource: postgres === undefined ? undefined : postgres.source === "env" ? "env" : "file",
+    discovery,
     file
   }
 }

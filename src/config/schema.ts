@@ -13,6 +13,9 @@ export type BindMode = typeof BIND_MODES[number]
 export const AUTH_MODES = ["token", "password", "none", "trusted-proxy"] as const
 export type AuthMode = typeof AUTH_MODES[number]
 
+export const MDNS_MODES = ["off", "minimal", "full"] as const
+export type MdnsMode = typeof MDNS_MODES[number]
+
 const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))
 const Strings = Schema.Array(Schema.String)
 // Zero or negative limits would silently disable protection (or lock everyone out): refuse them.
@@ -61,6 +64,19 @@ export const FileConfig = Schema.Struct({
   state: Schema.optionalKey(Schema.Struct({
     postgres: Schema.optionalKey(Schema.Struct({
       url: Schema.optionalKey(Schema.String)
+    }))
+  })),
+  discovery: Schema.optionalKey(Schema.Struct({
+    mdns: Schema.optionalKey(Schema.Struct({
+      mode: Schema.optionalKey(Schema.Literals(MDNS_MODES)),
+      // Interface names (eth0, wlan0) to advertise on; absent: every LAN interface.
+      interfaces: Schema.optionalKey(Strings)
+    })),
+    // Unicast DNS-SD: a zone file with the same records, for a DNS server the user runs.
+    wideArea: Schema.optionalKey(Schema.Struct({
+      enabled: Schema.optionalKey(Schema.Boolean),
+      domain: Schema.optionalKey(Schema.String),
+      zoneFile: Schema.optionalKey(Schema.String)
     }))
   })),
   node: Schema.optionalKey(Schema.Struct({

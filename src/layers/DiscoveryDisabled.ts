@@ -3,10 +3,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Discovery } from "../services/Discovery.ts"
+import { Discovery, idleState } from "../services/Discovery.ts"
 
 export const layer = Layer.succeed(Discovery, Discovery.of({
   mode: "disabled",
   browse: () => Effect.succeed([]),
-  advertised: Effect.succeed([])
+  advertised: Effect.succeed([]),
+  publish: () => Effect.void,
+  state: Effect.succeed(idleState)
 }))

@@ -4,12 +4,14 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { type DiscoveredGateway, Discovery } from "../services/Discovery.ts"
+import { type DiscoveredGateway, Discovery, idleState } from "../services/Discovery.ts"
 
 /** Finds exactly `gateways`. */
 export const layer = (gateways: ReadonlyArray<Omit<DiscoveredGateway, "source">>) =>
   Layer.succeed(Discovery, Discovery.of({
     mode: "static",
     browse: () => Effect.succeed(gateways.map((g) => ({ ...g, source: "static" as const }))),
-    advertised: Effect.succeed([])
+    advertised: Effect.succeed([]),
+    publish: () => Effect.void,
+    state: Effect.succeed(idleState)
   }))

@@ -1,13 +1,14 @@
 /**
  * The gateway's serving loop: every connection the Listener accepts runs through
  * the connection program, each with its own RPC client number; the periodic
- * broadcasts run beside them. When the scope closes, every client gets a
+ * broadcasts run beside them; Discovery is told where to advertise. When the scope closes, every client gets a
  * `shutdown` event and close code 1012, then every connection still being served
  * is interrupted, before any service it uses is released.
  */
 import * as Effect from "effect/Effect"
 import { CloseCode } from "../protocol/constants.ts"
 import { ConnectionHub } from "../services/ConnectionHub.ts"
+import { Discovery } from "../services/Discovery.ts"
 import { Listener } from "../services/Listener.ts"
 import { runBroadcasts } from "./broadcasts.ts"
 import { serveConnection } from "./serveConnection.ts"
@@ -23,6 +24,9 @@ export const serveGateway = Effect.gen(function*() {
   let nextClientId = 1
   yield* runBroadcasts
   yield* Effect.forkScoped(listener.run((conn) => Effect.provideContext(serveConnection(conn, nextClientId++), context)))
+  // Advertised only once the port is bound, with the served certificate's fingerprint when TLS is on (a hint: clients never pin it).
+  const { port, tlsFingerprint } = listener.address
+  yield* Discovery.use((discovery) => discovery.publish(tlsFingerprint === undefined ? { port } : { port, tlsSha256: tlsFingerprint }))
   // Registered after the fork, so it runs before the fork is interrupted: clients hear why before their sockets go.
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {

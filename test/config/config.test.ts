@@ -27,6 +27,18 @@ describe("GatewayConfig", () => {
       assert.strictEqual(config.paths.configPath, join(home, ".openclaw", "openclaw.json"))
     }))
 
+  it.effect("reads discovery.mdns.{mode,interfaces} as known keys; a wrong mode names the key path", () =>
+    Effect.gen(function*() {
+      const { config } = yield* GatewayConfig.make({}, withFile({ discovery: { mdns: { mode: "full", interfaces: ["eth0"] } } }))
+      assert.deepStrictEqual(config.discovery.mdnsMode, { value: "full", source: "file" })
+      assert.deepStrictEqual(config.discovery.interfaces, ["eth0"])
+      assert.deepStrictEqual(config.file.unknownKeys, [])
+      const error = yield* Effect.flip(GatewayConfig.make({}, withFile({ discovery: { mdns: { mode: "loud" } } })))
+      assert.include(error.message, "discovery.mdns.mode")
+      const bad = yield* Effect.flip(GatewayConfig.make({}, { HOME: tempHome(), OPENCLAW_SSH_PORT: "0" }))
+      assert.include(bad.message, "OPENCLAW_SSH_PORT")
+    }))
+
   it.effect("applies flag > env > file for the port and says where each value came from", () =>
     Effect.gen(function*() {
       const env = withFile({ gateway: { port: 20001 } })

@@ -72,7 +72,8 @@ describe.runIf(npmFound)("the packed gatehouse package, installed into an empty 
   const installed = join(project, "node_modules", "gatehouse")
   const bin = join(project, "node_modules", ".bin", "gatehouse")
   const home = join(work, "home")
-  const userEnv = { PATH, HOME: home, OPENCLAW_STATE_DIR: join(home, ".openclaw"), ...noStripping }
+  // No mDNS from the packed gateway or the consumer's embedded one: this runs in the root network namespace.
+  const userEnv = { PATH, HOME: home, OPENCLAW_STATE_DIR: join(home, ".openclaw"), OPENCLAW_DISABLE_BONJOUR: "1", ...noStripping }
   let packed: Array<string> = []
   let daemon: Daemon | undefined
 

@@ -122,13 +122,19 @@ describe("swapping a service in a real gateway", () => {
     Effect.gen(function*() {
       const c = yield* connect(connectParams())
       const status = yield* call(c, "s", "status")
-      assert.deepStrictEqual(status.payload.discovery, { mode: "fixture", advertised: [{ name: "gatehouse on box", host: "box.local", port: 18789 }] })
+      assert.deepStrictEqual(status.payload.discovery, {
+        mode: "fixture",
+        advertised: [{ name: "gatehouse on box", host: "box.local", port: 18789 }],
+        state: { phase: "advertising", interfaces: ["eth0"], conflicts: 0, restarts: 0 }
+      })
       assert.deepStrictEqual(status.payload.channels, [{ id: "telegram", label: "Telegram", enabled: true, running: false, lastError: "401 Unauthorized" }])
     }).pipe(Effect.provide(coreLayer({}, undefined, {
       discovery: Layer.succeed(Discovery, Discovery.of({
         mode: "fixture",
         browse: () => Effect.succeed([]),
-        advertised: Effect.succeed([{ name: "gatehouse on box", host: "box.local", port: 18789, txt: { role: "gateway" }, source: "mdns" }])
+        advertised: Effect.succeed([{ name: "gatehouse on box", host: "box.local", port: 18789, txt: { role: "gateway" }, source: "mdns" }]),
+        publish: () => Effect.void,
+        state: Effect.succeed({ phase: "advertising", interfaces: ["eth0"], conflicts: 0, restarts: 0 })
       })),
       channelRunner: Layer.succeed(ChannelRunner, ChannelRunner.of({
         status: Effect.succeed([{ id: "telegram", label: "Telegram", enabled: true, running: false, lastError: "401 Unauthorized" }]),

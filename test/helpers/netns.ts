@@ -38,3 +38,60 @@ export const netnsPair = (tag: string): NetnsPair => {
   }
   return { gateway, client, gatewayIp, clientIp, down }
 }
+
+export interface MulticastPair extends NetnsPair {
+  readonly gatewayDev: string
+  readonly clientDev: string
+}
+
+/**
+ * Two namespaces joined by a veth pair with multicast on and 224.0.0.0/4 routed onto it, on a
+ * link-local /24 that exists only inside them: mDNS sent here reaches the other namespace and
+ * nothing else. `down` ends the processes still inside (all started by the test) and deletes both.
+ */
+export const multicastPair = (tag: string): MulticastPair => {
+  const gateway = `gh-mg-${tag}`
+  const client = `gh-mc-${tag}`
+  const octet = 100 + (process.pid % 100)
+  const gatewayIp = `169.254.${octet}.1`
+  const clientIp = `169.254.${octet}.2`
+  const gatewayDev = `mg${tag}`.slice(0, 15)
+  const clientDev = `mc${tag}`.slice(0, 15)
+  const ip = (...args: Array<string>) => execFileSync("ip", args, { stdio: "pipe" })
+  const down = () => {
+    for (const ns of [gateway, client]) {
+      const pids = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout ?? ""
+      for (const pid of pids.split(/\s+/).filter((p) => p.length > 0)) {
+        try {
+          process.kill(Number(pid), "SIGKILL")
+        } catch {
+          // already gone
+        }
+      }
+      spawnSync("ip", ["netns", "delete", ns])
+    }
+  }
+  down()
+  ip("netns", "add", gateway)
+  ip("netns", "add", client)
+  ip("link", "add", gatewayDev, "netns", gateway, "type", "veth", "peer", "name", clientDev, "netns", client)
+  for (const [ns, dev, address] of [[gateway, gatewayDev, gatewayIp], [client, clientDev, clientIp]] as const) {
+    ip("-n", ns, "link", "set", "lo", "up")
+    ip("-n", ns, "link", "set", dev, "multicast", "on")
+    ip("-n", ns, "addr", "add", `${address}/24`, "dev", dev)
+    ip("-n", ns, "link", "set", dev, "up")
+    ip("-n", ns, "route", "add", "224.0.0.0/4", "dev", dev)
+  }
+  return { gateway, client, gatewayIp, clientIp, gatewayDev, clientDev, down }
+}
+
+/** Why the mDNS peers cannot run here (namespaces, avahi, dbus, python3-zeroconf), or undefined. */
+export const mdnsPeersUnavailable = (): string | undefined => {
+  const netns = netnsUnavailable()
+  if (netns !== undefined) return netns
+  for (const bin of ["/usr/sbin/avahi-daemon", "/usr/bin/avahi-browse", "/usr/bin/dbus-daemon"]) {
+    if (spawnSync("test", ["-x", bin]).status !== 0) return `${bin} is missing (apt-get install avahi-daemon avahi-utils dbus)`
+  }
+  const zc = spawnSync("/usr/bin/python3", ["-c", "import zeroconf"], { encoding: "utf8" })
+  return zc.status === 0 ? undefined : "Debian's python3-zeroconf is missing (apt-get install python3-zeroconf)"
+}

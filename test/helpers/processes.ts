@@ -7,6 +7,10 @@ export const BIN = new URL("../../bin/gatehouse", import.meta.url).pathname
 const command = (bin: string, args: ReadonlyArray<string>): [string, Array<string>] =>
   bin === BIN || /\.(m?js|ts)$/.test(bin) ? [process.execPath, [bin, ...args]] : [bin, [...args]]
 
+// A gateway started by a test never advertises over mDNS unless the test says so (OPENCLAW_DISABLE_BONJOUR: "0"
+// inside a network namespace): in the root namespace it would multicast onto the machine's real network.
+const childEnv = (env: Record<string, string>) => ({ PATH: process.env.PATH ?? "", OPENCLAW_DISABLE_BONJOUR: "1", ...env })
+
 export interface Ran {
   readonly code: number | null
   readonly stdout: string
@@ -15,7 +19,7 @@ export interface Ran {
 
 export const run = (args: ReadonlyArray<string>, env: Record<string, string>, bin = BIN): Promise<Ran> =>
   new Promise((resolve, reject) => {
-    const child = spawn(...command(bin, args), { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(...command(bin, args), { env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))
@@ -32,7 +36,7 @@ export interface Daemon {
 
 export const startDaemon = (args: ReadonlyArray<string>, env: Record<string, string>, ready: RegExp, bin = BIN): Promise<Daemon> =>
   new Promise((resolve, reject) => {
-    const child = spawn(...command(bin, args), { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(...command(bin, args), { env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] })
     let output = ""
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)))
     const onData = (d: Buffer) => {

@@ -17,7 +17,7 @@ export const TEST_TOKEN = "test-token-0123456789abcdef"
 
 export const tempHome = () => tempDir("gatehouse-test-")
 
-export const testEnv = (home = tempHome()) => ({ HOME: home, OPENCLAW_STATE_DIR: join(home, ".openclaw") })
+export const testEnv = (home = tempHome()) => ({ HOME: home, OPENCLAW_STATE_DIR: join(home, ".openclaw"), OPENCLAW_DISABLE_BONJOUR: "1" })
 
 // Info logs of in-process gateways would drown the test report; warnings and errors still show.
 const quietLogs = Layer.succeed(References.MinimumLogLevel, "Warn")

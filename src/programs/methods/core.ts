@@ -59,7 +59,8 @@ export const handlers = Effect.gen(function*() {
           stateVersion: yield* hub.stateVersion,
           discovery: {
             mode: discovery.mode,
-            advertised: (yield* discovery.advertised).map(({ host, name, port }) => ({ name, host, port }))
+            advertised: (yield* discovery.advertised).map(({ host, name, port }) => ({ name, host, port })),
+            state: yield* Effect.map(discovery.state, ({ lastError, ...s }) => (lastError === undefined ? s : { ...s, lastError }))
           },
           channels: (yield* channels.status).map(({ lastError, ...c }) => (lastError === undefined ? c : { ...c, lastError }))
         }

@@ -71,7 +71,15 @@ export const StatusResult = Schema.Struct({
   /** How the gateway is found without an address, and what it advertises. */
   discovery: Schema.Struct({
     mode: Schema.String,
-    advertised: Schema.Array(Schema.Struct({ name: Schema.String, host: Schema.String, port: Schema.Number }))
+    advertised: Schema.Array(Schema.Struct({ name: Schema.String, host: Schema.String, port: Schema.Number })),
+    /** The advertiser's state: idle, probing, advertising, backoff (with the last error). */
+    state: opt(Schema.Struct({
+      phase: Schema.String,
+      interfaces: Schema.Array(Schema.String),
+      conflicts: Schema.Number,
+      restarts: Schema.Number,
+      lastError: opt(Schema.String)
+    }))
   }),
   /** Each configured channel and its state. */
   channels: Schema.Array(Schema.Struct({
