@@ -52,7 +52,13 @@ export const configShow = Command.make(
           remote: {
             url: config.remote.url ?? null,
             token: { set: config.remote.token !== undefined },
-            password: { set: config.remote.password !== undefined }
+            password: { set: config.remote.password !== undefined },
+            transport: config.remote.transport ?? "direct",
+            sshTarget: config.remote.sshTarget ?? null,
+            sshPort: config.remote.sshPort ?? null,
+            sshIdentity: config.remote.sshIdentity ?? null,
+            sshRemotePort: config.remote.sshRemotePort ?? null,
+            tailnet: config.remote.tailnet ?? null
           },
           pairing: config.postgresUrl === undefined
             ? { store: "file" as const, source: "default" }
@@ -75,6 +81,10 @@ export const configShow = Command.make(
           line("token", token.set ? `set, from ${token.source}${token.path === undefined ? "" : ` (${token.path})`}` : "not set (generated on first `gateway run`)"),
           line("password", view.auth.password.set ? `set, from ${view.auth.password.source}` : "not set"),
           line("remote url", config.remote.url ?? "-"),
+          ...(config.remote.sshTarget === undefined ? [] : [
+            line("remote ssh", `${config.remote.sshTarget}${config.remote.sshPort === undefined ? "" : ` port ${config.remote.sshPort}`}` +
+              ` (transport ${config.remote.transport ?? "direct"})`)
+          ]),
           line(
             "pairing",
             view.pairing.store === "postgres"

@@ -54,6 +54,13 @@ export interface EffectiveConfig {
     readonly url: string | undefined
     readonly token: Redacted.Redacted<string> | undefined
     readonly password: Redacted.Redacted<string> | undefined
+    /** `gateway.remote.transport`: "ssh" sends remote calls through an SSH forward. */
+    readonly transport: "direct" | "ssh" | undefined
+    readonly sshTarget: string | undefined
+    readonly sshIdentity: string | undefined
+    readonly sshPort: number | undefined
+    readonly sshRemotePort: number | undefined
+    readonly tailnet: string | undefined
   }
   /**
    * The PostgreSQL database holding pairing state shared by several gateways
@@ -143,7 +150,13 @@ export const resolveConfig = (
     remote: {
       url: nonEmpty(gw.remote?.url),
       token: remoteToken === undefined ? undefined : Redacted.make(remoteToken),
-      password: remotePassword === undefined ? undefined : Redacted.make(remotePassword)
+      password: remotePassword === undefined ? undefined : Redacted.make(remotePassword),
+      transport: gw.remote?.transport,
+      sshTarget: nonEmpty(gw.remote?.sshTarget),
+      sshIdentity: nonEmpty(gw.remote?.sshIdentity),
+      sshPort: gw.remote?.sshPort,
+      sshRemotePort: gw.remote?.sshRemotePort,
+      tailnet: nonEmpty(gw.remote?.tailnet)
     },
     postgresUrl: postgres === undefined ? undefined : Redacted.make(postgres.value),
     postgresUrlSource: postgres === undefined ? undefined : postgres.source === "env" ? "env" : "file",

@@ -84,22 +84,21 @@ export interface SshFailure {
 /** Classifies ssh's stderr (debug lines included) after it failed or exited. */
 export const classifySshFailure = (lines: ReadonlyArray<string>): SshFailure => {
   const plain = lines.map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("debug"))
-  const find = (re: RegExp) => plain.find((l) => re.test(l))
   const rules: ReadonlyArray<[SshFailureKind, RegExp]> = [
-    ["host-key-changed", /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed.*changed|host key for .* has changed/i],
     ["host-key-unknown", /Host key verification failed|No (ED25519|RSA|ECDSA)? ?host key is known|authenticity of host/i],
     ["auth-refused", /Permission denied \(|Too many authentication failures|no more authentication methods/i],
     ["local-port-in-use", /Address already in use|cannot listen to port|Could not request local forwarding/i],
-    ["connect-failed", /^ssh: (connect to host|Could not resolve hostname)|Connection timed out|No route to host|Network is unreachable|Connection refused|Connection closed by|Connection reset by|kex_exchange_identification/i],
-    ["remote-port-closed", /open failed: (connect failed|administratively prohibited)/i]
+    ["remote-port-closed", /open failed: (connect failed|administratively prohibited)/i],
+    ["connect-failed", /^ssh: (connect to host|Could not resolve hostname)|Connection timed out|No route to host|Network is unreachable|Connection refused|Connection closed by|Connection reset by|kex_exchange_identification|Broken pipe|Timeout, server/i]
   ]
-  // A changed key also prints "Host key verification failed": the specific rule goes first.
-  for (const [kind, re] of rules) {
-    const line = find(re)
-    if (line !== undefined) {
-      if (kind === "host-key-changed") return { kind, detail: "REMOTE HOST IDENTIFICATION HAS CHANGED" }
-      return { kind, detail: line.replace(/^ssh: /, "") }
-    }
+  // A changed key also prints "Host key verification failed": look for its banner first.
+  if (plain.some((l) => /REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(l))) {
+    return { kind: "host-key-changed", detail: "REMOTE HOST IDENTIFICATION HAS CHANGED" }
+  }
+  // The latest telling line wins: refused channels earlier in a forward's life do not explain its end.
+  for (const line of [...plain].reverse()) {
+    const rule = rules.find(([, re]) => re.test(line))
+    if (rule !== undefined) return { kind: rule[0], detail: line.replace(/^ssh: /, "") }
   }
   return { kind: "other", detail: plain.at(-1) ?? "no output" }
 }
