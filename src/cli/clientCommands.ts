@@ -9,11 +9,14 @@ import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import { ConfigError } from "../config/errors.ts"
 import * as TransportDirect from "../layers/TransportDirect.ts"
+import * as TransportSsh from "../layers/TransportSsh.ts"
 import { resolveTarget, type ResolvedTarget, withDevice } from "../programs/clientTarget.ts"
 import { callGateway, callRpc, type Method, openSession, type PayloadSchema, type SuccessSchema } from "../programs/gatewayClient.ts"
 import { Health, LastHeartbeat, Status, SystemPresence } from "../protocol/rpcs/core.ts"
@@ -25,25 +28,62 @@ export type TargetInput = {
   readonly url: Option.Option<string>
   readonly token: Option.Option<import("effect/Redacted").Redacted<string>>
   readonly password: Option.Option<import("effect/Redacted").Redacted<string>>
+  readonly ssh: Option.Option<string>
+  readonly sshIdentity: Option.Option<string>
 }
 
-/** Gives a client command the Transport it reaches gateways with (direct; an SSH forward will be chosen here). */
-export const withTransport = <const Name extends string, Input, ContextInput, E, R>(command: Command.Command<Name, Input, ContextInput, E, R>) =>
-  Command.provide(command, TransportDirect.layer)
+/** Where this command run reaches its gateway: resolved once, before the Transport is chosen. */
+export class ClientRoute extends Context.Service<ClientRoute, Result.Result<ResolvedTarget, ConfigError>>()("gatehouse/cli/ClientRoute") {}
 
-/** Resolves the target of a client command, signed with this host's device identity. */
-export const target = (flags: TargetInput) =>
+/** Resolves a client command's target and route from its flags, the profile and the config. */
+export const resolveRoute = (flags: TargetInput) =>
   Effect.gen(function*() {
     const shared = yield* root
-    const resolved = yield* resolveTarget({
+    return yield* resolveTarget({
       url: Option.getOrUndefined(flags.url),
       token: Option.getOrUndefined(flags.token),
       password: Option.getOrUndefined(flags.password),
+      ssh: Option.getOrUndefined(flags.ssh),
+      sshIdentity: Option.getOrUndefined(flags.sshIdentity),
       profile: Option.getOrUndefined(shared.profile),
       dev: shared.dev
     }, process.env)
-    return yield* withDevice(resolved)
   })
+
+/** The Transport layer for a resolved route: an SSH forward, or direct sockets. */
+export const transportFor = (t: ResolvedTarget) =>
+  t.selection.route?.kind === "ssh"
+    ? TransportSsh.layer({ ...t.selection.route.ssh, command: sshCommand(process.env) })
+    : TransportDirect.layer
+
+/**
+ * Gives a client command the Transport it reaches gateways with: the route is
+ * resolved once from the flags and config (--url/--ssh, else the selection
+ * policy), and the layer follows from it. A resolution failure is kept for the
+ * command body to report (`target` fails with it).
+ */
+export const withTransport = <const Name extends string, Input extends TargetInput, ContextInput, E, R>(
+  command: Command.Command<Name, Input, ContextInput, E, R>
+) =>
+  Command.provide(command, (flags: Input) =>
+    Layer.unwrap(Effect.gen(function*() {
+      const route = yield* Effect.result(resolveRoute(flags))
+      return Layer.merge(Layer.succeed(ClientRoute, route), Result.isSuccess(route) ? transportFor(route.success) : TransportDirect.layer)
+    })))
+
+/** The target of a client command (as `withTransport` resolved it), signed with this host's device identity. */
+export const target = (_flags: TargetInput) =>
+  Effect.gen(function*() {
+    const route = yield* ClientRoute
+    if (Result.isFailure(route)) return yield* route.failure
+    return yield* withDevice(route.success)
+  })
+
+/** `GATEHOUSE_SSH_COMMAND` (like GIT_SSH_COMMAND): the ssh program and leading arguments, split on spaces. */
+export const sshCommand = (env: Record<string, string | undefined>) => {
+  const words = (env.GATEHOUSE_SSH_COMMAND ?? "").trim().split(/\s+/).filter((w) => w.length > 0)
+  return words.length === 0 ? undefined : words
+}
 
 /** Calls `method` on the command's gateway and returns its answer, decoded with the method's schema. */
 export const callMethod = <Tag extends string, P extends PayloadSchema, S extends SuccessSchema>(

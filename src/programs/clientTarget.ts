@@ -11,6 +11,9 @@ import { ConfigError } from "../config/errors.ts"
 import type { Env } from "../config/paths.ts"
 import { resolveSecrets } from "../config/resolve.ts"
 import { isLoopbackIp, isPrivateIp } from "../net/ip.ts"
+import { tcpReachable } from "../net/probe.ts"
+import { forcedSsh, selectRoute, type Selection } from "../transport/selection.ts"
+import { formatSshTarget, parseSshTarget, type SshEndpoint } from "../transport/ssh.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { forgetDeviceToken, loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
 import { loadOrCreateIdentity } from "../identity/deviceIdentity.ts"
@@ -22,17 +25,39 @@ export interface TargetFlags {
   readonly password: Redacted.Redacted<string> | undefined
   readonly profile: string | undefined
   readonly dev: boolean
+  /** `--ssh user@host[:port]`: reach the gateway on that host's loopback through an SSH forward. */
+  readonly ssh?: string | undefined
+  /** `--ssh-identity FILE`: the private key ssh offers. */
+  readonly sshIdentity?: string | undefined
 }
 
 /** A resolved target plus how it was chosen and the state dir holding this host's device identity. */
 export interface ResolvedTarget extends Target {
-  readonly origin: "flag" | "remote-config" | "local"
+  readonly origin: "flag" | "remote-config" | "local" | "ssh"
   readonly stateDir: string
+  /** How the gateway is reached (the Transport to use) and why the other routes were not. */
+  readonly selection: Selection
+  /** The key device tokens are stored under, when `url` alone does not name the gateway (through SSH it is a loopback URL). */
+  readonly deviceKey?: string | undefined
 }
 
-/** Resolves where to connect; pure config work, no network I/O. */
-export const resolveTarget = (flags: TargetFlags, env: Env): Effect.Effect<ResolvedTarget, ConfigError> =>
+/** The default gateway port on an SSH server's loopback. */
+export const DEFAULT_REMOTE_GATEWAY_PORT = 18789
+
+/**
+ * Resolves where to connect and over which route. `--url` and `--ssh` are
+ * explicit; in remote mode the selection policy probes the configured routes
+ * (paired direct endpoint → discovered → tailnet → SSH); otherwise this host's
+ * gateway. No credentials are sent while probing (a TCP connect only).
+ */
+export const resolveTarget = (flags: TargetFlags, env: Env, probeTimeoutMs = 3000): Effect.Effect<ResolvedTarget, ConfigError> =>
   Effect.gen(function*() {
+    if (flags.url !== undefined && flags.ssh !== undefined) {
+      return yield* new ConfigError({
+        reason: "invalid",
+        message: "--url and --ssh cannot be combined: --ssh reaches the gateway on the SSH server's own loopback (set its port with gateway.remote.sshRemotePort)"
+      })
+    }
     if (flags.url !== undefined) {
       if (!/^wss?:\/\//.test(flags.url)) {
         return yield* new ConfigError({ reason: "invalid", message: `--url must start with ws:// or wss://, got "${flags.url}"` })
@@ -45,29 +70,79 @@ export const resolveTarget = (flags: TargetFlags, env: Env): Effect.Effect<Resol
       }
       yield* checkPlaintext(flags.url, env)
       const { config } = yield* localConfig(flags, env)
-      return { url: flags.url, token: flags.token, password: flags.password, origin: "flag", stateDir: config.paths.stateDir }
+      return {
+        url: flags.url,
+        token: flags.token,
+        password: flags.password,
+        origin: "flag",
+        stateDir: config.paths.stateDir,
+        selection: { route: { kind: "direct", url: flags.url }, skipped: skippedAll("--url was given") }
+      }
     }
     const { config, host } = yield* localConfig(flags, env)
-    if (config.mode.value === "remote" && config.remote.url !== undefined) {
-      yield* checkPlaintext(config.remote.url, env)
+    const remote = config.remote
+    const remoteCredentials = { token: flags.token ?? remote.token, password: flags.password ?? remote.password }
+    const sshTarget = (endpoint: SshEndpoint, selection: Selection): ResolvedTarget => {
+      const remotePort = remote.sshRemotePort ?? portOf(remote.url) ?? DEFAULT_REMOTE_GATEWAY_PORT
       return {
-        url: config.remote.url,
-        token: flags.token ?? config.remote.token,
-        password: flags.password ?? config.remote.password,
-        origin: "remote-config",
-        stateDir: config.paths.stateDir
+        url: `ws://127.0.0.1:${remotePort}`,
+        ...remoteCredentials,
+        origin: "ssh",
+        stateDir: config.paths.stateDir,
+        selection,
+        deviceKey: `ssh://${formatSshTarget(endpoint)}/127.0.0.1:${remotePort}`
       }
+    }
+    if (flags.ssh !== undefined) {
+      const parsed = parseSshTarget(flags.ssh)
+      if (typeof parsed === "string") return yield* new ConfigError({ reason: "invalid", message: parsed })
+      const endpoint: SshEndpoint = { ...parsed, identity: flags.sshIdentity ?? remote.sshIdentity }
+      return sshTarget(endpoint, forcedSsh(endpoint, "--ssh was given"))
+    }
+    const configuredSsh = yield* sshFromConfig(config.remote, flags.sshIdentity)
+    if (remote.transport === "ssh") {
+      if (configuredSsh === undefined) {
+        return yield* new ConfigError({
+          reason: "invalid",
+          message: `gateway.remote.transport is "ssh" but gateway.remote.sshTarget is not set; set it (e.g. "root@gateway-host") or pass --ssh user@host`
+        })
+      }
+      return sshTarget(configuredSsh, forcedSsh(configuredSsh, `gateway.remote.transport is "ssh"`))
+    }
+    if (config.mode.value === "remote" && (remote.url !== undefined || remote.tailnet !== undefined || configuredSsh !== undefined)) {
+      if (remote.url !== undefined) yield* checkPlaintext(remote.url, env)
+      const tailnetUrl = remote.tailnet === undefined
+        ? undefined
+        : `${remote.url?.startsWith("wss:") ? "wss" : "ws"}://${remote.tailnet.includes(":") ? `[${remote.tailnet}]` : remote.tailnet}:${portOf(remote.url) ?? DEFAULT_REMOTE_GATEWAY_PORT}`
+      const tailnetRefused = tailnetUrl === undefined ? undefined : yield* Effect.flip(checkPlaintext(tailnetUrl, env)).pipe(Effect.option)
+      const selection = yield* selectRoute({
+        direct: remote.url,
+        discovered: [],
+        discoveryNote: "client commands do not browse (run `gatehouse discover`, then save the gateway as gateway.remote.url)",
+        tailnet: tailnetRefused !== undefined && tailnetRefused._tag === "Some" ? undefined : tailnetUrl,
+        ssh: configuredSsh
+      }, {
+        reachable: (url) => tcpReachable(url, probeTimeoutMs),
+        choose: () => Effect.succeed(undefined)
+      })
+      const route = selection.route
+      if (route?.kind === "ssh") return sshTarget(route.ssh, selection)
+      // Nothing answered and no SSH: still dial the paired endpoint, so the error says what the network said.
+      const url = route === undefined ? remote.url ?? tailnetUrl! : route.url
+      return { url, ...remoteCredentials, origin: "remote-config", stateDir: config.paths.stateDir, selection }
     }
     const secrets = resolveSecrets(config.paths, config.file, {}, env)
     // The gateway always listens on loopback too (see WsServer), so this host's commands use it.
     const connectHost = host === "::" || host.includes(":") && isLoopbackIp(host) ? "[::1]" : "127.0.0.1"
     const useToken = config.authMode.value !== "password"
+    const url = `ws://${connectHost}:${config.port.value}`
     return {
-      url: `ws://${connectHost}:${config.port.value}`,
+      url,
       token: flags.token ?? (useToken ? secrets.token?.value : undefined),
       password: flags.password ?? (useToken ? undefined : secrets.password?.value),
       origin: "local",
-      stateDir: config.paths.stateDir
+      stateDir: config.paths.stateDir,
+      selection: { route: { kind: "direct", url }, skipped: skippedAll("local mode: this host's gateway") }
     }
   })
 
@@ -80,11 +155,12 @@ export const withDevice = (target: ResolvedTarget, role = "operator") =>
     const identity = yield* loadOrCreateIdentity(target.stateDir).pipe(
       Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: `device identity: ${e.message}` }))
     )
-    const deviceToken = target.origin === "flag" ? undefined : yield* loadDeviceToken(target.stateDir, identity.deviceId, role, target.url)
+    const key = target.deviceKey ?? target.url
+    const deviceToken = target.origin === "flag" ? undefined : yield* loadDeviceToken(target.stateDir, identity.deviceId, role, key)
     const device: DeviceCredentials = {
       identity,
       deviceToken,
-      onIssued: (token, scopes) => saveDeviceToken(target.stateDir, identity.deviceId, role, token, scopes, target.url),
+      onIssued: (token, scopes) => saveDeviceToken(target.stateDir, identity.deviceId, role, token, scopes, key),
       onRejected: () => forgetDeviceToken(target.stateDir, identity.deviceId, role)
     }
     return { ...target, device }
@@ -115,3 +191,26 @@ export const checkPlaintext = (url: string, env: Env) => {
       `on a trusted private network, OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1 allows it`
   }))
 }
+
+/** The SSH endpoint `gateway.remote.sshTarget` (+ `sshPort`, `sshIdentity`) names, if any. */
+const sshFromConfig = (
+  remote: { readonly sshTarget: string | undefined; readonly sshPort: number | undefined; readonly sshIdentity: string | undefined },
+  identityFlag: string | undefined
+) =>
+  Effect.gen(function*() {
+    if (remote.sshTarget === undefined) return undefined
+    const parsed = parseSshTarget(remote.sshTarget)
+    if (typeof parsed === "string") {
+      return yield* new ConfigError({ reason: "invalid", message: `gateway.remote.sshTarget: ${parsed.replace(/^--ssh:? ?/, "")}` })
+    }
+    return { target: parsed.target, port: remote.sshPort ?? parsed.port, identity: identityFlag ?? remote.sshIdentity } satisfies SshEndpoint
+  })
+
+const portOf = (url: string | undefined) => {
+  if (url === undefined || !URL.canParse(url)) return undefined
+  const p = new URL(url).port
+  return p === "" ? undefined : Number(p)
+}
+
+/** Every route but direct, skipped for one reason. */
+const skippedAll = (reason: string) => (["discovered", "tailnet", "ssh"] as const).map((kind) => ({ kind, reason }))
