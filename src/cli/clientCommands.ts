@@ -20,6 +20,7 @@ import * as TransportSsh from "../layers/TransportSsh.ts"
 import { resolveTarget, type ResolvedTarget, withDevice } from "../programs/clientTarget.ts"
 import { callGateway, callRpc, type Method, openSession, type PayloadSchema, type SuccessSchema } from "../programs/gatewayClient.ts"
 import { Health, LastHeartbeat, Status, SystemPresence } from "../protocol/rpcs/core.ts"
+import { formatSshTarget } from "../transport/ssh.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 import { targetFlags } from "./targetFlags.ts"
@@ -131,9 +132,16 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
     })).pipe(Effect.result)
     if (Result.isFailure(probe)) {
       if (flags.json) {
-        yield* printJson({ ok: false, url: t.url, reachable: probe.failure.kind !== "unreachable", error: probe.failure.message })
+        yield* printJson({
+          ok: false,
+          url: t.url,
+          reachable: probe.failure.kind !== "unreachable",
+          error: probe.failure.message,
+          ...(flags.deep ? { transport: transportReport(t) } : {})
+        })
       } else {
         yield* Console.log(`Gateway  ${t.url} · ${probe.failure.kind === "unreachable" ? "unreachable" : "error"}`)
+        if (flags.deep) yield* Console.log(transportLines(t).join("\n"))
         yield* Console.error(`error: ${probe.failure.message}`)
       }
       return yield* Effect.sync(() => {
@@ -141,7 +149,9 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       })
     }
     const { connectedMs, deep, status } = probe.success
-    if (flags.json) return yield* printJson({ ok: true, url: t.url, latencyMs: connectedMs, status, ...(deep ?? {}) })
+    if (flags.json) {
+      return yield* printJson({ ok: true, url: t.url, latencyMs: connectedMs, status, ...(deep === undefined ? {} : { ...deep, transport: transportReport(t) }) })
+    }
     const s = status
     yield* Console.log([
       "gatehouse status",
@@ -158,6 +168,7 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       const presence = deep.presence
       yield* Console.log([
         "",
+        ...transportLines(t),
         `Health         ${deep.health.ok ? "OK" : "degraded"}`,
         `Last heartbeat ${deep.lastHeartbeat === null ? "none" : JSON.stringify(deep.lastHeartbeat)}`,
         `Presence       ${presence.length} entr${presence.length === 1 ? "y" : "ies"}`,
@@ -202,7 +213,26 @@ export const call = Command.make(
 // Internal
 // ---------------------------------------------------------------------------
 
-const originLabel = (t: ResolvedTarget) => (t.origin === "flag" ? "--url" : t.origin === "remote-config" ? "remote" : "local")
+const originLabel = (t: ResolvedTarget) =>
+  t.origin === "flag" ? "--url" : t.origin === "remote-config" ? "remote" : t.origin === "ssh" ? "ssh" : "local"
+
+/** The route `status --deep --json` reports: the transport used and why each other one was skipped. */
+const transportReport = (t: ResolvedTarget) => {
+  const route = t.selection.route
+  return {
+    used: route === undefined ? "direct" : route.kind,
+    ...(route?.kind === "ssh" ? { ssh: formatSshTarget(route.ssh), forwardsTo: t.url } : { url: t.url }),
+    skipped: t.selection.skipped
+  }
+}
+
+const transportLines = (t: ResolvedTarget) => {
+  const r = transportReport(t)
+  return [
+    `Transport      ${r.used}${"ssh" in r ? ` via ${r.ssh} (ssh -N -L to ${r.forwardsTo} on that host)` : ` · ${t.url}`}`,
+    ...r.skipped.map((s) => `  skipped ${s.kind.padEnd(10)} ${s.reason}`)
+  ]
+}
 
 const formatDuration = (ms: number) => {
   const s = Math.floor(ms / 1000)
