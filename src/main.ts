@@ -16,6 +16,7 @@ import { gatewayRun } from "./cli/gatewayRun.ts"
 import { node, nodes } from "./cli/nodes.ts"
 import { root } from "./cli/root.ts"
 import { setupCode } from "./cli/setupCode.ts"
+import { tunnel } from "./cli/tunnel.ts"
 import { GATEHOUSE_VERSION } from "./version.ts"
 
 const gateway = Command.make("gateway").pipe(
@@ -28,7 +29,7 @@ const config = Command.make("config").pipe(
   Command.withSubcommands([configShow])
 )
 
-export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, config]))
+export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, config]))
 
 cli.pipe(
   Command.run({ version: GATEHOUSE_VERSION }),

@@ -192,6 +192,31 @@ export const checkPlaintext = (url: string, env: Env) => {
   }))
 }
 
+/**
+ * The SSH forward `gatehouse tunnel` keeps open: `--ssh` (with `--ssh-identity`),
+ * else `gateway.remote.sshTarget`; the gateway port on that host from
+ * `gateway.remote.sshRemotePort`, the port of `gateway.remote.url`, or 18789.
+ */
+export const resolveSshForward = (flags: Pick<TargetFlags, "profile" | "dev" | "ssh" | "sshIdentity">, env: Env) =>
+  Effect.gen(function*() {
+    const { config } = yield* localConfig(flags, env)
+    const remote = config.remote
+    const remotePort = remote.sshRemotePort ?? portOf(remote.url) ?? DEFAULT_REMOTE_GATEWAY_PORT
+    if (flags.ssh !== undefined) {
+      const parsed = parseSshTarget(flags.ssh)
+      if (typeof parsed === "string") return yield* new ConfigError({ reason: "invalid", message: parsed })
+      return { endpoint: { ...parsed, identity: flags.sshIdentity ?? remote.sshIdentity } satisfies SshEndpoint, remotePort }
+    }
+    const endpoint = yield* sshFromConfig(remote, flags.sshIdentity)
+    if (endpoint === undefined) {
+      return yield* new ConfigError({
+        reason: "invalid",
+        message: "no SSH target: pass --ssh user@host[:port], or set gateway.remote.sshTarget in the config"
+      })
+    }
+    return { endpoint, remotePort }
+  })
+
 /** The SSH endpoint `gateway.remote.sshTarget` (+ `sshPort`, `sshIdentity`) names, if any. */
 const sshFromConfig = (
   remote: { readonly sshTarget: string | undefined; readonly sshPort: number | undefined; readonly sshIdentity: string | undefined },

@@ -168,6 +168,24 @@ describe.runIf(unavailable === undefined)("the SSH transport against a real Open
     assert.strictEqual(JSON.parse(r.stdout).ok, true)
   })
 
+  it("`gatehouse tunnel` keeps a forward open, prints its local URL, and ends cleanly on SIGTERM", async () => {
+    const t = await startDaemon(
+      ["netns", "exec", ns.client, process.execPath, BIN, "tunnel", "--ssh", target, "--json"],
+      clientEnv(goodSsh),
+      /"url": "ws:\/\/127\.0\.0\.1:\d+"/,
+      IP
+    )
+    daemons.push(t)
+    const url = /"url": "(ws:\/\/127\.0\.0\.1:\d+)"/.exec(t.output())![1]!
+    const r = await inClient({ HOME: clientHome }, "gateway", "health", "--url", url, "--token", token)
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.include(r.stdout, "OK")
+    t.child.kill("SIGTERM")
+    assert.strictEqual(await t.exited, 0)
+    const left = spawnSync("pgrep", ["-f", `ssh -F ${join(dir, "ssh_config")}`], { encoding: "utf8" }).stdout.trim()
+    assert.strictEqual(left, "")
+  })
+
   it("a wrong host key is refused with a clear error", async () => {
     const wrong = sshConfig("ssh_config_wrong_host", join(dir, "client_key"), join(dir, "wrong_known_hosts"))
     const r = await inClient(clientEnv(wrong), "gateway", "health", "--ssh", target, "--token", token)
