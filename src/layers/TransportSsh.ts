@@ -95,7 +95,11 @@ export const startForward = (options: SshTransportOptions, remotePort: number) =
         forceKillAfter: "2 seconds"
       })
     ).pipe(
-      Effect.mapError((e) => new TransportError({ reason: new SshMissing({ command: program!, detail: e.message }) }))
+      Effect.mapError((e) =>
+        new TransportError({
+          reason: new SshMissing({ command: program!, detail: e.message.startsWith("NotFound") ? "no such program" : e.message })
+        })
+      )
     )
     const tail: Array<string> = []
     const ready = yield* Deferred.make<void>()
