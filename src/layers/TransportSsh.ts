@@ -7,10 +7,12 @@
  *       -o ExitOnForwardFailure=yes -o ServerAliveInterval=15 -o BatchMode=yes <target>
  *
  * in its own process group, killed when the layer's scope closes. Readiness is
- * read from ssh itself: with `-v` OpenSSH prints "Local forwarding listening on
- * 127.0.0.1 port N" once the listener is bound, and it exits (255) when it cannot
- * log in or bind. No probe connection is made (a probe would open a channel to the
- * gateway and show up there as a connect and close). Sockets are then opened by
+ * read from ssh itself, with no blind sleep and no probe connection (a probe would
+ * open a channel to the gateway and show up there as a connect and close): with
+ * `-v` OpenSSH prints "Local forwarding listening on 127.0.0.1 port N" while it
+ * binds, then "Entering interactive session" once its client loop runs, after the
+ * listener is up (the first line alone came 2–4 ms early in a third of the tries);
+ * it exits (255) when it cannot log in or bind. Sockets are then opened by
  * the direct Transport to the local end. While the layer is in use, a forward that
  * died (sshd restarted, network gone) is started again on the next `open`, waiting
  * `restartDelayMs` after repeated failures.
@@ -43,8 +45,9 @@ import type { OpenOptions, TransportShape } from "../services/Transport.ts"
 import {
   classifySshFailure,
   formatSshTarget,
-  READY_LINE,
+  LISTENING_LINE,
   restartWaitMs,
+  SESSION_LINE,
   sshArgs,
   type SshEndpoint,
   type SshFailure
@@ -69,6 +72,8 @@ export interface Forward {
   readonly exited: Deferred.Deferred<SshExit>
   /** Completes the next time ssh reports a refused channel (the gateway port is closed). */
   readonly nextOpenFailure: Effect.Effect<Deferred.Deferred<string>>
+  /** ssh's last lines on stderr. */
+  readonly tail: () => ReadonlyArray<string>
 }
 
 export interface SshExit extends SshFailure {
@@ -77,7 +82,7 @@ export interface SshExit extends SshFailure {
 
 /**
  * Starts one forward in the current scope and waits until it is ready: ssh
- * printed its listening line (ready), exited (a classified TransportError), or
+ * printed its listening line and then started its session (ready), exited (a classified TransportError), or
  * neither within the ready timeout.
  */
 export const startForward = (options: SshTransportOptions, remotePort: number) =>
@@ -102,6 +107,7 @@ export const startForward = (options: SshTransportOptions, remotePort: number) =
       )
     )
     const tail: Array<string> = []
+    let bound = false
     const ready = yield* Deferred.make<void>()
     const exited = yield* Deferred.make<SshExit>()
     let openFailure = yield* Deferred.make<string>()
@@ -112,8 +118,9 @@ export const startForward = (options: SshTransportOptions, remotePort: number) =
         Effect.gen(function*() {
           tail.push(line)
           if (tail.length > 200) tail.shift()
-          const listening = READY_LINE.exec(line)
-          if (listening !== null && Number(listening[1]) === localPort) yield* Deferred.succeed(ready, undefined)
+          const listening = LISTENING_LINE.exec(line)
+          if (listening !== null && Number(listening[1]) === localPort) bound = true
+          if (bound && SESSION_LINE.test(line)) yield* Deferred.succeed(ready, undefined)
           if (/open failed/.test(line)) {
             yield* Deferred.succeed(openFailure, line.replace(/^channel \d+: /, ""))
             openFailure = yield* Deferred.make<string>()
@@ -129,6 +136,14 @@ export const startForward = (options: SshTransportOptions, remotePort: number) =
       // The last lines ssh wrote explain its exit: read them all first.
       Effect.tap(() => Fiber.await(output)),
       Effect.flatMap((exitCode) => Deferred.succeed(exited, { ...classifySshFailure(tail), exitCode })),
+      // Ended while in use (not by our scope, which interrupts this fiber before it kills ssh): say so now,
+      // not only on the next open.
+      Effect.andThen(Effect.gen(function*() {
+        if (!(yield* Deferred.isDone(ready))) return
+        const end = yield* Deferred.await(exited)
+        const e = toTransportError(options, localPort, remotePort, end)
+        yield* Effect.logWarning(e.reason._tag === "SshExited" ? e.message : `the SSH forward to ${target} ended: ${e.message}`)
+      })),
       Effect.forkScoped
     )
     const timeoutMs = options.readyTimeoutMs ?? 20_000
@@ -151,7 +166,8 @@ export const startForward = (options: SshTransportOptions, remotePort: number) =
       remotePort,
       pid: Number(handle.pid),
       exited,
-      nextOpenFailure: Effect.sync(() => openFailure)
+      nextOpenFailure: Effect.sync(() => openFailure),
+      tail: () => [...tail]
     } satisfies Forward
   })
 
@@ -192,6 +208,7 @@ export const makeForwardKeeper = <E, R>(start: (remotePort: number) => Effect.Ef
             return yield* started
           }
           failures = 0
+          yield* Effect.logDebug(`SSH forward ready on 127.0.0.1:${started.value.localPort} (ssh pid ${started.value.pid})`)
           current = { forward: started.value, scope }
           return started.value
         }) as Effect.Effect<Forward, E, Exclude<R, Scope.Scope>>

@@ -236,7 +236,7 @@ describe.runIf(unavailable === undefined)("the SSH transport against a real Open
 
     const before = node.output().length
     await killSshd()
-    await waitForOutput(node, before, (text) => /cannot reach the SSH server/.test(text), 15_000)
+    await waitForOutput(node, before, (text) => /the SSH forward to root@\S+ ended \(ssh exit 255\): Connection to \S+ closed by remote host/.test(text) && /cannot reach the SSH server/.test(text), 15_000)
     await startSshd()
     await waitForOutput(node, before, (text) => /node connected/.test(text), 20_000)
     const again = await invoke()

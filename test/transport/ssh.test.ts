@@ -38,9 +38,11 @@ describe("ssh target and arguments", () => {
       [["ssh: connect to host 10.0.0.1 port 2223: Connection refused"], "connect-failed"],
       [["ssh: Could not resolve hostname nowhere: Name or service not known"], "connect-failed"],
       [["channel 2: open failed: connect failed: Connection refused"], "remote-port-closed"],
-      [["debug1: only debug"], "other"]
+      [["debug1: only debug"], "other"],
+      [["channel 2: open failed: connect failed: Connection refused", "Connection to 10.0.0.1 closed by remote host.", "Transferred: sent 1, received 2 bytes", "Bytes per second: sent 1.0"], "other"]
     ]
     for (const [lines, kind] of cases) assert.strictEqual(classifySshFailure(lines).kind, kind, lines.join("|"))
+    assert.strictEqual(classifySshFailure(cases.at(-1)![0]).detail, "Connection to 10.0.0.1 closed by remote host")
   })
 
   it("restart delays: none at first, 500 ms doubling, capped at 30 s", () => {
@@ -55,7 +57,8 @@ describe("the forward keeper (TestClock)", () => {
       remotePort,
       pid: 1,
       exited,
-      nextOpenFailure: Deferred.make<string>()
+      nextOpenFailure: Deferred.make<string>(),
+      tail: () => []
     }))
   const down = new TransportError({ reason: new SshConnectFailed({ target: "root@h", detail: "Connection refused" }) })
 
