@@ -6,18 +6,25 @@
  */
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
+import * as Prompt from "effect/cli/Prompt"
 import * as Flag from "effect/cli/Flag"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Path from "effect/Path"
 import * as Result from "effect/Result"
+import type * as Terminal from "effect/Terminal"
 import { ConfigError } from "../config/errors.ts"
+import * as DiscoveryDisabled from "../layers/DiscoveryDisabled.ts"
 import * as TransportDirect from "../layers/TransportDirect.ts"
 import * as TransportSsh from "../layers/TransportSsh.ts"
-import { resolveTarget, type ResolvedTarget, withDevice } from "../programs/clientTarget.ts"
+import { type DiscoveryHooks, resolveTarget, type ResolvedTarget, withDevice } from "../programs/clientTarget.ts"
+import { Discovery } from "../services/Discovery.ts"
+import type { DiscoveredCandidate } from "../transport/selection.ts"
 import { callGateway, callRpc, type Method, openSession, type PayloadSchema, type SuccessSchema } from "../programs/gatewayClient.ts"
 import { Health, LastHeartbeat, Status, SystemPresence } from "../protocol/rpcs/core.ts"
 import { formatSshTarget } from "../transport/ssh.ts"
@@ -36,10 +43,44 @@ export type TargetInput = {
 /** Where this command run reaches its gateway: resolved once, before the Transport is chosen. */
 export class ClientRoute extends Context.Service<ClientRoute, Result.Result<ResolvedTarget, ConfigError>>()("gatehouse/cli/ClientRoute") {}
 
+/**
+ * Discovery for the selection policy: browse with the `Discovery` in context
+ * (disabled unless a browsing layer is provided) and let the user choose on a
+ * terminal; without one, nothing is chosen.
+ */
+const discoveryHooks = Effect.gen(function*() {
+  const discovery = yield* Discovery
+  const prompting = yield* Effect.context<Terminal.Terminal | FileSystem.FileSystem | Path.Path>()
+  const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true
+  const hooks: DiscoveryHooks = {
+    browse: discovery.mode === "disabled"
+      ? Effect.succeed({ candidates: [], note: "discovery is disabled" })
+      : discovery.browse(2000).pipe(
+        Effect.map((found) => ({
+          candidates: found.map((g) => ({ name: g.name, url: `ws://${g.host.includes(":") ? `[${g.host}]` : g.host}:${g.port}` })),
+          note: found.length === 0 ? `discovery (${discovery.mode}) found no gateway` : undefined
+        })),
+        Effect.catch((e) => Effect.succeed({ candidates: [], note: `discovery failed: ${e.message}` }))
+      ),
+    choose: (candidates) =>
+      interactive
+        ? Prompt.run(Prompt.Select({
+          message: "The configured gateway does not answer. Use a discovered one (saved as gateway.remote.url)?",
+          choices: [
+            ...candidates.map((c) => ({ title: `${c.name} (${c.url})`, value: c as DiscoveredCandidate | undefined })),
+            { title: "none of these", value: undefined }
+          ]
+        })).pipe(Effect.orElseSucceed(() => undefined), Effect.provideContext(prompting))
+        : Effect.succeed(undefined)
+  }
+  return hooks
+})
+
 /** Resolves a client command's target and route from its flags, the profile and the config. */
 export const resolveRoute = (flags: TargetInput) =>
   Effect.gen(function*() {
     const shared = yield* root
+    const discovery = yield* discoveryHooks
     return yield* resolveTarget({
       url: Option.getOrUndefined(flags.url),
       token: Option.getOrUndefined(flags.token),
@@ -48,7 +89,7 @@ export const resolveRoute = (flags: TargetInput) =>
       sshIdentity: Option.getOrUndefined(flags.sshIdentity),
       profile: Option.getOrUndefined(shared.profile),
       dev: shared.dev
-    }, process.env)
+    }, process.env, 3000, discovery)
   })
 
 /** The Transport layer for a resolved route: an SSH forward, or direct sockets. */
@@ -68,7 +109,7 @@ export const withTransport = <const Name extends string, Input extends TargetInp
 ) =>
   Command.provide(command, (flags: Input) =>
     Layer.unwrap(Effect.gen(function*() {
-      const route = yield* Effect.result(resolveRoute(flags))
+      const route = yield* Effect.result(resolveRoute(flags).pipe(Effect.provide(DiscoveryDisabled.layer)))
       return Layer.merge(Layer.succeed(ClientRoute, route), Result.isSuccess(route) ? transportFor(route.success) : TransportDirect.layer)
     })))
 

@@ -12,7 +12,9 @@ import type { Env } from "../config/paths.ts"
 import { resolveSecrets } from "../config/resolve.ts"
 import { isLoopbackIp, isPrivateIp } from "../net/ip.ts"
 import { tcpReachable } from "../net/probe.ts"
-import { forcedSsh, selectRoute, type Selection } from "../transport/selection.ts"
+import { type DiscoveredCandidate, forcedSsh, selectRoute, type Selection } from "../transport/selection.ts"
+import { writeFileAtomic } from "../fs/atomicWrite.ts"
+import { loadConfigFile } from "../config/file.ts"
 import { formatSshTarget, parseSshTarget, type SshEndpoint } from "../transport/ssh.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { forgetDeviceToken, loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
@@ -50,7 +52,21 @@ export const DEFAULT_REMOTE_GATEWAY_PORT = 18789
  * (paired direct endpoint → discovered → tailnet → SSH); otherwise this host's
  * gateway. No credentials are sent while probing (a TCP connect only).
  */
-export const resolveTarget = (flags: TargetFlags, env: Env, probeTimeoutMs = 3000): Effect.Effect<ResolvedTarget, ConfigError> =>
+/**
+ * Discovery as the selection policy sees it: what browsing found (or why it did
+ * not run) and how the user picks one. Without hooks, nothing is browsed.
+ */
+export interface DiscoveryHooks {
+  readonly browse: Effect.Effect<{ readonly candidates: ReadonlyArray<DiscoveredCandidate>; readonly note?: string | undefined }>
+  readonly choose: (candidates: ReadonlyArray<DiscoveredCandidate>) => Effect.Effect<DiscoveredCandidate | undefined>
+}
+
+export const resolveTarget = (
+  flags: TargetFlags,
+  env: Env,
+  probeTimeoutMs = 3000,
+  discovery?: DiscoveryHooks
+): Effect.Effect<ResolvedTarget, ConfigError> =>
   Effect.gen(function*() {
     if (flags.url !== undefined && flags.ssh !== undefined) {
       return yield* new ConfigError({
@@ -115,16 +131,27 @@ export const resolveTarget = (flags: TargetFlags, env: Env, probeTimeoutMs = 300
         ? undefined
         : `${remote.url?.startsWith("wss:") ? "wss" : "ws"}://${remote.tailnet.includes(":") ? `[${remote.tailnet}]` : remote.tailnet}:${portOf(remote.url) ?? DEFAULT_REMOTE_GATEWAY_PORT}`
       const tailnetRefused = tailnetUrl === undefined ? undefined : yield* Effect.flip(checkPlaintext(tailnetUrl, env)).pipe(Effect.option)
+      // Browse only when the paired endpoint does not answer (the policy would not look further).
+      const directUp = remote.url !== undefined && (yield* tcpReachable(remote.url, probeTimeoutMs))
+      const found = directUp || discovery === undefined
+        ? { candidates: [], note: discovery === undefined ? "discovery is not available to this command" : undefined }
+        : yield* discovery.browse
       const selection = yield* selectRoute({
         direct: remote.url,
-        discovered: [],
-        discoveryNote: "client commands do not browse (run `gatehouse discover`, then save the gateway as gateway.remote.url)",
+        discovered: found.candidates,
+        discoveryNote: found.note,
         tailnet: tailnetRefused !== undefined && tailnetRefused._tag === "Some" ? undefined : tailnetUrl,
         ssh: configuredSsh
       }, {
-        reachable: (url) => tcpReachable(url, probeTimeoutMs),
-        choose: () => Effect.succeed(undefined)
+        reachable: (url) => url === remote.url ? Effect.succeed(directUp) : tcpReachable(url, probeTimeoutMs),
+        choose: (candidates) => discovery === undefined ? Effect.succeed(undefined) : discovery.choose(candidates)
       })
+      // A discovered gateway is reached like any other: never over plaintext beyond loopback without the opt-in.
+      if (selection.route?.kind === "discovered") yield* checkPlaintext(selection.route.url, env)
+      if (selection.saveAsDirect !== undefined) {
+        yield* saveDirectEndpoint(config.paths.configPath, selection.saveAsDirect)
+        yield* Effect.logInfo(`saved ${selection.saveAsDirect} as gateway.remote.url in ${config.paths.configPath}`)
+      }
       const route = selection.route
       if (route?.kind === "ssh") return sshTarget(route.ssh, selection)
       // Nothing answered and no SSH: still dial the paired endpoint, so the error says what the network said.
@@ -239,3 +266,19 @@ const portOf = (url: string | undefined) => {
 
 /** Every route but direct, skipped for one reason. */
 const skippedAll = (reason: string) => (["discovered", "tailnet", "ssh"] as const).map((kind) => ({ kind, reason }))
+
+/**
+ * Saves a chosen gateway as the paired direct endpoint (`gateway.remote.url`),
+ * keeping every other key of the config file as it was.
+ */
+export const saveDirectEndpoint = (configPath: string, url: string) =>
+  Effect.gen(function*() {
+    const file = yield* loadConfigFile(configPath)
+    const doc = (typeof file.document === "object" && file.document !== null ? file.document : {}) as Record<string, unknown>
+    const gateway = (typeof doc.gateway === "object" && doc.gateway !== null ? doc.gateway : {}) as Record<string, unknown>
+    const remote = (typeof gateway.remote === "object" && gateway.remote !== null ? gateway.remote : {}) as Record<string, unknown>
+    const next = { ...doc, gateway: { ...gateway, remote: { ...remote, url } } }
+    yield* writeFileAtomic(configPath, JSON.stringify(next, null, 2) + "\n").pipe(
+      Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: `cannot save gateway.remote.url to ${configPath}: ${e.message}` }))
+    )
+  })

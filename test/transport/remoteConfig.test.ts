@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { once } from "node:events"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
 import { join } from "node:path"
 import { resolveTarget } from "../../src/programs/clientTarget.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
@@ -63,6 +65,30 @@ describe("gateway.remote.* and the client route", () => {
       assert.include(e.message, "gateway.remote.sshTarget is not set")
     }))
 
+  it.effect("remote mode: a discovered gateway the user chooses is used and saved as gateway.remote.url", () =>
+    Effect.gen(function*() {
+      const closed = yield* Effect.promise(freePort)
+      const server = createServer().listen(0, "127.0.0.1")
+      yield* Effect.addFinalizer(() => Effect.sync(() => server.close()))
+      yield* Effect.promise(() => once(server, "listening"))
+      const lan = { name: "gatehouse on box", url: `ws://127.0.0.1:${(server.address() as { port: number }).port}` }
+      const env = withFile({ gateway: { mode: "remote", port: 20100, remote: { url: `ws://127.0.0.1:${closed}`, token: "r" } } })
+      const offered: Array<ReadonlyArray<unknown>> = []
+      const t = yield* resolveTarget(flags, env, 1000, {
+        browse: Effect.succeed({ candidates: [lan] }),
+        choose: (c) => Effect.sync(() => (offered.push(c), c[0]))
+      })
+      assert.deepStrictEqual(offered, [[lan]])
+      assert.strictEqual(t.url, lan.url)
+      assert.deepStrictEqual(t.selection.route, { kind: "discovered", ...lan })
+      assert.strictEqual(Redacted.value(t.token!), "r")
+      const saved = JSON.parse(readFileSync(join(env.HOME, ".openclaw", "openclaw.json"), "utf8"))
+      assert.deepStrictEqual(saved, { gateway: { mode: "remote", port: 20100, remote: { url: lan.url, token: "r" } } })
+      // Next time the saved endpoint answers: no browsing, no question.
+      const again = yield* resolveTarget(flags, env, 1000, { browse: Effect.die("not browsed"), choose: () => Effect.die("not asked") })
+      assert.strictEqual(again.selection.route?.kind, "direct")
+    }).pipe(Effect.scoped))
+
   it.effect("remote mode: an unreachable paired endpoint falls back to SSH, and the skip reasons say why", () =>
     Effect.gen(function*() {
       const closed = yield* Effect.promise(freePort)
@@ -71,7 +97,7 @@ describe("gateway.remote.* and the client route", () => {
       assert.strictEqual(t.origin, "ssh")
       assert.deepStrictEqual(t.selection.skipped.map((s) => [s.kind, s.reason]), [
         ["direct", `ws://127.0.0.1:${closed} did not answer`],
-        ["discovered", "client commands do not browse (run `gatehouse discover`, then save the gateway as gateway.remote.url)"],
+        ["discovered", "discovery is not available to this command"],
         ["tailnet", "no tailnet name or IP (gateway.remote.tailnet) is configured"]
       ])
       assert.strictEqual(t.url, `ws://127.0.0.1:${closed}`) // the gateway's port, on the SSH host's loopback
