@@ -3,7 +3,7 @@
 // connect+handshake cycles, and prints each as a ratio to the baseline.
 //   node bench/run.ts [requests=3000] [connects=200]
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
@@ -94,6 +94,9 @@ rows.push(["sequential requests/s", g.seqPerSec, r.seqPerSec, "higher is better"
 rows.push(["connect + handshake (ms each)", g.connectMs, r.connectMs, "lower is better"])
 gatehouse.child.kill("SIGTERM")
 raw.child.kill("SIGTERM")
+// The gateway's home holds its token and keys.
+if (gatehouse.child.exitCode === null && gatehouse.child.signalCode === null) await new Promise((r) => gatehouse.child.once("exit", r))
+rmSync(home, { recursive: true, force: true })
 
 console.log(`gatehouse vs raw ws (${requests} requests, ${connects} connects, node ${process.version})`)
 console.log("metric".padEnd(32) + "gatehouse".padStart(12) + "raw ws".padStart(12) + "ratio".padStart(9))

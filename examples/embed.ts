@@ -9,7 +9,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Gateway, GatewayClient, GatewayConfig, GatewayServer, TransportDirect } from "../src/index.ts"
@@ -33,5 +33,7 @@ const program = Effect.gen(function*() {
 program.pipe(
   // The client reaches the gateway over a direct socket.
   Effect.provide([Gateway.layerDefault().pipe(Layer.provide(Config)), TransportDirect.layer]),
+  // The state dir holds the gateway's token and keys: remove it once the gateway is down.
+  Effect.ensuring(Effect.sync(() => rmSync(stateDir, { recursive: true, force: true }))),
   NodeRuntime.runMain
 )

@@ -11,7 +11,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import {
@@ -48,4 +48,9 @@ const program = Effect.gen(function*() {
   yield* Console.log(`paired devices in the in-memory store: ${(yield* pairing.list).paired.length}`)
 })
 
-program.pipe(Effect.provide([MyGateway, TransportDirect.layer]), NodeRuntime.runMain)
+program.pipe(
+  Effect.provide([MyGateway, TransportDirect.layer]),
+  // The state dir holds the gateway's token and keys: remove it once the gateway is down.
+  Effect.ensuring(Effect.sync(() => rmSync(stateDir, { recursive: true, force: true }))),
+  NodeRuntime.runMain
+)

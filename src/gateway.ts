@@ -92,7 +92,7 @@ export type Provided = GatewayServer | Exclude<Services, GatewayConfig>
 export const layerStartup: Layer.Layer<never, ConfigError, GatewayConfig> = Layer.effectDiscard(
   Effect.gen(function*() {
     const { config } = yield* GatewayConfig
-    yield* acquireProfileLock(config.paths.stateDir, config.port.value, yield* Clock.currentTimeMillis)
+    yield* acquireProfileLock(config.paths.stateDir, config.port.value, yield* Clock.currentTimeMillis, config.tls.enabled.value)
     yield* ensureToken
     yield* refuseUnsafe
     for (const key of config.file.unknownKeys) {

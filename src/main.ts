@@ -11,7 +11,9 @@ import * as Runtime from "effect/Runtime"
 import { call, gatewayHealth, gatewayStatus, health, status } from "./cli/clientCommands.ts"
 import { configShow } from "./cli/configShow.ts"
 import { devices } from "./cli/devices.ts"
+import { mistypedSubcommand } from "./cli/didYouMean.ts"
 import { gatewayInstallService } from "./cli/gatewayInstallService.ts"
+import { gatewayRotateCert } from "./cli/gatewayRotateCert.ts"
 import { gatewayRun } from "./cli/gatewayRun.ts"
 import { node, nodes } from "./cli/nodes.ts"
 import { root } from "./cli/root.ts"
@@ -21,7 +23,7 @@ import { GATEHOUSE_VERSION } from "./version.ts"
 
 const gateway = Command.make("gateway").pipe(
   Command.withDescription("Run or inspect the gateway"),
-  Command.withSubcommands([gatewayRun, gatewayStatus, gatewayHealth, call, gatewayInstallService])
+  Command.withSubcommands([gatewayRun, gatewayStatus, gatewayHealth, call, gatewayRotateCert, gatewayInstallService])
 )
 
 const config = Command.make("config").pipe(
@@ -30,6 +32,15 @@ const config = Command.make("config").pipe(
 )
 
 export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, config]))
+
+const mistyped = mistypedSubcommand(cli, process.argv.slice(2))
+if (mistyped !== undefined) {
+  process.stderr.write(
+    `error: unknown command "${mistyped.word}" for "${mistyped.path.join(" ")}". Did you mean ${mistyped.suggestions.map((s) => `"${s}"`).join(" or ")}?\n` +
+      `Run \`${mistyped.path.join(" ")} --help\` for every command.\n`
+  )
+  process.exit(1)
+}
 
 cli.pipe(
   Command.run({ version: GATEHOUSE_VERSION }),

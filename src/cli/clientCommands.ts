@@ -18,6 +18,7 @@ import * as Option from "effect/Option"
 import type * as Path from "effect/Path"
 import * as Result from "effect/Result"
 import type * as Terminal from "effect/Terminal"
+import { createInterface } from "node:readline/promises"
 import { ConfigError } from "../config/errors.ts"
 import * as DiscoveryDisabled from "../layers/DiscoveryDisabled.ts"
 import * as TransportDirect from "../layers/TransportDirect.ts"
@@ -25,6 +26,9 @@ import * as TransportSsh from "../layers/TransportSsh.ts"
 import { type DiscoveryHooks, resolveTarget, type ResolvedTarget, withDevice } from "../programs/clientTarget.ts"
 import { Discovery } from "../services/Discovery.ts"
 import type { DiscoveredCandidate } from "../transport/selection.ts"
+import * as PinStoreFile from "../layers/PinStoreFile.ts"
+import { withPin } from "../programs/clientTarget.ts"
+import { confirmFirstUse } from "../programs/tlsPin.ts"
 import { callGateway, callRpc, type Method, openSession, type PayloadSchema, type SuccessSchema } from "../programs/gatewayClient.ts"
 import { Health, LastHeartbeat, Status, SystemPresence } from "../protocol/rpcs/core.ts"
 import { formatSshTarget } from "../transport/ssh.ts"
@@ -33,6 +37,10 @@ import { root } from "./root.ts"
 import { targetFlags } from "./targetFlags.ts"
 
 export type TargetInput = {
+  readonly json?: boolean
+  readonly timeout?: number
+  readonly tlsFingerprint: Option.Option<string>
+  readonly trustFingerprint: Option.Option<string>
   readonly url: Option.Option<string>
   readonly token: Option.Option<import("effect/Redacted").Redacted<string>>
   readonly password: Option.Option<import("effect/Redacted").Redacted<string>>
@@ -114,11 +122,21 @@ export const withTransport = <const Name extends string, Input extends TargetInp
     })))
 
 /** The target of a client command (as `withTransport` resolved it), signed with this host's device identity. */
-export const target = (_flags: TargetInput) =>
+export const target = (flags: TargetInput) =>
   Effect.gen(function*() {
     const route = yield* ClientRoute
     if (Result.isFailure(route)) return yield* route.failure
-    return yield* withDevice(route.success)
+    const resolved = route.success
+    const pinned = yield* Effect.gen(function*() {
+      const decided = yield* withPin(resolved, {
+        tlsFingerprint: Option.getOrUndefined(flags.tlsFingerprint),
+        trustFingerprint: Option.getOrUndefined(flags.trustFingerprint)
+      })
+      // First use on a terminal: show the presented fingerprint and ask (never with --json, never without a TTY).
+      const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true && flags.json !== true
+      return interactive ? yield* confirmFirstUse(decided, askYesNo, flags.timeout ?? 10_000) : decided
+    }).pipe(Effect.provide(PinStoreFile.layer(resolved.stateDir)))
+    return yield* withDevice(pinned)
   })
 
 /** `GATEHOUSE_SSH_COMMAND` (like GIT_SSH_COMMAND): the ssh program and leading arguments, split on spaces. */
@@ -200,6 +218,7 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       `Gateway   ${t.url} (${originLabel(t)}) · reachable ${connectedMs}ms · auth ${s.gateway.authMode}`,
       `Version   ${s.version} · uptime ${formatDuration(s.uptimeMs)} · ${s.os} · node ${s.node}`,
       `Bind      ${s.gateway.bind} (${s.gateway.host}:${s.gateway.port})`,
+      `TLS       ${s.gateway.tls?.enabled === true ? `on · sha256 ${s.gateway.tls.sha256 ?? "?"}` : "off"}`,
       `Clients   ${s.connections.total} connected (${s.connections.operators} operator, ${s.connections.nodes} node)`,
       `Discovery ${s.discovery.mode}${s.discovery.advertised.length === 0 ? "" : ` · advertising ${s.discovery.advertised.map((a) => `${a.name} (${a.host}:${a.port})`).join(", ")}`}`,
       `Channels  ${s.channels.length === 0 ? "none configured" : s.channels.map((c) => `${c.label} ${c.running ? "running" : c.enabled ? "stopped" : "disabled"}${c.lastError === undefined ? "" : ` (${c.lastError})`}`).join(", ")}`,
@@ -253,6 +272,16 @@ export const call = Command.make(
 // ---------------------------------------------------------------------------
 // Internal
 // ---------------------------------------------------------------------------
+
+const askYesNo = (question: string) =>
+  Effect.promise(async () => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr })
+    try {
+      return /^\s*y(es)?\s*$/i.test(await rl.question(question))
+    } finally {
+      rl.close()
+    }
+  })
 
 const originLabel = (t: ResolvedTarget) =>
   t.origin === "flag" ? "--url" : t.origin === "remote-config" ? "remote" : t.origin === "ssh" ? "ssh" : "local"

@@ -58,7 +58,13 @@ export const configShow = Command.make(
             sshPort: config.remote.sshPort ?? null,
             sshIdentity: config.remote.sshIdentity ?? null,
             sshRemotePort: config.remote.sshRemotePort ?? null,
-            tailnet: config.remote.tailnet ?? null
+            tailnet: config.remote.tailnet ?? null,
+            tlsFingerprint: config.remote.tlsFingerprint ?? null
+          },
+          tls: {
+            enabled: config.tls.enabled,
+            certPath: config.tls.certPath ?? null,
+            keyPath: config.tls.keyPath ?? null
           },
           pairing: config.postgresUrl === undefined
             ? { store: "file" as const, source: "default" }
@@ -85,6 +91,13 @@ export const configShow = Command.make(
             line("remote ssh", `${config.remote.sshTarget}${config.remote.sshPort === undefined ? "" : ` port ${config.remote.sshPort}`}` +
               ` (transport ${config.remote.transport ?? "direct"})`)
           ]),
+          ...(config.remote.tlsFingerprint === undefined ? [] : [line("remote pin", config.remote.tlsFingerprint)]),
+          line(
+            "tls",
+            config.tls.enabled.value
+              ? `on (${config.tls.enabled.source}), ${config.tls.certPath === undefined ? `certificate generated under ${view.stateDir}/tls` : `certificate ${config.tls.certPath}`}`
+              : `off (${config.tls.enabled.source}; --tls or gateway.tls.enabled turns it on)`
+          ),
           line(
             "pairing",
             view.pairing.store === "postgres"

@@ -15,6 +15,7 @@ import {
   DevicePairList,
   DevicePairReject,
   DevicePairRemove,
+  DevicePairRename,
   DeviceTokenRevoke,
   DeviceTokenRotate
 } from "../protocol/rpcs/devices.ts"
@@ -110,6 +111,17 @@ const remove = Command.make(
     }), flags.json)
 ).pipe(withTransport, Command.withDescription("Forget a paired device and disconnect it"))
 
+const rename = Command.make(
+  "rename",
+  { ...targetFlags, deviceId: Argument.String("deviceId"), name: Argument.String("name").pipe(Argument.withDescription("Your name for the device")) },
+  (flags) =>
+    reportFailures(Effect.gen(function*() {
+      const result = yield* callMethod(flags, DevicePairRename, { deviceId: flags.deviceId, label: flags.name })
+      if (flags.json) return yield* printJson(result)
+      yield* Console.log(`Renamed ${result.deviceId} to "${result.label}"`)
+    }), flags.json)
+).pipe(withTransport, Command.withDescription("Give a paired device your own name for it (shown by devices list)"))
+
 const roleFlag = Flag.Literals("role", ["operator", "node"]).pipe(Flag.withDescription("Which role's token"))
 
 const rotate = Command.make(
@@ -149,5 +161,5 @@ const revoke = Command.make(
 
 export const devices = Command.make("devices").pipe(
   Command.withDescription("Pair and manage devices"),
-  Command.withSubcommands([list, approve, reject, remove, rotate, revoke])
+  Command.withSubcommands([list, approve, reject, remove, rename, rotate, revoke])
 )

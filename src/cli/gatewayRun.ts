@@ -23,6 +23,10 @@ const flags = {
   auth: Flag.Literals("auth", AUTH_MODES).pipe(Flag.withDescription("Auth mode"), Flag.optional),
   token: Flag.Redacted("token").pipe(Flag.withDescription("Gateway token"), Flag.optional),
   password: Flag.Redacted("password").pipe(Flag.withDescription("Gateway password"), Flag.optional),
+  tls: Flag.Boolean("tls").pipe(
+    Flag.withDescription("Serve wss:// (and HTTPS probes) with a self-signed certificate kept under the state dir, or gateway.tls.certPath/keyPath"),
+    Flag.withDefault(false)
+  ),
   logFormat: Flag.Literals("log-format", ["pretty", "json"]).pipe(
     Flag.withDescription("Log format (default: pretty, or logging.format)"),
     Flag.optional
@@ -40,7 +44,8 @@ export const gatewayRun = Command.make("run", flags, (f) =>
       host: Option.getOrUndefined(f.host),
       auth: Option.getOrUndefined(f.auth),
       token: Option.getOrUndefined(f.token),
-      password: Option.getOrUndefined(f.password)
+      password: Option.getOrUndefined(f.password),
+      tls: f.tls
     }
     const config = yield* GatewayConfig.make(overrides, process.env)
     const format = Option.getOrUndefined(f.logFormat) ?? config.config.file.config.logging?.format ?? "pretty"
@@ -48,7 +53,12 @@ export const gatewayRun = Command.make("run", flags, (f) =>
     const announce = Effect.gen(function*() {
       const server = yield* GatewayServer
       yield* Effect.logInfo(`gatehouse ${GATEHOUSE_VERSION} listening on ${server.url}`).pipe(
-        Effect.annotateLogs({ pid: process.pid, stateDir: config.config.paths.stateDir, auth: config.config.authMode.value })
+        Effect.annotateLogs({
+          pid: process.pid,
+          stateDir: config.config.paths.stateDir,
+          auth: config.config.authMode.value,
+          ...(server.tlsFingerprint === undefined ? {} : { tlsSha256: server.tlsFingerprint })
+        })
       )
       return yield* Effect.never
     })

@@ -15,22 +15,28 @@ import { ConfigError } from "../config/errors.ts"
 import { writeFileAtomic } from "../fs/atomicWrite.ts"
 import { forgetDeviceToken, loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
 import { loadOrCreateIdentity } from "../identity/deviceIdentity.ts"
+import * as PinStoreFile from "../layers/PinStoreFile.ts"
 import * as TransportDirect from "../layers/TransportDirect.ts"
-import { resolveAllowlist } from "../node/systemRun.ts"
+import { codeRunners, resolveAllowlist } from "../node/systemRun.ts"
 import { checkPlaintext, localConfig, resolveTarget } from "../programs/clientTarget.ts"
 import type { Target } from "../programs/gatewayClient.ts"
 import { runNode } from "../programs/runNode.ts"
+import { decidePin } from "../programs/tlsPin.ts"
 import { formatSshTarget } from "../transport/ssh.ts"
 import { transportFor } from "./clientCommands.ts"
 import { reportFailures } from "./output.ts"
 import { root } from "./root.ts"
+import { pinFlags } from "./targetFlags.ts"
 
 /** Decodes a setup code into its URL and bootstrap token. */
-export const decodeSetupCode = (code: string): { readonly url: string; readonly bootstrapToken: string } | undefined => {
+export const decodeSetupCode = (
+  code: string
+): { readonly url: string; readonly bootstrapToken: string; readonly tlsFingerprint?: string | undefined } | undefined => {
   const parsed = Result.try(() => JSON.parse(Buffer.from(code.trim(), "base64url").toString("utf8")) as unknown)
   if (Result.isFailure(parsed)) return undefined
-  const v = parsed.success as { url?: unknown; bootstrapToken?: unknown }
-  return typeof v.url === "string" && typeof v.bootstrapToken === "string" ? { url: v.url, bootstrapToken: v.bootstrapToken } : undefined
+  const v = parsed.success as { url?: unknown; bootstrapToken?: unknown; tlsFingerprint?: unknown }
+  if (typeof v.url !== "string" || typeof v.bootstrapToken !== "string") return undefined
+  return { url: v.url, bootstrapToken: v.bootstrapToken, ...(typeof v.tlsFingerprint === "string" ? { tlsFingerprint: v.tlsFingerprint } : {}) }
 }
 
 const flags = {
@@ -44,7 +50,8 @@ const flags = {
     Flag.optional
   ),
   sshIdentity: Flag.String("ssh-identity").pipe(Flag.withDescription("Private key file for --ssh (ssh -i)"), Flag.optional),
-  pair: Flag.String("pair").pipe(Flag.withDescription("Pair with a setup code from `gatehouse setup-code --role node`"), Flag.optional)
+  pair: Flag.String("pair").pipe(Flag.withDescription("Pair with a setup code from `gatehouse setup-code --role node`"), Flag.optional),
+  ...pinFlags
 }
 
 export const nodeRun = Command.make("run", flags, (f) =>
@@ -83,11 +90,18 @@ export const nodeRun = Command.make("run", flags, (f) =>
     let bootstrapToken = paired?.bootstrapToken
     const url = paired?.url ?? explicit?.url ?? savedUrl ?? local!.url
     const tokenKey = savedUrl === undefined && local?.deviceKey !== undefined ? local.deviceKey : url
+    const configuredPin = paired !== undefined || (savedUrl !== undefined && explicit === undefined) ? undefined : (explicit ?? local)?.configuredPin
+    const tls = yield* decidePin(url, {
+      tlsFingerprint: Option.getOrUndefined(f.tlsFingerprint),
+      trustFingerprint: Option.getOrUndefined(f.trustFingerprint),
+      setupCode: paired?.tlsFingerprint
+    }, configuredPin).pipe(Effect.provide(PinStoreFile.layer(stateDir)))
     const currentTarget = Effect.gen(function*(): Effect.fn.Return<Target> {
       const stored = explicit !== undefined ? undefined : yield* loadDeviceToken(stateDir, identity.deviceId, "node", tokenKey)
       const base = explicit ?? (savedUrl !== undefined && paired === undefined ? { url: savedUrl } : local ?? { url })
       return {
         ...base,
+        ...(tls === undefined ? {} : { tls }),
         device: {
           identity,
           deviceToken: stored,
@@ -109,6 +123,9 @@ export const nodeRun = Command.make("run", flags, (f) =>
     const allowed = resolveAllowlist(allow)
     const missing = allow.filter((a) => ![...allowed].some((p) => p === a || p.endsWith(`/${a}`)))
     for (const m of missing) yield* Effect.logWarning(`--allow ${m}: no such program on PATH; ignored`)
+    for (const p of codeRunners(allowed)) {
+      yield* Effect.logWarning(`--allow ${p}: this program runs its arguments as code, so any operator allowed to invoke system.run here can run anything as this user`)
+    }
     const route = local?.origin === "ssh" && local.selection.route?.kind === "ssh"
       ? ` through ssh ${formatSshTarget(local.selection.route.ssh)}`
       : ""

@@ -11,28 +11,33 @@ import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import { randomUUID } from "node:crypto"
 import { ConfigError } from "../config/errors.ts"
-import { NodeDescribe, NodeInvoke, NodeList, NodePairApprove, NodePairList, NodePairReject } from "../protocol/rpcs/nodes.ts"
+import { NodeDescribe, NodeInvoke, NodeList, NodePairApprove, NodePairList, NodePairReject, NodePairRemove, NodeRename } from "../protocol/rpcs/nodes.ts"
 import { callMethod, target, withTransport } from "./clientCommands.ts"
 import { nodeRun } from "./nodeRun.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { targetFlags } from "./targetFlags.ts"
+import { resolveNodeRef } from "../nodes/nodeRef.ts"
 
 type Flags = Parameters<typeof target>[0] & { readonly timeout: number }
 
 const listNodes = (flags: Flags) => Effect.map(callMethod(flags, NodeList, {}), (p) => p.nodes)
 
-/** Finds a node by id, id prefix or display name. */
+/** Finds a node by id, display name or id prefix; an ambiguous reference is refused with the candidates. */
 const findNode = (flags: Flags, ref: string) =>
   Effect.flatMap(listNodes(flags), (nodes) => {
-    const exact = nodes.find((n) => n.nodeId === ref) ?? nodes.find((n) => n.displayName === ref)
-    const byPrefix = ref.length >= 6 ? nodes.filter((n) => n.nodeId.startsWith(ref)) : []
-    const found = exact ?? (byPrefix.length === 1 ? byPrefix[0] : undefined)
-    return found === undefined
-      ? Effect.fail(new ConfigError({
-        reason: "invalid",
-        message: byPrefix.length > 1 ? `"${ref}" matches ${byPrefix.length} nodes; give more of the id` : `no node "${ref}"; run \`gatehouse nodes list\``
-      }))
-      : Effect.succeed(found)
+    const resolved = resolveNodeRef(nodes, ref)
+    switch (resolved._tag) {
+      case "Found":
+        return Effect.succeed(resolved.node)
+      case "NotFound":
+        return Effect.fail(new ConfigError({ reason: "invalid", message: `no node "${ref}"; run \`gatehouse nodes list\`` }))
+      case "Ambiguous":
+        return Effect.fail(new ConfigError({
+          reason: "invalid",
+          message: `"${ref}" could mean ${resolved.candidates.length} nodes; use the full id of one of them:\n` +
+            resolved.candidates.map((n) => `  ${n.nodeId}  ${n.displayName ?? "-"}`).join("\n")
+        }))
+    }
   })
 
 const short = (id: string) => `${id.slice(0, 12)}…`
@@ -87,6 +92,30 @@ const describe = Command.make("describe", { ...targetFlags, node: Argument.Strin
     yield* printJson(described)
   }), flags.json)).pipe(withTransport, Command.withDescription("Show one node"))
 
+const rename = Command.make(
+  "rename",
+  { ...targetFlags, node: Argument.String("node").pipe(Argument.withDescription("Node id, id prefix or display name")), name: Argument.String("name") },
+  (flags) =>
+    reportFailures(Effect.gen(function*() {
+      const node = yield* findNode(flags, flags.node)
+      const result = yield* callMethod(flags, NodeRename, { nodeId: node.nodeId, displayName: flags.name })
+      if (flags.json) return yield* printJson(result)
+      yield* Console.log(`Renamed ${short(result.nodeId)} to "${flags.name}"`)
+    }), flags.json)
+).pipe(withTransport, Command.withDescription("Give a paired node a display name"))
+
+const remove = Command.make(
+  "remove",
+  { ...targetFlags, node: Argument.String("node").pipe(Argument.withDescription("Node id, id prefix or display name")) },
+  (flags) =>
+    reportFailures(Effect.gen(function*() {
+      const node = yield* findNode(flags, flags.node)
+      const result = yield* callMethod(flags, NodePairRemove, { nodeId: node.nodeId })
+      if (flags.json) return yield* printJson(result)
+      yield* Console.log(`Removed ${short(result.nodeId)}: its approved commands and node token are gone, and it was disconnected`)
+    }), flags.json)
+).pipe(withTransport, Command.withDescription("Forget a node: its approved commands and node token; it is disconnected"))
+
 const invoke = Command.make(
   "invoke",
   {
@@ -131,7 +160,7 @@ const invoke = Command.make(
 
 export const nodes = Command.make("nodes").pipe(
   Command.withDescription("List, approve and invoke nodes"),
-  Command.withSubcommands([list, pending, approve, reject, describe, invoke])
+  Command.withSubcommands([list, pending, approve, reject, describe, rename, remove, invoke])
 )
 
 export const node = Command.make("node").pipe(

@@ -17,8 +17,8 @@ import { printJson, reportFailures } from "./output.ts"
 import { targetFlags } from "./targetFlags.ts"
 
 /** Encodes a setup code. */
-export const encodeSetupCode = (url: string, bootstrapToken: string) =>
-  Buffer.from(JSON.stringify({ url, bootstrapToken })).toString("base64url")
+export const encodeSetupCode = (url: string, bootstrapToken: string, tlsFingerprint?: string) =>
+  Buffer.from(JSON.stringify({ url, bootstrapToken, ...(tlsFingerprint === undefined ? {} : { tlsFingerprint }) })).toString("base64url")
 
 export const setupCode = Command.make(
   "setup-code",
@@ -38,7 +38,9 @@ export const setupCode = Command.make(
         role: flags.role,
         ...(Option.isSome(scopes) ? { scopes: scopes.value } : {})
       }, { timeoutMs: flags.timeout })
-      const code = encodeSetupCode(url, result.bootstrapToken)
+      // A wss:// code carries the certificate this command just verified, so the new device pins it on first use.
+      const fingerprint = url.startsWith("wss:") ? t.tls?.fingerprint : undefined
+      const code = encodeSetupCode(url, result.bootstrapToken, fingerprint)
       if (flags.json) return yield* printJson({ code, url, role: result.role, scopes: result.scopes, expiresAtMs: result.expiresAtMs })
       const host = new URL(url).hostname.replace(/^\[|\]$/g, "")
       yield* Console.log([

@@ -1,7 +1,10 @@
 /**
- * Redaction of secrets in config documents: every value under a key that names
- * a credential is replaced whole (strings, numbers, arrays, objects), however
- * deep it sits, and credentials embedded in URLs are removed.
+ * Redaction of secrets in config documents, by name and by shape: every value
+ * under a key that names a credential is replaced whole (strings, numbers,
+ * arrays, objects), however deep it sits; so is every value of an `env` map, any
+ * string that holds a private key or a well-known token format, and in URLs the
+ * user info, secret-named query values and path segments that look like tokens
+ * (webhook and bot URLs carry their secret in the path).
  */
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
@@ -11,14 +14,18 @@ export const REDACTED = "__OPENCLAW_REDACTED__"
 
 const SECRET_KEY = /(token|password|passwd|secret|key|authorization|cookie|credential|bearer|signature)s?$/i
 
-/** Returns a copy of a JSON document with every secret-named value redacted. */
+/** Returns a copy of a JSON document with every secret, by name or by shape, redacted. */
 export const redactConfig = (doc: unknown): unknown => {
   if (Array.isArray(doc)) return doc.map(redactConfig)
-  if (typeof doc === "string") return looksLikeUrl(doc) ? maskUrl(doc, REDACTED, "userinfo") ?? REDACTED : doc
+  if (typeof doc === "string") return redactString(doc)
   if (typeof doc !== "object" || doc === null) return doc
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(doc)) {
-    out[key] = SECRET_KEY.test(key) && value !== null && value !== "" ? REDACTED : redactConfig(value)
+    out[key] = SECRET_KEY.test(key) && value !== null && value !== ""
+      ? REDACTED
+      : ENV_KEY.test(key) && typeof value === "object" && value !== null && !Array.isArray(value)
+      ? Object.fromEntries(Object.keys(value).map((k) => [k, REDACTED]))
+      : redactConfig(value)
   }
   return out
 }
@@ -38,10 +45,32 @@ export const redactUrl = (url: string | Redacted.Redacted<string>): string => {
 // Internal
 // ---------------------------------------------------------------------------
 
+// Maps of environment variables: their values are secrets as often as not, whatever they are called.
+const ENV_KEY = /^(env|environment|envVars)$/i
+
+// Shapes that are secrets wherever they appear: private keys, and token formats with a recognisable prefix.
+const SECRET_SHAPES = [
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+  /\b(sk|rk|pk)-[A-Za-z0-9_-]{20,}/, // API keys of OpenAI-compatible and similar services
+  /\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}/,
+  /\bxox[abposr]-[A-Za-z0-9-]{10,}/,
+  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/, // a JWT
+  /\b[0-9]{6,}:[A-Za-z0-9_-]{30,}\b/ // a Telegram bot token
+]
+
+// Query parameters that carry credentials, by name.
+const SECRET_PARAM = /^(ssl)?password$|token|secret|api[-_]?key|^key$|^sig(nature)?$|^auth|credential/i
+
+const redactString = (text: string): string => {
+  if (SECRET_SHAPES.some((shape) => shape.test(text))) return REDACTED
+  return looksLikeUrl(text) ? maskUrl(text, REDACTED, "userinfo") ?? REDACTED : text
+}
+
+// A path segment that looks like a secret: long, and mixing letters with digits (webhook ids, bot tokens).
+const tokenLike = (segment: string) => segment.length >= 20 && /[A-Za-z]/.test(segment) && /[0-9]/.test(segment)
+
 const looksLikeUrl = (text: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(text)
 
-// libpq also takes the password as a query parameter (`?password=…`, `sslpassword=…`).
-const PASSWORD_PARAM = /^(ssl)?password$/i
 
 /**
  * `raw` with its password (or its whole user info) and password parameters
@@ -57,6 +86,8 @@ const maskUrl = (raw: string, mask: string, hide: "password" | "userinfo"): stri
     url.username = mask
     url.password = ""
   } else if (url.password !== "") url.password = mask
-  for (const key of [...url.searchParams.keys()]) if (PASSWORD_PARAM.test(key)) url.searchParams.set(key, mask)
+  // libpq also takes the password as a query parameter (`?password=…`, `sslpassword=…`); others take tokens there.
+  for (const key of [...url.searchParams.keys()]) if (SECRET_PARAM.test(key)) url.searchParams.set(key, mask)
+  if (hide === "userinfo") url.pathname = url.pathname.split("/").map((seg) => (tokenLike(seg) ? mask : seg)).join("/")
   return url.toString()
 }

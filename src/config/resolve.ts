@@ -7,8 +7,10 @@ import * as Redacted from "effect/Redacted"
 import { DEFAULT_FAILURE_POLICY, type FailurePolicy } from "../auth/failureWindow.ts"
 import { networkInterfaces } from "node:os"
 import { existsSync, readFileSync } from "node:fs"
-import { canonicalIp, isIpLiteral, isLoopbackIp, isTailnetIpv4 } from "../net/ip.ts"
+import { isIpLiteral, isLoopbackIp, isTailnetIpv4 } from "../net/ip.ts"
 import type { LoadedFile } from "./file.ts"
+import { invalidEntries } from "../net/addressSet.ts"
+import { normalizeFingerprint } from "../tls/fingerprint.ts"
 import { redactUrl } from "./redact.ts"
 import { type Env, type ProfilePaths } from "./paths.ts"
 import type { AuthMode, BindMode } from "./schema.ts"
@@ -25,6 +27,8 @@ export interface Overrides {
   readonly auth?: AuthMode | undefined
   readonly token?: Redacted.Redacted<string> | undefined
   readonly password?: Redacted.Redacted<string> | undefined
+  /** Serve wss:// (`gateway run --tls`). */
+  readonly tls?: boolean | undefined
 }
 
 /** A value with where it came from. */
@@ -61,6 +65,14 @@ export interface EffectiveConfig {
     readonly sshPort: number | undefined
     readonly sshRemotePort: number | undefined
     readonly tailnet: string | undefined
+    /** The pinned SHA-256 of the remote gateway's certificate (64 lowercase hex). */
+    readonly tlsFingerprint: string | undefined
+  }
+  /** TLS on the gateway's port (`gateway.tls.*`, `--tls`): the user's certificate, or one generated under the state dir. */
+  readonly tls: {
+    readonly enabled: Sourced<boolean>
+    readonly certPath: string | undefined
+    readonly keyPath: string | undefined
   }
   /**
    * The PostgreSQL database holding pairing state shared by several gateways
@@ -129,6 +141,20 @@ export const resolveConfig = (
     const where = postgres.source === "env" ? POSTGRES_URL_ENV : `state.postgres.url in ${paths.configPath}`
     return `${where} must be a postgres:// or postgresql:// URL (e.g. postgres://gatehouse:PASSWORD@db.internal:5432/gatehouse), got ${redactUrl(postgres.value)}`
   }
+  const badProxies = invalidEntries(gw.trustedProxies ?? [])
+  if (badProxies.length > 0) {
+    return `gateway.trustedProxies in ${paths.configPath}: ${badProxies.slice(0, 3).map((e) => JSON.stringify(e.slice(0, 64))).join(", ")} ` +
+      "is not an IP address or CIDR range (e.g. 10.0.0.2, 10.0.0.0/24, fd00::/8)"
+  }
+  const remoteFingerprint = nonEmpty(gw.remote?.tlsFingerprint)
+  const remoteTlsFingerprint = remoteFingerprint === undefined ? undefined : normalizeFingerprint(remoteFingerprint)
+  if (remoteFingerprint !== undefined && remoteTlsFingerprint === undefined) {
+    return `gateway.remote.tlsFingerprint in ${paths.configPath} must be a SHA-256 fingerprint (64 hex digits, or openssl's AB:CD:... form)`
+  }
+  const tlsFiles = { certPath: nonEmpty(gw.tls?.certPath), keyPath: nonEmpty(gw.tls?.keyPath) }
+  if ((tlsFiles.certPath === undefined) !== (tlsFiles.keyPath === undefined)) {
+    return `gateway.tls.certPath and gateway.tls.keyPath in ${paths.configPath} must be set together`
+  }
   const remoteToken = nonEmpty(gw.remote?.token)
   const remotePassword = nonEmpty(gw.remote?.password)
   return {
@@ -139,7 +165,7 @@ export const resolveConfig = (
     customHost,
     authMode,
     allowedOrigins: gw.controlUi?.allowedOrigins ?? [],
-    trustedProxies: (gw.trustedProxies ?? []).map(canonicalIp),
+    trustedProxies: gw.trustedProxies ?? [],
     autoApproveLocal: gw.pairing?.autoApproveLocal ?? true,
     authRateLimit: {
       maxFailures: gw.auth?.rateLimit?.maxAttempts ?? DEFAULT_FAILURE_POLICY.maxFailures,
@@ -156,7 +182,12 @@ export const resolveConfig = (
       sshIdentity: nonEmpty(gw.remote?.sshIdentity),
       sshPort: gw.remote?.sshPort,
       sshRemotePort: gw.remote?.sshRemotePort,
-      tailnet: nonEmpty(gw.remote?.tailnet)
+      tailnet: nonEmpty(gw.remote?.tailnet),
+      tlsFingerprint: remoteTlsFingerprint
+    },
+    tls: {
+      enabled: pick<boolean>([overrides.tls === true ? true : undefined, "flag"], [gw.tls?.enabled, "file"]) ?? { value: false, source: "default" },
+      ...tlsFiles
     },
     postgresUrl: postgres === undefined ? undefined : Redacted.make(postgres.value),
     postgresUrlSource: postgres === undefined ? undefined : postgres.source === "env" ? "env" : "file",

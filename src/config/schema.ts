@@ -49,6 +49,11 @@ export const FileConfig = Schema.Struct({
       // A tailnet name or IP of the gateway, tried after a paired direct endpoint and discovery, before SSH.
       tailnet: Schema.optionalKey(Schema.String)
     })),
+    tls: Schema.optionalKey(Schema.Struct({
+      enabled: Schema.optionalKey(Schema.Boolean),
+      certPath: Schema.optionalKey(Schema.String),
+      keyPath: Schema.optionalKey(Schema.String)
+    })),
     controlUi: Schema.optionalKey(Schema.Struct({
       allowedOrigins: Schema.optionalKey(Strings)
     })),

@@ -114,13 +114,17 @@ export const layer = Layer.effect(
 
     const authenticate = Effect.fn("Auth.authenticate")(function*(params: ConnectParams, transport: TransportInfo, challengeNonce: string) {
       // Checked before any credential is looked at, whatever fields the client sent.
-      const wait = yield* Effect.mapError(limiter.check(transport.remoteAddress), fromLimiter)
-      if (wait > 0) return yield* fail(new AuthRateLimited({ retryAfterMs: wait }))
+      const verdict = yield* Effect.mapError(limiter.check(transport.remoteAddress), fromLimiter)
+      if (verdict._tag === "Refuse") return yield* fail(new AuthRateLimited({ retryAfterMs: verdict.retryAfterMs }))
+      if (verdict._tag === "Delay") yield* Effect.sleep(verdict.ms)
       return yield* decide(params, transport, challengeNonce).pipe(
         Effect.tapError((e) => {
           const counted = countedAs(e.reason)
           return counted === undefined ? Effect.void : Effect.mapError(limiter.fail(transport.remoteAddress, counted), fromLimiter)
-        })
+        }),
+        Effect.tap((admitted) =>
+          // Only a credential that was checked and right clears the count; `none` on loopback checks nothing.
+          admitted.principal.method === "none" ? Effect.void : Effect.mapError(limiter.succeed(transport.remoteAddress), fromLimiter))
       )
     })
     return Auth.of({ authenticate })

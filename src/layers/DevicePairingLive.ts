@@ -73,6 +73,7 @@ export const layer = Layer.effect(
       reject: (requestId) =>
         Effect.tap(lift(store.reject(requestId)), (request) => resolved(requestId, request.deviceId, "rejected")),
       remove: (deviceId) => Effect.andThen(lift(store.remove(deviceId)), closeDevice(deviceId, undefined, "device removed")),
+      rename: (deviceId, label) => Effect.map(lift(store.rename(deviceId, label)), summarize),
       rotate: (deviceId, role, scopes, caller) =>
         Effect.gen(function*() {
           const token = yield* lift(store.rotate(deviceId, role, scopes, caller.scopes))

@@ -3,27 +3,38 @@
  * and the gateway WebSocket on any other path. Built on `node:http` and `ws`
  * (the platform's socket does not expose per-socket receive limits or buffered
  * bytes, which the protocol's pre-auth limit and slow-consumer rule need).
- * Unauthenticated sockets are capped per address (HTTP 503 beyond).
+ * Unauthenticated sockets are capped per address (HTTP 503 beyond). With
+ * `gateway.tls.enabled` the same port speaks only TLS (`wss://`, HTTPS probes),
+ * with the user's certificate or one generated under the state dir.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import { createServer as createTlsServer } from "node:https"
 import type { Duplex } from "node:stream"
 import { type RawData, type WebSocket, WebSocketServer } from "ws"
 import type { Conn } from "../connections/conn.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
 import { CloseCode, MAX_PAYLOAD_BYTES, MAX_PREAUTH_CONNECTIONS_PER_IP, MAX_PREAUTH_PAYLOAD_BYTES } from "../protocol/constants.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
-import { ListenFailed, Listener, ListenerError } from "../services/Listener.ts"
+import { ListenFailed, Listener, ListenerError, TlsUnavailable } from "../services/Listener.ts"
+import { loadOrCreateCertificate } from "../tls/certificate.ts"
 
 /** Listens where the config says (`bind`, `port`); closes every socket with 1012 on the way down. */
 export const layer = Layer.effect(
   Listener,
   Effect.gen(function*() {
     const { config, host } = yield* GatewayConfig
+    const tls = config.tls.enabled.value
+      ? yield* loadOrCreateCertificate(config.paths.stateDir, config.tls).pipe(
+        Effect.provide(NodeServices.layer),
+        Effect.mapError((e) => new ListenerError({ reason: new TlsUnavailable({ message: `TLS is on but ${e.message}` }) }))
+      )
+      : undefined
     const fibers = yield* FiberSet.make()
     const runFork = yield* FiberSet.runtime(fibers)<never>()
     const preauth = new Map<string, number>()
@@ -73,7 +84,11 @@ export const layer = Layer.effect(
       wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, request))
     }
     const makeServer = (): Server => {
-      const server = createServer(httpRoutes)
+      const server: Server = tls === undefined
+        ? createServer(httpRoutes)
+        : createTlsServer({ cert: tls.cert, key: tls.key, ALPNProtocols: ["http/1.1"] }, httpRoutes)
+      // A TLS handshake that fails (a plaintext client, a scanner) only ends that socket.
+      server.on("tlsClientError", (_err, socket) => socket.destroy())
       server.on("upgrade", onUpgrade)
       server.on("clientError", (_err, socket) => socket.destroy())
       return server
@@ -102,7 +117,12 @@ export const layer = Layer.effect(
     }
     const urlHost = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
     return Listener.of({
-      address: { host, port, url: `ws://${urlHost}:${port}` },
+      address: {
+        host,
+        port,
+        url: `${tls === undefined ? "ws" : "wss"}://${urlHost}:${port}`,
+        ...(tls === undefined ? {} : { tlsFingerprint: tls.fingerprint })
+      },
       run: (handle) =>
         Effect.suspend(() => {
           handler = handle

@@ -13,7 +13,7 @@ import { randomUUID } from "node:crypto"
 import { secretEquals } from "../auth/secretEquals.ts"
 import { isPairer } from "../connections/liveConnection.ts"
 import { approvalScopes, decide, platformOf, verdictMessage } from "../nodes/commandPolicy.ts"
-import { InvokeTable } from "../nodes/invokeTable.ts"
+import { InvokeTable, MAX_IN_FLIGHT_PER_CALLER, MAX_IN_FLIGHT_PER_NODE } from "../nodes/invokeTable.ts"
 import type { NodePendingRequest, PairedNode } from "../nodes/pairingModel.ts"
 import type { NodeSurface } from "../nodes/pairingPolicy.ts"
 import { satisfies } from "../protocol/scopes.ts"
@@ -22,12 +22,15 @@ import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { type NodePairingStoreError, type NodeRecord, NodePairingStore } from "../services/NodePairingStore.ts"
 import {
   DEFAULT_INVOKE_TIMEOUT_MS,
+  MAX_REPORT_BYTES,
   type InvokeResultParams,
+  NodeBusy,
   NodeInvokeTimeout,
   NodeNotConnected,
   NodeRegistry,
   NodeRegistryError,
   type NodeRegistryShape,
+  type NodeReports,
   NodeReportedFailure,
   NodeRequestRefused,
   type NodeSession,
@@ -43,6 +46,9 @@ export const layer = Layer.effect(
     const sessions = new Map<string, NodeSession>()
     const byConn = new Map<string, string>()
     const subscriptions = new Map<string, ReadonlySet<string> | "all">()
+    const reports = new Map<string, NodeReports>()
+    // Nodes whose last request an operator rejected, so an invoke can say so (until the node reconnects).
+    const rejected = new Set<string>()
     const table = new InvokeTable<NodeRegistryError>()
     const toPairers = (event: string, payload: unknown) => hub.broadcast(event, payload, { filter: isPairer })
     const withScopes = (r: NodePendingRequest) => ({ ...r, requiredApproveScopes: approvalScopes(r.commands) })
@@ -66,7 +72,8 @@ export const layer = Layer.effect(
         paired: paired !== undefined,
         remoteIp: session?.live.remoteAddress,
         connectedAtMs: session?.connectedAtMs,
-        pendingRequestId: pending?.requestId
+        pendingRequestId: pending?.requestId,
+        reports: reports.get(nodeId) ?? {}
       }
     }
 
@@ -86,6 +93,8 @@ export const layer = Layer.effect(
         }
         const previous = sessions.get(nodeId)
         sessions.set(nodeId, session)
+        reports.delete(nodeId)
+        rejected.delete(nodeId)
         byConn.set(live.connId, nodeId)
         if (previous !== undefined) {
           byConn.delete(previous.live.connId)
@@ -129,6 +138,8 @@ export const layer = Layer.effect(
         byConn.delete(connId)
         if (sessions.get(nodeId)?.live.connId !== connId) return Effect.void
         sessions.delete(nodeId)
+        reports.delete(nodeId)
+        rejected.delete(nodeId)
         return Effect.asVoid(table.failNode(nodeId, (command) => notConnected(nodeId, command, "node disconnected")))
       })
 
@@ -147,21 +158,30 @@ export const layer = Layer.effect(
             "COMMAND_NOT_APPROVED",
             `command not approved for this node: ${request.command}; ` +
               (record.pending === undefined
-                ? "its pairing request expired; it is asked again when the node reconnects"
+                ? rejected.has(request.nodeId)
+                  ? "an operator rejected its pairing request; it is asked again when the node reconnects"
+                  : "its pairing request expired; it is asked again when the node reconnects"
                 : `approve it with \`gatehouse nodes approve ${record.pending.requestId}\``)
           )
         }
         const now = yield* Clock.currentTimeMillis
-        const key = `${request.nodeId}\u0000${request.command}\u0000${request.idempotencyKey}`
+        // Scoped to the caller: another caller's key never returns someone else's result.
+        const key = `${request.caller}\u0000${request.nodeId}\u0000${request.command}\u0000${request.idempotencyKey}`
         const timeoutMs = request.timeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS
         const timedOut = new NodeRegistryError({ reason: new NodeInvokeTimeout({ nodeId: request.nodeId, command: request.command, timeoutMs }) })
         const earlier = table.recall(key, now)
         if (earlier !== undefined) {
           return yield* Deferred.await(earlier).pipe(Effect.timeoutOrElse({ duration: timeoutMs, orElse: () => Effect.fail(timedOut) }))
         }
+        const full = table.full(request.caller, request.nodeId)
+        if (full !== undefined) {
+          return yield* new NodeRegistryError({
+            reason: new NodeBusy({ scope: full, limit: full === "caller" ? MAX_IN_FLIGHT_PER_CALLER : MAX_IN_FLIGHT_PER_NODE })
+          })
+        }
         const id = randomUUID()
         const outcome = yield* Deferred.make<unknown, NodeRegistryError>()
-        table.start(id, request.nodeId, request.command, outcome, key, now)
+        table.start(id, request.nodeId, request.caller, request.command, outcome, key, now)
         yield* session.live.sendDirect("node.invoke.request", {
           id,
           nodeId: request.nodeId,
@@ -198,6 +218,17 @@ export const layer = Layer.effect(
           }
         }))
 
+    const report: NodeRegistryShape["report"] = (callerNodeId, kind, value) =>
+      Effect.suspend(() => {
+        if (!sessions.has(callerNodeId)) return Effect.void
+        const size = JSON.stringify(value ?? null).length
+        if (size > MAX_REPORT_BYTES) {
+          return refused("REPORT_TOO_LARGE", `${kind} report of ${size} bytes is over the ${MAX_REPORT_BYTES}-byte limit; it was not kept`)
+        }
+        reports.set(callerNodeId, { ...reports.get(callerNodeId), [kind]: value })
+        return Effect.void
+      })
+
     const list = Effect.map(lift(store.list), (s) => {
       const pendingOf = new Map(s.pending.map((p) => [p.nodeId, p]))
       const pairedOf = new Map(s.paired.map((p) => [p.nodeId, p]))
@@ -213,6 +244,7 @@ export const layer = Layer.effect(
       invoke,
       result,
       event,
+      report,
       subscribe: (connId, nodeIds) => Effect.sync(() => void subscriptions.set(connId, nodeIds === undefined ? "all" : new Set(nodeIds))),
       list,
       describe: (nodeId) =>
@@ -239,6 +271,7 @@ export const layer = Layer.effect(
       pairReject: (requestId) =>
         Effect.gen(function*() {
           const request = yield* lift(store.reject(requestId))
+          if (sessions.has(request.nodeId)) rejected.add(request.nodeId)
           const ts = yield* Clock.currentTimeMillis
           yield* toPairers("node.pair.resolved", { requestId, nodeId: request.nodeId, decision: "rejected", ts })
           return request

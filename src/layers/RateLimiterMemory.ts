@@ -1,14 +1,15 @@
 /**
  * The in-memory RateLimiter: failures per canonical client key in a sliding
- * window, then a lockout. Keys are capped; idle ones are dropped first and a
- * flood of fresh addresses never lifts a lockout.
+ * window, then a lockout (remote keys) or a growing delay (the one loopback key
+ * for all of 127.0.0.0/8 and ::1). Keys are capped; idle ones are dropped first
+ * and a flood of fresh addresses never lifts a lockout.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { isIP } from "node:net"
-import { emptyKey, type FailurePolicy, isIdle, type KeyState, recordFailure, retryAfter } from "../auth/failureWindow.ts"
-import { canonicalIp } from "../net/ip.ts"
+import { emptyKey, type FailurePolicy, isIdle, type KeyState, recordFailure, retryAfter, verdict } from "../auth/failureWindow.ts"
+import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
 
@@ -31,21 +32,23 @@ export const make = (policy: FailurePolicy) =>
       check: (address) =>
         Effect.gen(function*() {
           const key = limitKey(address)
-          const wait = retryAfter(keys.get(key) ?? emptyKey, yield* Clock.currentTimeMillis)
-          if (wait > 0) yield* Effect.logWarning(`auth refused: ${key} is locked out for ${Math.ceil(wait / 1000)}s after repeated failures`)
-          return wait
+          const v = verdict(keys.get(key) ?? emptyKey, yield* Clock.currentTimeMillis, policy, key === LOOPBACK_KEY)
+          if (v._tag === "Refuse") yield* Effect.logWarning(`auth refused: ${key} is locked out for ${Math.ceil(v.retryAfterMs / 1000)}s after repeated failures`)
+          if (v._tag === "Delay") yield* Effect.logWarning(`auth delayed: ${key} waits ${v.ms} ms after repeated failures (loopback is delayed, never locked out)`)
+          return v
         }),
       fail: (address, reason) =>
         Effect.gen(function*() {
           const key = limitKey(address)
           const now = yield* Clock.currentTimeMillis
           prune(now)
-          const next = recordFailure(keys.get(key) ?? emptyKey, now, policy)
+          const next = recordFailure(keys.get(key) ?? emptyKey, now, policy, key === LOOPBACK_KEY)
           keys.set(key, next)
           yield* next.lockedUntil !== undefined && next.failures.length === 0 && retryAfter(next, now) === policy.lockoutMs
             ? Effect.logWarning(`auth lockout: ${key} locked for ${policy.lockoutMs / 1000}s after ${policy.maxFailures} failures (last: ${reason})`)
             : Effect.logInfo(`auth failure from ${key}: ${reason}`)
-        })
+        }),
+      succeed: (address) => Effect.sync(() => void keys.delete(limitKey(address)))
     })
   })
 
@@ -65,8 +68,12 @@ export const layer = Layer.effect(
 // Internal
 // ---------------------------------------------------------------------------
 
-// An IPv6 client owns at least a /64, so it is counted as one; IPv4 per address.
+/** The one key of every loopback address. */
+const LOOPBACK_KEY = "loopback"
+
+// An IPv6 client owns at least a /64, so it is counted as one; IPv4 per address; loopback is one client.
 const limitKey = (address: string): string => {
+  if (isLoopbackIp(address)) return LOOPBACK_KEY
   const ip = canonicalIp(address)
   if (isIP(ip) !== 6) return ip
   const [head, tail] = ip.split("::")

@@ -64,6 +64,7 @@ export const devicePairingStore = (backend: StateBackend<PairingState>): Pairing
     approve: (requestId, approver) => fail(apply({ requests: [requestId] }, (s, fr) => Policy.approve(s, requestId, approver, fr))),
     reject: (requestId) => fail(apply({ requests: [requestId] }, (s) => Policy.reject(s, requestId))),
     remove: (deviceId) => fail(apply(owner(deviceId), (s) => Policy.remove(s, deviceId))),
+    rename: (deviceId, label) => fail(apply(owner(deviceId), (s) => Policy.rename(s, deviceId, label))),
     rotate: (deviceId, role, scopes, callerScopes) =>
       fail(apply(owner(deviceId), (s, fr) => Policy.rotate(s, deviceId, role, scopes, callerScopes, fr))),
     revoke: (deviceId, role) => fail(apply(owner(deviceId), (s, fr) => Policy.revoke(s, deviceId, role, fr.now))),

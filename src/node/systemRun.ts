@@ -43,10 +43,31 @@ export const resolveAllowlist = (entries: ReadonlyArray<string>): ReadonlySet<st
   new Set(entries.map((e) => resolveProgram(e)).filter((p): p is string => p !== undefined))
 
 /**
- * Environment variables an operator may not set: each one makes an allowed
- * program load or run other code (loaders, interpreters' startup hooks, PATH).
+ * What a program's environment is built from: only these names, taken from the
+ * node's own environment, plus the caller's values for the same kind of names.
+ * An allowlist, not a denylist: loader and interpreter hooks (`LD_*`, `NODE_OPTIONS`,
+ * `BASH_FUNC_*%%`, `PYTHONSTARTUP`, `GIT_*` …) never reach the program, whatever
+ * their name, unless they appear here.
  */
-const FORBIDDEN_ENV = /^(LD_|DYLD_|NODE_|NPM_CONFIG_|GIT_|PYTHON|PERL|RUBY|JAVA_TOOL_OPTIONS$|_JAVA_OPTIONS$|BASH_ENV$|ENV$|PATH$|IFS$|SHELLOPTS$|PS4$|PROMPT_COMMAND$|HOME$)/i
+const INHERITED_ENV = /^(PATH|HOME|USER|LOGNAME|SHELL|TMPDIR|TERM|TZ|LANG|LANGUAGE|LC_[A-Z]+)$/
+
+/** Names a caller may set: presentation only (locale, terminal, time zone, colour). */
+const CALLER_ENV = /^(TERM|TZ|LANG|LANGUAGE|LC_[A-Z]+|COLUMNS|LINES|NO_COLOR|FORCE_COLOR|CLICOLOR)$/
+
+/** Programs that run their arguments (or files they name) as code: allowing one allows anything. */
+const RUNS_CODE = /^(env|sh|bash|dash|zsh|fish|ksh|csh|tcsh|busybox|python[0-9.]*|node|nodejs|deno|bun|perl|ruby|php|lua[0-9.]*|tclsh|awk|gawk|mawk|find|xargs|git|make|ssh|sudo|doas|nohup|setsid|timeout|nice|watch|docker|podman|systemd-run|script|expect)$/
+
+/** The allowed programs that can run arbitrary code through their arguments, for a warning at start. */
+export const codeRunners = (allowed: ReadonlySet<string>): ReadonlyArray<string> =>
+  [...allowed].filter((p) => RUNS_CODE.test(p.slice(p.lastIndexOf("/") + 1)))
+
+/** The environment a checked program runs with. */
+export const programEnv = (own: NodeJS.ProcessEnv, requested: Readonly<Record<string, string>> | undefined): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(own)) if (v !== undefined && INHERITED_ENV.test(k)) env[k] = v
+  for (const [k, v] of Object.entries(requested ?? {})) if (CALLER_ENV.test(k)) env[k] = v
+  return env
+}
 
 /** Checks a run request against the allowlist; returns the program to run or a refusal. */
 export const checkRun = (params: RunParams, allowed: ReadonlySet<string>): { readonly program: string } | NodeCommandError => {
@@ -56,9 +77,13 @@ export const checkRun = (params: RunParams, allowed: ReadonlySet<string>): { rea
   }
   const strings = [...params.command, params.cwd ?? "", ...Object.entries(params.env ?? {}).flat()]
   if (strings.some((x) => x.includes("\u0000"))) return { code: "INVALID_PARAMS", message: "system.run: arguments, cwd and env may not contain NUL bytes" }
-  const forbidden = Object.keys(params.env ?? {}).filter((k) => FORBIDDEN_ENV.test(k))
+  const forbidden = Object.keys(params.env ?? {}).filter((k) => !CALLER_ENV.test(k))
   if (forbidden.length > 0) {
-    return { code: "NOT_ALLOWED", message: `system.run: setting ${forbidden.join(", ")} is not allowed (it would let the program load other code)` }
+    return {
+      code: "NOT_ALLOWED",
+      message: `system.run: setting ${forbidden.slice(0, 5).join(", ")}${forbidden.length > 5 ? ", …" : ""} is not allowed; ` +
+        "env may only set locale, terminal, time zone and colour variables (LANG, LC_*, TERM, TZ, COLUMNS, LINES, NO_COLOR)"
+    }
   }
   const program = resolveProgram(name)
   if (program === undefined) return { code: "NOT_FOUND", message: `system.run: program "${name}" was not found on this node` }
@@ -79,7 +104,7 @@ export const runProgram = (program: string, params: RunParams): Effect.Effect<Ru
     const spawned = Result.try(() =>
       spawn(program, params.command.slice(1), {
         cwd: params.cwd,
-        env: params.env === undefined ? process.env : { ...process.env, ...params.env },
+        env: programEnv(process.env, params.env),
         stdio: ["ignore", "pipe", "pipe"],
         detached: true,
         shell: false

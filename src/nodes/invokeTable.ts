@@ -1,7 +1,8 @@
 /**
  * In-flight `node.invoke` calls and the idempotency window. A result completes
  * the caller waiting on its id; a node's disconnect fails its calls at once; a
- * repeated idempotency key within 5 minutes gets the first call's answer.
+ * repeated idempotency key from the same caller within 5 minutes gets the first
+ * call's answer. Calls in flight are capped per caller and per node.
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -11,11 +12,16 @@ import type * as Exit from "effect/Exit"
 export const IDEMPOTENCY_WINDOW_MS = 5 * 60 * 1000
 /** Idempotency entries kept at most (oldest dropped first). */
 export const IDEMPOTENCY_MAX = 1000
+/** Calls one caller may have in flight at once. */
+export const MAX_IN_FLIGHT_PER_CALLER = 64
+/** Calls one node may be asked to run at once. */
+export const MAX_IN_FLIGHT_PER_NODE = 256
 
 export type InvokeOutcome<E> = Deferred.Deferred<unknown, E>
 
 interface Pending<E> {
   readonly nodeId: string
+  readonly caller: string
   readonly command: string
   readonly outcome: InvokeOutcome<E>
 }
@@ -24,6 +30,15 @@ interface Pending<E> {
 export class InvokeTable<E> {
   private readonly pending = new Map<string, Pending<E>>()
   private readonly idempotent = new Map<string, { readonly outcome: InvokeOutcome<E>; readonly expiresAtMs: number }>()
+  private readonly perCaller = new Map<string, number>()
+  private readonly perNode = new Map<string, number>()
+
+  /** Which budget a new call from `caller` to `nodeId` would exceed, if any. */
+  full(caller: string, nodeId: string): "caller" | "node" | undefined {
+    if ((this.perCaller.get(caller) ?? 0) >= MAX_IN_FLIGHT_PER_CALLER) return "caller"
+    if ((this.perNode.get(nodeId) ?? 0) >= MAX_IN_FLIGHT_PER_NODE) return "node"
+    return undefined
+  }
 
   /** The earlier call with this key, if still within its window. */
   recall(key: string, now: number): InvokeOutcome<E> | undefined {
@@ -37,8 +52,10 @@ export class InvokeTable<E> {
   }
 
   /** Starts tracking a call. */
-  start(id: string, nodeId: string, command: string, outcome: InvokeOutcome<E>, key: string, now: number): void {
-    this.pending.set(id, { nodeId, command, outcome })
+  start(id: string, nodeId: string, caller: string, command: string, outcome: InvokeOutcome<E>, key: string, now: number): void {
+    this.pending.set(id, { nodeId, caller, command, outcome })
+    bump(this.perCaller, caller, 1)
+    bump(this.perNode, nodeId, 1)
     this.idempotent.set(key, { outcome, expiresAtMs: now + IDEMPOTENCY_WINDOW_MS })
     while (this.idempotent.size > IDEMPOTENCY_MAX) this.idempotent.delete(this.idempotent.keys().next().value!)
   }
@@ -48,8 +65,7 @@ export class InvokeTable<E> {
    * `error` too, and the key may be retried.
    */
   abandon(id: string, key: string, error: E): Effect.Effect<void> {
-    const p = this.pending.get(id)
-    this.pending.delete(id)
+    const p = this.take(id)
     if (p === undefined) return Effect.void
     if (this.idempotent.get(key)?.outcome === p.outcome) this.idempotent.delete(key)
     return Effect.asVoid(Deferred.fail(p.outcome, error))
@@ -57,17 +73,17 @@ export class InvokeTable<E> {
 
   /** Completes the call `id` if `nodeId` owns it; false for unknown or late ids. */
   complete(id: string, nodeId: string, exit: Exit.Exit<unknown, E>): Effect.Effect<boolean> {
-    const p = this.pending.get(id)
-    if (p === undefined || p.nodeId !== nodeId) return Effect.succeed(false)
-    this.pending.delete(id)
+    if (this.pending.get(id)?.nodeId !== nodeId) return Effect.succeed(false)
+    const p = this.take(id)!
     return Effect.as(Deferred.done(p.outcome, exit), true)
   }
 
   /** Fails every call in flight to `nodeId` with the error made for its command. */
   failNode(nodeId: string, error: (command: string) => E): Effect.Effect<number> {
     const mine = [...this.pending.entries()].filter(([, p]) => p.nodeId === nodeId)
-    for (const [id] of mine) this.pending.delete(id)
-    for (const [key, hit] of this.idempotent) if (mine.some(([, p]) => p.outcome === hit.outcome)) this.idempotent.delete(key)
+    for (const [id] of mine) this.take(id)
+    const outcomes = new Set(mine.map(([, p]) => p.outcome))
+    for (const [key, hit] of this.idempotent) if (outcomes.has(hit.outcome)) this.idempotent.delete(key)
     return Effect.as(Effect.forEach(mine, ([, p]) => Deferred.fail(p.outcome, error(p.command)), { discard: true }), mine.length)
   }
 
@@ -75,4 +91,20 @@ export class InvokeTable<E> {
   get size(): number {
     return this.pending.size
   }
+
+  private take(id: string): Pending<E> | undefined {
+    const p = this.pending.get(id)
+    if (p === undefined) return undefined
+    this.pending.delete(id)
+    bump(this.perCaller, p.caller, -1)
+    bump(this.perNode, p.nodeId, -1)
+    return p
+  }
+}
+
+// Counts that reach zero are dropped, so the maps hold only callers and nodes with calls in flight.
+const bump = (counts: Map<string, number>, key: string, by: number) => {
+  const n = (counts.get(key) ?? 0) + by
+  if (n <= 0) counts.delete(key)
+  else counts.set(key, n)
 }

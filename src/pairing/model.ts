@@ -65,7 +65,9 @@ export const PairedDevice = Schema.Struct({
   remoteIp: opt(Schema.String),
   approvedVia: Schema.Literals(APPROVED_VIA),
   createdAtMs: Millis,
-  approvedAtMs: Millis
+  approvedAtMs: Millis,
+  /** The operator's name for the device (`devices rename`), kept across re-approvals. */
+  label: opt(Schema.String)
 })
 export type PairedDevice = typeof PairedDevice.Type
 

@@ -174,7 +174,8 @@ export const approve = (state: PairingState, requestId: string, approver: Approv
     tokens,
     approvedVia: approver._tag === "Operator" ? "owner" : approver.via,
     createdAtMs: keep?.createdAtMs ?? fresh.now,
-    approvedAtMs: fresh.now
+    approvedAtMs: fresh.now,
+    ...(keep?.label === undefined ? {} : { label: keep.label })
   }
   const pending = { ...state.pending }
   delete pending[requestId]
@@ -190,6 +191,14 @@ export const reject = (state: PairingState, requestId: string): Outcome<PendingR
   const pending = { ...state.pending }
   delete pending[requestId]
   return { ok: true, value: request, state: { ...state, pending } }
+}
+
+/** Gives a paired device the operator's name for it. */
+export const rename = (state: PairingState, deviceId: string, label: string): Outcome<PairedDevice> => {
+  const device = own(state.paired, deviceId)
+  if (device === undefined) return refuse("unknown-device", `no paired device ${deviceId}; run \`gatehouse devices list\``)
+  const renamed: PairedDevice = { ...device, label }
+  return { ok: true, value: renamed, state: { ...state, paired: { ...state.paired, [deviceId]: renamed } } }
 }
 
 /** Forgets a paired device (its tokens with it). */

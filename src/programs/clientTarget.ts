@@ -19,7 +19,11 @@ import { formatSshTarget, parseSshTarget, type SshEndpoint } from "../transport/
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { forgetDeviceToken, loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
 import { loadOrCreateIdentity } from "../identity/deviceIdentity.ts"
+import type { TlsPin } from "../services/Transport.ts"
+import { readCertificate } from "../tls/certificate.ts"
+import { readLiveLock } from "./profileLock.ts"
 import type { DeviceCredentials, Target } from "./gatewayClient.ts"
+import { decidePin, type PinFlags } from "./tlsPin.ts"
 
 export interface TargetFlags {
   readonly url: string | undefined
@@ -41,6 +45,8 @@ export interface ResolvedTarget extends Target {
   readonly selection: Selection
   /** The key device tokens are stored under, when `url` alone does not name the gateway (through SSH it is a loopback URL). */
   readonly deviceKey?: string | undefined
+  /** The pin the configuration gives a `wss://` target (`gateway.remote.tlsFingerprint`, or this host's own certificate). */
+  readonly configuredPin?: TlsPin | undefined
 }
 
 /** The default gateway port on an SSH server's loopback. */
@@ -156,15 +162,32 @@ export const resolveTarget = (
       if (route?.kind === "ssh") return sshTarget(route.ssh, selection)
       // Nothing answered and no SSH: still dial the paired endpoint, so the error says what the network said.
       const url = route === undefined ? remote.url ?? tailnetUrl! : route.url
-      return { url, ...remoteCredentials, origin: "remote-config", stateDir: config.paths.stateDir, selection }
+      return {
+        url,
+        ...remoteCredentials,
+        origin: "remote-config",
+        stateDir: config.paths.stateDir,
+        selection,
+        configuredPin: remote.tlsFingerprint === undefined
+          ? undefined
+          : { fingerprint: remote.tlsFingerprint, pinnedBy: `gateway.remote.tlsFingerprint (${config.paths.configPath})` }
+      }
     }
     const secrets = resolveSecrets(config.paths, config.file, {}, env)
     // The gateway always listens on loopback too (see WsServer), so this host's commands use it.
     const connectHost = host === "::" || host.includes(":") && isLoopbackIp(host) ? "[::1]" : "127.0.0.1"
     const useToken = config.authMode.value !== "password"
-    const url = `ws://${connectHost}:${config.port.value}`
+    // This host's gateway serves TLS: pin the certificate it keeps in the same state dir (or the user's).
+    const tlsOn = config.tls.enabled.value || (yield* readLiveLock(config.paths.stateDir))?.tls === true
+    const local = tlsOn
+      ? yield* readCertificate(config.paths.stateDir, config.tls).pipe(
+        Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: e.message }))
+      )
+      : undefined
+    const url = `${tlsOn ? "wss" : "ws"}://${connectHost}:${config.port.value}`
     return {
       url,
+      configuredPin: local === undefined ? undefined : { fingerprint: local.fingerprint, pinnedBy: `this host's gateway certificate (${local.certPath})` },
       token: flags.token ?? (useToken ? secrets.token?.value : undefined),
       password: flags.password ?? (useToken ? undefined : secrets.password?.value),
       origin: "local",
@@ -192,6 +215,10 @@ export const withDevice = (target: ResolvedTarget, role = "operator") =>
     }
     return { ...target, device }
   })
+
+/** Adds the certificate pin a `wss://` target must present (see `decidePin`). */
+export const withPin = <T extends ResolvedTarget>(target: T, flags: PinFlags) =>
+  Effect.map(decidePin(target.url, flags, target.configuredPin), (tls): T => (tls === undefined ? target : { ...target, tls }))
 
 /**
  * This host's gateway config for a client command. A config the gateway would

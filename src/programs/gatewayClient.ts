@@ -21,7 +21,7 @@ import { payloadV3, type SignedFields } from "../protocol/deviceAuth.ts"
 import { MAX_PAYLOAD_BYTES } from "../protocol/constants.ts"
 import type { ErrorShape } from "../protocol/frames.ts"
 import { OPERATOR_SCOPES } from "../protocol/scopes.ts"
-import { Transport } from "../services/Transport.ts"
+import { type TlsPin, Transport } from "../services/Transport.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 
 export class GatewayCallError extends Schema.TaggedError<GatewayCallError>()("GatewayCallError", {
@@ -38,6 +38,13 @@ export interface Target {
   readonly password?: Redacted.Redacted<string> | undefined
   /** Sign the connect with this device identity. */
   readonly device?: DeviceCredentials | undefined
+  /** For `wss://`: the certificate pin, and what to do once the gateway presented it. */
+  readonly tls?: TargetTls | undefined
+}
+
+/** The pin a `wss://` target must present; `onVerified` runs once it did (to store a first-use pin). */
+export interface TargetTls extends TlsPin {
+  readonly onVerified?: Effect.Effect<void, { readonly message: string }> | undefined
 }
 
 /** A device identity, the device token stored for it, and where to keep a new one. */
@@ -89,9 +96,22 @@ export const openSession = (target: Target, options: SessionOptions = {}) =>
     const inbox = yield* Queue.unbounded<Record<string, unknown>, Cause.Done>()
     const closeInfo = { code: 0, reason: "" }
     const transport = yield* Transport
-    const ws = yield* transport.open(target.url, { timeoutMs, maxPayload: MAX_PAYLOAD_BYTES }).pipe(
-      Effect.mapError((e) => new GatewayCallError({ kind: "unreachable", message: e.message }))
+    const tls = target.tls === undefined ? undefined : { fingerprint: target.tls.fingerprint, pinnedBy: target.tls.pinnedBy }
+    const ws = yield* transport.open(target.url, { timeoutMs, maxPayload: MAX_PAYLOAD_BYTES, tls }).pipe(
+      Effect.mapError((e) =>
+        new GatewayCallError({
+          kind: e.reason._tag === "PinMismatch" || e.reason._tag === "Unpinned" ? "rejected" : "unreachable",
+          message: e.message,
+          ...(e.reason._tag === "PinMismatch" || e.reason._tag === "Unpinned"
+            ? { code: e.reason._tag === "PinMismatch" ? "TLS_PIN_MISMATCH" : "TLS_UNPINNED", details: { presented: e.reason.presented } }
+            : {})
+        })
+      )
     )
+    // The gateway presented the pinned certificate: a first-use pin may be stored now.
+    if (target.tls?.onVerified !== undefined) {
+      yield* target.tls.onVerified.pipe(Effect.mapError((e) => new GatewayCallError({ kind: "failed", message: e.message })))
+    }
     yield* Effect.sync(() => {
       ws.on("message", (data) => {
         const parsed = Result.try(() => JSON.parse(String(data)) as Record<string, unknown>)

@@ -10,25 +10,26 @@ import { mkdir, open, readFile, rm } from "node:fs/promises"
 import { join } from "node:path"
 import { ConfigError } from "../config/errors.ts"
 
-const LockRecord = Schema.Struct({ pid: Schema.Int, port: Schema.Int, startedAtMs: Schema.Number })
+// `tls` tells this host's client commands to use wss:// even when TLS was turned on by `--tls` alone.
+const LockRecord = Schema.Struct({ pid: Schema.Int, port: Schema.Int, startedAtMs: Schema.Number, tls: Schema.optionalKey(Schema.Boolean) })
 const decodeLock = Schema.decodeUnknownResult(Schema.fromJsonString(LockRecord))
 
 /** Path of the lock file of a state dir. */
 export const lockPath = (stateDir: string) => join(stateDir, "gateway.lock")
 
 /** Reads the PID and port of the gateway holding a state dir, if one is alive. */
-export const readLiveLock = (stateDir: string): Effect.Effect<{ pid: number; port: number } | undefined> =>
+export const readLiveLock = (stateDir: string): Effect.Effect<{ pid: number; port: number; tls: boolean } | undefined> =>
   Effect.promise(() => readFile(lockPath(stateDir), "utf8").catch(() => undefined)).pipe(
     Effect.map((text) => {
       if (text === undefined) return undefined
       const record = decodeLock(text)
       if (Result.isFailure(record) || !isAlive(record.success.pid)) return undefined
-      return { pid: record.success.pid, port: record.success.port }
+      return { pid: record.success.pid, port: record.success.port, tls: record.success.tls === true }
     })
   )
 
 /** Holds the profile lock for the scope's lifetime. */
-export const acquireProfileLock = (stateDir: string, port: number, startedAtMs: number) =>
+export const acquireProfileLock = (stateDir: string, port: number, startedAtMs: number, tls = false) =>
   Effect.acquireRelease(
     Effect.gen(function*() {
       const path = lockPath(stateDir)
@@ -37,7 +38,7 @@ export const acquireProfileLock = (stateDir: string, port: number, startedAtMs: 
         const created = yield* Effect.promise(() =>
           open(path, "wx", 0o600).then(
             async (handle) => {
-              await handle.writeFile(JSON.stringify({ pid: process.pid, port, startedAtMs }) + "\n")
+              await handle.writeFile(JSON.stringify({ pid: process.pid, port, startedAtMs, ...(tls ? { tls } : {}) }) + "\n")
               await handle.sync()
               await handle.close()
               return true

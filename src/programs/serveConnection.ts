@@ -12,6 +12,7 @@ import * as Queue from "effect/Queue"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
+import { addressSet } from "../net/addressSet.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
 import { FrameRouter } from "../services/FrameRouter.ts"
 import { type ConnectParams, ConnectParams as ConnectParamsSchema, type HelloOk, negotiateProtocol } from "../protocol/connect.ts"
@@ -25,7 +26,7 @@ import {
   TICK_INTERVAL_MS
 } from "../protocol/constants.ts"
 import { ErrorCode, GatewayError, invalidRequest, unknownMethod } from "../protocol/errors.ts"
-import { decodeFrame, encodeFrame, type ErrorShape, type RequestFrame, type ResponseFrame } from "../protocol/frames.ts"
+import { decodeFrame, decodeRequest, encodeFrame, type ErrorShape, type RequestFrame, type ResponseFrame } from "../protocol/frames.ts"
 import { satisfies } from "../protocol/scopes.ts"
 import { servedEvents, servedMethods } from "../protocol/methods.ts"
 import type { Admitted } from "../auth/principal.ts"
@@ -199,7 +200,7 @@ const runSession = Effect.fnUntraced(function*(
 
 const handleRequest = (conn: Conn, clientId: number, text: string) =>
   Effect.gen(function*() {
-    const decoded = decodeFrame(text)
+    const decoded = decodeRequest(text)
     if (Result.isFailure(decoded)) {
       return yield* sendError(conn, decoded.failure.id ?? "invalid", invalidRequest(`invalid request frame: ${decoded.failure.message}`).toShape())
     }
@@ -261,15 +262,19 @@ const sendJson = (conn: Conn, frame: unknown) => conn.send(encodeFrame(frame as 
 
 // The client's address: the socket peer, or for a configured trusted proxy the
 // right-most X-Forwarded-For hop that is not itself a trusted proxy.
-const clientAddress = (conn: Conn, trusted: ReadonlyArray<string>) => {
+const clientAddress = (conn: Conn, trustedProxies: ReadonlyArray<string>) => {
   const peer = canonicalIp(conn.remoteAddress)
-  if (!trusted.includes(peer)) return peer
+  const trusted = addressSet(trustedProxies)
+  if (!trusted.has(peer)) return peer
   const forwarded = headerValue(conn.headers, "x-forwarded-for")
   if (forwarded === undefined) return peer
-  const hops = forwarded.split(",").map((h) => canonicalIp(h.trim())).filter((h) => h.length > 0)
-  for (let i = hops.length - 1; i >= 0; i--) if (!trusted.includes(hops[i]!)) return hops[i]!
+  const hops = forwarded.split(",").slice(-MAX_FORWARDED_HOPS).map((h) => canonicalIp(h.trim())).filter((h) => h.length > 0)
+  for (let i = hops.length - 1; i >= 0; i--) if (!trusted.has(hops[i]!)) return hops[i]!
   return peer
 }
+
+// A chain longer than this is not a real proxy path; only its right-most hops are read.
+const MAX_FORWARDED_HOPS = 16
 
 // Close reasons are limited to 123 bytes (not characters) by the WebSocket spec.
 const reasonOf = (error: GatewayError) => {

@@ -63,8 +63,10 @@ export const refuseUnsafe = Effect.gen(function*() {
         `or OPENCLAW_GATEWAY_${mode === "token" ? "TOKEN" : "PASSWORD"}, or pass --${mode})`
     })
   }
+  // With TLS on, a non-loopback bind needs no opt-out: clients pin the certificate's fingerprint.
+  if (config.tls.enabled.value) return
   yield* Effect.logWarning(
-    `gateway listens on ${where} beyond loopback over plain ws://; prefer an SSH forward ` +
-      `(ssh -N -L ${config.port.value}:127.0.0.1:${config.port.value} user@host) or a TLS-terminating proxy`
+    `gateway listens on ${where} beyond loopback over plain ws://; turn on TLS (--tls or gateway.tls.enabled), ` +
+      `or use an SSH forward (ssh -N -L ${config.port.value}:127.0.0.1:${config.port.value} user@host)`
   )
 })

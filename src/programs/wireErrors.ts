@@ -102,6 +102,15 @@ const reasonToWire = (reason: OtherReason): GatewayError => {
         })
     case "NodeRequestRefused":
       return new GatewayError({ code: ErrorCode.invalidRequest, message: reason.message, details: { code: reason.code } })
+    case "NodeBusy":
+      return new GatewayError({
+        code: ErrorCode.unavailable,
+        message: reason.scope === "caller"
+          ? `too many node invokes in flight from this client (at most ${reason.limit}); wait for some to answer`
+          : `this node already has ${reason.limit} invokes in flight; retry when it has answered some`,
+        details: { code: "INVOKE_BUDGET_EXCEEDED", scope: reason.scope, limit: reason.limit },
+        retryable: true
+      })
     case "NodeInvokeTimeout":
       return new GatewayError({
         code: ErrorCode.timeout,

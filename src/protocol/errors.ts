@@ -19,7 +19,7 @@ export class GatewayError extends Schema.TaggedError<GatewayError>()("GatewayErr
   message: Schema.String,
   details: Schema.optionalKey(Schema.Unknown),
   retryable: Schema.optionalKey(Schema.Boolean),
-  retryAfterMs: Schema.optionalKey(Schema.Number)
+  retryAfterMs: Schema.optionalKey(Schema.Finite)
 }) {
   /** The wire shape of this error. */
   toShape(): ErrorShape {

@@ -12,16 +12,23 @@ export const ErrorShape = Schema.Struct({
   message: Schema.String,
   details: Schema.optionalKey(Schema.Unknown),
   retryable: Schema.optionalKey(Schema.Boolean),
-  retryAfterMs: Schema.optionalKey(Schema.Number)
+  retryAfterMs: Schema.optionalKey(Schema.Finite)
 })
 export type ErrorShape = typeof ErrorShape.Type
 
 const NonEmpty = Schema.String.check(Schema.isNonEmpty())
 
+/** Request ids and method names at most: OpenClaw's are ~40 characters; the gateway holds ids while requests run. */
+export const MAX_ID_LENGTH = 256
+/** Objects and arrays nested at most this deep in a frame. */
+export const MAX_FRAME_DEPTH = 64
+
+const Id = NonEmpty.check(Schema.isMaxLength(MAX_ID_LENGTH))
+
 export const RequestFrame = Schema.Struct({
   type: Schema.Literal("req"),
-  id: NonEmpty,
-  method: NonEmpty,
+  id: Id,
+  method: Id,
   params: Schema.optionalKey(Schema.Unknown)
 })
 export type RequestFrame = typeof RequestFrame.Type
@@ -50,8 +57,7 @@ export type EventFrame = typeof EventFrame.Type
 export const Frame = Schema.Union([RequestFrame, ResponseFrame, EventFrame])
 export type Frame = typeof Frame.Type
 
-const FrameFromJson = Schema.fromJsonString(Frame)
-const decodeStrict = Schema.decodeUnknownResult(FrameFromJson, { onExcessProperty: "error", errors: "all" })
+const decodeStrict = Schema.decodeUnknownResult(Frame, { onExcessProperty: "error", errors: "first" })
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /** Why a text could not be read as a frame, plus the request id when one was readable. */
@@ -60,13 +66,40 @@ export interface FrameProblem {
   readonly id: string | undefined
 }
 
-/** Decodes one text frame strictly; on failure says why, with the request id if any. */
+/**
+ * Decodes one text frame strictly; on failure says why (one issue, short, never
+ * echoing the client's values), with the request id if one was readable. Work is
+ * linear in the text: nesting is measured before parsing, and decoding stops at
+ * the first issue.
+ */
 export const decodeFrame = (text: string): Result.Result<Frame, FrameProblem> => {
-  const result = decodeStrict(text)
+  if (depthOf(text) > MAX_FRAME_DEPTH) return Result.fail({ message: `frame nested deeper than ${MAX_FRAME_DEPTH} levels`, id: undefined })
+  const parsed = Result.try(() => JSON.parse(text) as unknown)
+  if (Result.isFailure(parsed)) return Result.fail({ message: "not valid JSON", id: undefined })
+  const result = decodeStrict(parsed.success)
   if (Result.isSuccess(result)) return Result.succeed(result.success)
-  const issues = formatIssues(result.failure.issue).issues
-  const message = issues.map((i) => i.path && i.path.length > 0 ? `${i.message} at ${pathOf(i.path)}` : i.message).join("; ")
-  return Result.fail({ message, id: readId(text) })
+  const issue = formatIssues(result.failure.issue).issues[0]
+  const message = issue === undefined ? "not a frame" : issue.path && issue.path.length > 0 ? `${issue.message} at ${pathOf(issue.path)}` : issue.message
+  return Result.fail({ message: clip(message, 160), id: idOf(parsed.success) })
+}
+
+/**
+ * Decodes a frame expected to be a request (every frame after the handshake):
+ * a well-formed `req` is recognised by its four keys without a full union
+ * decode; anything else gets `decodeFrame`'s answer, so the two never disagree.
+ */
+export const decodeRequest = (text: string): Result.Result<Frame, FrameProblem> => {
+  if (depthOf(text) > MAX_FRAME_DEPTH) return decodeFrame(text)
+  const parsed = Result.try(() => JSON.parse(text) as unknown)
+  if (Result.isFailure(parsed)) return decodeFrame(text)
+  const v = parsed.success as { type?: unknown; id?: unknown; method?: unknown; params?: unknown }
+  if (
+    typeof v === "object" && v !== null && !Array.isArray(v) && v.type === "req" && validId(v.id) && validId(v.method) &&
+    onlyRequestKeys(v)
+  ) return Result.succeed(v as RequestFrame)
+  const result = decodeStrict(parsed.success)
+  if (Result.isSuccess(result)) return Result.succeed(result.success)
+  return decodeFrame(text)
 }
 
 /** Encodes a frame for the wire. */
@@ -77,13 +110,38 @@ export const encodeFrame = (frame: Frame): string => JSON.stringify(frame)
 // ---------------------------------------------------------------------------
 
 const pathOf = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>) =>
-  path.map((p) => (typeof p === "object" ? String(p.key) : String(p))).join(".")
+  path.slice(0, 4).map((p) => clip(typeof p === "object" ? String(p.key) : String(p), 32)).join(".")
 
-const readId = (text: string): string | undefined => {
-  const parsed = Result.try(() => JSON.parse(text) as unknown)
-  if (Result.isFailure(parsed)) return undefined
-  const value = parsed.success
+const validId = (u: unknown): u is string => typeof u === "string" && u.length > 0 && u.length <= MAX_ID_LENGTH
+
+const onlyRequestKeys = (v: object) => {
+  for (const k in v) if (k !== "type" && k !== "id" && k !== "method" && k !== "params") return false
+  return true
+}
+
+const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
+
+// The id to answer under: only a short string, so an error reply never carries a client's megabytes back.
+const idOf = (value: unknown): string | undefined => {
   if (typeof value !== "object" || value === null) return undefined
   const id = (value as { id?: unknown }).id
-  return typeof id === "string" && id.length > 0 ? id : undefined
+  return typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH ? id : undefined
+}
+
+// The deepest nesting of objects and arrays in a JSON text, skipping string contents; one pass.
+const depthOf = (text: string): number => {
+  let depth = 0
+  let max = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++ // backslash: skip the escaped character
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 123 || c === 91) {
+      if (++depth > max) max = depth
+    } else if (c === 125 || c === 93) depth--
+  }
+  return max
 }

@@ -4,13 +4,14 @@
  */
 import * as RpcGroup from "effect/rpc/RpcGroup"
 import { Authorize } from "./authorize.ts"
-import { ConfigGet, GatewayIdentityGet, Health, LastHeartbeat, Status, SystemPresence } from "./rpcs/core.ts"
+import { ConfigGet, DiagnosticsStability, GatewayIdentityGet, Health, LastHeartbeat, Status, SystemPresence } from "./rpcs/core.ts"
 import {
   DeviceBootstrapCreate,
   DevicePairApprove,
   DevicePairList,
   DevicePairReject,
   DevicePairRemove,
+  DevicePairRename,
   DeviceTokenRevoke,
   DeviceTokenRotate
 } from "./rpcs/devices.ts"
@@ -24,13 +25,18 @@ import {
   NodePairApprove,
   NodePairList,
   NodePairReject,
+  NodePairRemove,
   NodePairRequest,
   NodePairVerify,
-  NodeRename
+  NodePluginToolsUpdate,
+  NodeRename,
+  NodeRunnerInventoryUpdate,
+  NodeSkillsUpdate
 } from "./rpcs/nodes.ts"
 
 export const GatewayRpcs = RpcGroup.make(
   Health,
+  DiagnosticsStability,
   Status,
   SystemPresence,
   LastHeartbeat,
@@ -40,6 +46,7 @@ export const GatewayRpcs = RpcGroup.make(
   DevicePairApprove,
   DevicePairReject,
   DevicePairRemove,
+  DevicePairRename,
   DeviceTokenRotate,
   DeviceTokenRevoke,
   DeviceBootstrapCreate,
@@ -51,9 +58,13 @@ export const GatewayRpcs = RpcGroup.make(
   NodePairList,
   NodePairApprove,
   NodePairReject,
+  NodePairRemove,
   NodePairVerify,
   NodeRename,
   NodeInvokeResult,
+  NodeRunnerInventoryUpdate,
+  NodeSkillsUpdate,
+  NodePluginToolsUpdate,
   NodeEvent
 ).middleware(Authorize)
 

@@ -44,6 +44,8 @@ export interface DevicePairingShape {
   readonly approve: (requestId: string, caller: Caller) => Effect.Effect<DeviceSummary, DevicePairingError>
   readonly reject: (requestId: string) => Effect.Effect<PendingRequest, DevicePairingError>
   readonly remove: (deviceId: string) => Effect.Effect<void, DevicePairingError>
+  /** Sets the operator's name for a paired device. */
+  readonly rename: (deviceId: string, label: string) => Effect.Effect<DeviceSummary, DevicePairingError>
   readonly rotate: (deviceId: string, role: string, scopes: ReadonlyArray<string> | undefined, caller: Caller) => Effect.Effect<{ readonly token: string; readonly scopes: ReadonlyArray<string>; readonly rotatedAtMs: number }, DevicePairingError>
   readonly revoke: (deviceId: string, role: string) => Effect.Effect<{ readonly revokedAtMs: number }, DevicePairingError>
   readonly createSetupCode: (role: "operator" | "node", scopes: ReadonlyArray<string>) => Effect.Effect<{ readonly token: string; readonly expiresAtMs: number }, DevicePairingError>

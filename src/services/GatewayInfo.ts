@@ -1,12 +1,13 @@
 /**
  * GatewayInfo: facts about the running gateway that methods report: when it
- * started, its health summary, and the last agent heartbeat (none yet).
+ * started, its health summary, the last agent heartbeat (none yet), and how the
+ * process is doing (memory, event-loop delay) for `diagnostics.stability`.
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { GatewayConfig } from "./GatewayConfig.ts"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 
 /** The `health` payload, shaped as OpenClaw clients read it. */
 export interface HealthSummary {
@@ -22,18 +23,28 @@ export interface HealthSummary {
   readonly sessions: { readonly path: string; readonly count: number; readonly recent: ReadonlyArray<unknown> }
 }
 
+/** How the gateway process is doing, sampled when asked. */
+export interface ProcessVitals {
+  readonly uptimeMs: number
+  readonly rssBytes: number
+  readonly heapUsedBytes: number
+  readonly maxRssBytes: number
+  /** Event-loop delay since start (ms). */
+  readonly eventLoop: { readonly delayP50Ms: number; readonly delayP99Ms: number; readonly delayMaxMs: number }
+}
+
 export interface GatewayInfoShape {
   readonly startedAtMs: number
   readonly uptimeMs: Effect.Effect<number>
   readonly health: Effect.Effect<HealthSummary>
   readonly lastHeartbeat: Effect.Effect<unknown>
+  readonly vitals: Effect.Effect<ProcessVitals>
 }
 
 export class GatewayInfo extends Context.Service<GatewayInfo, GatewayInfoShape>()("gatehouse/services/GatewayInfo") {
   static readonly layer = Layer.effect(
     GatewayInfo,
     Effect.gen(function*() {
-      const { config } = yield* GatewayConfig
       const startedAtMs = yield* Clock.currentTimeMillis
       const health = Effect.gen(function*() {
         const ts = yield* Clock.currentTimeMillis
@@ -47,14 +58,40 @@ export class GatewayInfo extends Context.Service<GatewayInfo, GatewayInfoShape>(
           heartbeatSeconds: 0,
           defaultAgentId: "main",
           agents: [],
-          sessions: { path: `${config.paths.stateDir}/sessions`, count: 0, recent: [] }
+          // Relative to the state dir: health goes to every client, and a local path is not theirs to see.
+          sessions: { path: "sessions", count: 0, recent: [] }
         } satisfies HealthSummary
       })
+      // Sampled by Node itself every 20 ms; the histogram lives as long as the gateway.
+      const delay = yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const h = monitorEventLoopDelay({ resolution: 20 })
+          h.enable()
+          return h
+        }),
+        (h) => Effect.sync(() => h.disable())
+      )
+      const uptimeMs = Effect.map(Clock.currentTimeMillis, (now) => now - startedAtMs)
+      const ms = (ns: number) => Math.round(ns / 10_000) / 100
       return GatewayInfo.of({
         startedAtMs,
-        uptimeMs: Effect.map(Clock.currentTimeMillis, (now) => now - startedAtMs),
+        uptimeMs,
         health,
-        lastHeartbeat: Effect.succeed(null)
+        lastHeartbeat: Effect.succeed(null),
+        vitals: Effect.map(uptimeMs, (up) => {
+          const memory = process.memoryUsage()
+          return {
+            uptimeMs: up,
+            rssBytes: memory.rss,
+            heapUsedBytes: memory.heapUsed,
+            maxRssBytes: process.resourceUsage().maxRSS * 1024,
+            eventLoop: {
+              delayP50Ms: delay.count === 0 ? 0 : ms(delay.percentile(50)),
+              delayP99Ms: delay.count === 0 ? 0 : ms(delay.percentile(99)),
+              delayMaxMs: delay.count === 0 ? 0 : ms(delay.max)
+            }
+          }
+        })
       })
     })
   )

@@ -18,8 +18,13 @@ export class ListenFailed extends Schema.TaggedClass<ListenFailed>()("ListenFail
   message: Schema.String
 }) {}
 
+/** TLS is on but there is no certificate to serve (unreadable files, openssl missing…). */
+export class TlsUnavailable extends Schema.TaggedClass<TlsUnavailable>()("TlsUnavailable", {
+  message: Schema.String
+}) {}
+
 export class ListenerError extends Schema.TaggedError<ListenerError>()("ListenerError", {
-  reason: Schema.Union([ListenFailed])
+  reason: Schema.Union([ListenFailed, TlsUnavailable])
 }) {
   override get message() {
     return this.reason.message
@@ -30,8 +35,13 @@ export class ListenerError extends Schema.TaggedError<ListenerError>()("Listener
 export interface ListenAddress {
   readonly host: string
   readonly port: number
-  /** The WebSocket URL clients on this host use. */
+  /** The WebSocket URL clients on this host use (`wss://` when TLS is on). */
   readonly url: string
+  /**
+   * With TLS on: the SHA-256 of the certificate served, 64 lowercase hex (what
+   * discovery advertises as `gatewayTlsSha256`, and clients pin).
+   */
+  readonly tlsFingerprint?: string | undefined
 }
 
 export interface ListenerShape {

@@ -24,8 +24,14 @@ export class NodeNotConnected extends Schema.TaggedClass<NodeNotConnected>()("No
 
 /** The request cannot reach a node as asked: undeclared, disallowed or unapproved command, unknown or wrong node. */
 export class NodeRequestRefused extends Schema.TaggedClass<NodeRequestRefused>()("NodeRequestRefused", {
-  code: Schema.Literals(["COMMAND_NOT_DECLARED", "COMMAND_NOT_ALLOWED", "COMMAND_NOT_APPROVED", "UNKNOWN_NODE", "NODE_ID_MISMATCH"]),
+  code: Schema.Literals(["COMMAND_NOT_DECLARED", "COMMAND_NOT_ALLOWED", "COMMAND_NOT_APPROVED", "UNKNOWN_NODE", "NODE_ID_MISMATCH", "REPORT_TOO_LARGE"]),
   message: Schema.String
+}) {}
+
+/** Too many calls in flight, from this caller or to this node; retry when some have answered. */
+export class NodeBusy extends Schema.TaggedClass<NodeBusy>()("NodeBusy", {
+  scope: Schema.Literals(["caller", "node"]),
+  limit: Schema.Number
 }) {}
 
 /** The node did not answer in time. */
@@ -42,7 +48,7 @@ export class NodeReportedFailure extends Schema.TaggedClass<NodeReportedFailure>
 }) {}
 
 export class NodeRegistryError extends Schema.TaggedError<NodeRegistryError>()("NodeRegistryError", {
-  reason: Schema.Union([NodeNotConnected, NodeRequestRefused, NodeInvokeTimeout, NodeReportedFailure, PairingRefused, PairingUnavailable])
+  reason: Schema.Union([NodeNotConnected, NodeRequestRefused, NodeBusy, NodeInvokeTimeout, NodeReportedFailure, PairingRefused, PairingUnavailable])
 }) {}
 
 /** Default time a node has to answer an invoke. */
@@ -77,9 +83,23 @@ export interface NodeView {
   readonly remoteIp: string | undefined
   readonly connectedAtMs: number | undefined
   readonly pendingRequestId: string | undefined
+  /** What the connected node last reported about itself (OpenClaw node hosts send these after connecting). */
+  readonly reports: NodeReports
 }
 
+/** A node's self-reports, each kept as sent while it is connected. */
+export interface NodeReports {
+  readonly runnerInventory?: unknown
+  readonly skills?: unknown
+  readonly pluginTools?: unknown
+}
+
+/** Each self-report's JSON is kept up to this size; a larger one is refused. */
+export const MAX_REPORT_BYTES = 64 * 1024
+
 export interface InvokeRequest {
+  /** Who is asking (a device id, else a connection id): idempotency keys and budgets are per caller. */
+  readonly caller: string
   readonly nodeId: string
   readonly command: string
   readonly params?: unknown
@@ -104,6 +124,8 @@ export interface NodeRegistryShape {
   readonly invoke: (request: InvokeRequest) => Effect.Effect<unknown, NodeRegistryError>
   readonly result: (callerNodeId: string, result: InvokeResultParams) => Effect.Effect<unknown, NodeRegistryError>
   readonly event: (callerNodeId: string, event: string, payload: unknown) => Effect.Effect<void>
+  /** Keeps a connected node's report about itself (runner inventory, skills, plugin tools) for `node.describe`. */
+  readonly report: (callerNodeId: string, kind: keyof NodeReports, value: unknown) => Effect.Effect<void, NodeRegistryError>
   readonly subscribe: (connId: string, nodeIds: ReadonlyArray<string> | undefined) => Effect.Effect<void>
   readonly list: Effect.Effect<ReadonlyArray<NodeView>, NodeRegistryError>
   readonly describe: (nodeId: string) => Effect.Effect<NodeView, NodeRegistryError>

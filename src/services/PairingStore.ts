@@ -57,6 +57,8 @@ export interface PairingStoreShape {
   readonly approve: (requestId: string, approver: Approver) => Effect.Effect<PairedDevice, PairingStoreError>
   readonly reject: (requestId: string) => Effect.Effect<PendingRequest, PairingStoreError>
   readonly remove: (deviceId: string) => Effect.Effect<PairedDevice, PairingStoreError>
+  /** Sets the operator's name for a paired device. */
+  readonly rename: (deviceId: string, label: string) => Effect.Effect<PairedDevice, PairingStoreError>
   readonly rotate: (
     deviceId: string,
     role: string,

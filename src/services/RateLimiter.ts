@@ -1,7 +1,9 @@
 /**
  * RateLimiter: every credential check passes through it. Before any credential is
- * looked at, a locked-out client is refused; each failed credential counts
- * against the client's canonical address. Every decision is logged with its reason.
+ * looked at, the client's key gets a verdict: allowed, delayed (the loopback key,
+ * which is never locked out) or refused (a locked-out remote key). Each wrong
+ * credential counts against the client's canonical address; a success clears it.
+ * Every decision is logged with its reason.
  *
  * Layers: `RateLimiterMemory` (the embedded default, one process). An embedder can
  * plug in its own policy by providing another layer.
@@ -9,6 +11,9 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type { Verdict } from "../auth/failureWindow.ts"
+
+export type { Verdict } from "../auth/failureWindow.ts"
 
 /** The limiter's own state could not be reached (e.g. a shared store is down). */
 export class RateLimiterUnavailable extends Schema.TaggedClass<RateLimiterUnavailable>()("RateLimiterUnavailable", {
@@ -20,10 +25,12 @@ export class RateLimiterError extends Schema.TaggedError<RateLimiterError>()("Ra
 }) {}
 
 export interface RateLimiterShape {
-  /** Milliseconds `address` must wait before its next credential check, or 0. */
-  readonly check: (address: string) => Effect.Effect<number, RateLimiterError>
+  /** What `address`'s next credential check gets: go ahead, wait first, or be refused. */
+  readonly check: (address: string) => Effect.Effect<Verdict, RateLimiterError>
   /** Counts a failed credential from `address`; `reason` says which check failed. */
   readonly fail: (address: string, reason: string) => Effect.Effect<void, RateLimiterError>
+  /** A credential from `address` was right: its count starts again. */
+  readonly succeed: (address: string) => Effect.Effect<void, RateLimiterError>
 }
 
 export class RateLimiter extends Context.Service<RateLimiter, RateLimiterShape>()("gatehouse/services/RateLimiter") {}

@@ -5,6 +5,11 @@
  * local end instead (so a transport may rewrite the URL), closing the forward with
  * the scope. Whatever the route, failures are one `TransportError` whose message
  * says what to try next.
+ *
+ * TLS: a `wss://` socket is pinned. The fingerprint of the certificate the peer
+ * actually presented is compared with `OpenOptions.tls.fingerprint` right after
+ * the TLS handshake, and on a mismatch (or with no pin at all) the socket is
+ * destroyed before any byte of the upgrade request, so no credential is sent.
  */
 import type * as Effect from "effect/Effect"
 import * as Context from "effect/Context"
@@ -127,10 +132,43 @@ export class SshExited extends Schema.TaggedError<SshExited>()("SshExited", {
   }
 }
 
+/** The gateway presented a certificate other than the pinned one; nothing was sent. */
+export class PinMismatch extends Schema.TaggedError<PinMismatch>()("PinMismatch", {
+  url: Schema.String,
+  /** The pinned SHA-256 (64 lowercase hex). */
+  expected: Schema.String,
+  /** The SHA-256 of the certificate the socket presented. */
+  presented: Schema.String,
+  /** Where the pin came from, for the message (`--tls-fingerprint`, `the pin stored in …`). */
+  pinnedBy: Schema.String
+}) {
+  override get message() {
+    return `the gateway's certificate changed: ${this.url} presented a certificate with SHA-256 ${this.presented}, ` +
+      `but ${this.pinnedBy} pins ${this.expected}. Nothing was sent (no upgrade, no credentials). ` +
+      `If the gateway's owner rotated it (\`gatehouse gateway rotate-cert\`), compare the new fingerprint with ` +
+      `\`gatehouse status\` on the gateway host, then re-pin with: --trust-fingerprint ${this.presented}. ` +
+      `Otherwise someone may be intercepting the connection.`
+  }
+}
+
+/** A `wss://` gateway whose certificate nobody pinned; nothing was sent. */
+export class Unpinned extends Schema.TaggedError<Unpinned>()("Unpinned", {
+  url: Schema.String,
+  presented: Schema.String
+}) {
+  override get message() {
+    return `${this.url} presented a TLS certificate with SHA-256 ${this.presented}, which is not pinned, so nothing was sent. ` +
+      `Check it against \`gatehouse status\` on the gateway host (or the output of \`gatehouse gateway rotate-cert\`), ` +
+      `then trust it once with: --trust-fingerprint ${this.presented} (or pin it with --tls-fingerprint / gateway.remote.tlsFingerprint)`
+  }
+}
+
 export class TransportError extends Schema.TaggedError<TransportError>()("TransportError", {
   reason: Schema.Union([
     Unreachable,
     Timeout,
+    PinMismatch,
+    Unpinned,
     SshMissing,
     SshAuthRefused,
     SshHostKeyRejected,
@@ -151,6 +189,16 @@ export interface OpenOptions {
   readonly timeoutMs: number
   /** The largest frame accepted from the gateway, in bytes. */
   readonly maxPayload: number
+  /** The pin a `wss://` gateway's certificate must match; without one a `wss://` gateway is refused as `Unpinned`. */
+  readonly tls?: TlsPin | undefined
+}
+
+/** A pinned certificate fingerprint and where it came from. */
+export interface TlsPin {
+  /** SHA-256 of the certificate, 64 lowercase hex. */
+  readonly fingerprint: string
+  /** Where the pin came from, for messages: `--tls-fingerprint`, `gateway.remote.tlsFingerprint`, … */
+  readonly pinnedBy: string
 }
 
 export interface TransportShape {

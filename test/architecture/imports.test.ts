@@ -1,14 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { houseRules, importGraph } from "../helpers/importGraph.ts"
+import { tempDir } from "../helpers/tempDirs.ts"
 
 const src = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src")
 
 const tree = (files: Record<string, string>) => {
-  const root = mkdtempSync(join(tmpdir(), "gatehouse-imports-"))
+  const root = tempDir("gatehouse-imports-")
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true })
     writeFileSync(join(root, path), text)

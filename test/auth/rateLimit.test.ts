@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as References from "effect/References"
 import { TestClock } from "effect/testing"
 import * as RateLimiterMemory from "../../src/layers/RateLimiterMemory.ts"
-import { DEFAULT_FAILURE_POLICY, emptyKey, recordFailure, retryAfter } from "../../src/auth/failureWindow.ts"
+import { DEFAULT_FAILURE_POLICY, emptyKey, LOOPBACK_MAX_DELAY_MS, recordFailure, retryAfter, verdict } from "../../src/auth/failureWindow.ts"
 import { newDevice, signedConnect } from "../helpers/device.ts"
 import { connectParams, coreLayer, homeWithConfig, openMemory, TEST_TOKEN } from "../helpers/testGateway.ts"
 
@@ -25,6 +26,29 @@ describe("failure window", () => {
       if (retryAfter(state, now) > 0) accepted.length = 0
     }
   })
+
+  it.prop("loopback is never refused: its delay grows with failures past the limit, stays under the cap, and ends with the window", [Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 20_000 }))).check(Schema.isMaxLength(80))], ([gaps]) => {
+    let state = emptyKey
+    let now = 0
+    let previous = 0
+    for (const gap of gaps) {
+      now += gap
+      state = recordFailure(state, now, policy, true)
+      const v = verdict(state, now, policy, true)
+      assert.notStrictEqual(v._tag, "Refuse")
+      const inWindow = state.failures.filter((t) => now - t < policy.windowMs).length
+      if (v._tag === "Delay") {
+        assert.isAtLeast(inWindow, policy.maxFailures)
+        assert.isAtMost(v.ms, LOOPBACK_MAX_DELAY_MS)
+        if (gap === 0) assert.isAtLeast(v.ms, previous)
+        previous = v.ms
+      } else {
+        assert.isBelow(inWindow, policy.maxFailures)
+        previous = 0
+      }
+    }
+    assert.deepStrictEqual(verdict(state, now + policy.windowMs, policy, true), { _tag: "Allow" })
+  }, { arbitrary: { runs: 300 } })
 
   it("locks after the tenth failure for five minutes", () => {
     let state = emptyKey
@@ -59,10 +83,10 @@ describe("RateLimiter", () => {
     Effect.gen(function*() {
       const limiter = yield* RateLimiterMemory.make({ maxFailures: 3, windowMs: 60_000, lockoutMs: 300_000 })
       for (const host of ["1", "2", "abcd"]) yield* limiter.fail(`2001:db8:1:2::${host}`, "AUTH_TOKEN_MISMATCH")
-      assert.strictEqual(yield* limiter.check("2001:db8:1:2:ffff::9"), 300_000)
-      assert.strictEqual(yield* limiter.check("2001:db8:1:3::1"), 0)
+      assert.deepStrictEqual(yield* limiter.check("2001:db8:1:2:ffff::9"), { _tag: "Refuse", retryAfterMs: 300_000 })
+      assert.deepStrictEqual(yield* limiter.check("2001:db8:1:3::1"), { _tag: "Allow" })
       for (let i = 0; i < 10_050; i++) yield* limiter.fail(`198.18.${i >> 8}.${i & 255}`, "AUTH_TOKEN_MISMATCH")
-      assert.strictEqual(yield* limiter.check("2001:db8:1:2::1"), 300_000)
+      assert.deepStrictEqual(yield* limiter.check("2001:db8:1:2::1"), { _tag: "Refuse", retryAfterMs: 300_000 })
     }).pipe(Effect.provideService(References.MinimumLogLevel, "Error")))
 })
 
@@ -82,24 +106,47 @@ describe("credential limiting at the handshake", () => {
       if (counted === 10) assert.strictEqual(valid.error.details.code, "AUTH_RATE_LIMITED")
     }).pipe(Effect.provide(limited(), { local: true })), { arbitrary: { runs: 15 } })
 
-  it.effect("locks out loopback too, tells how long to wait, and lets it in again after five minutes", () =>
+  it.effect("never locks out loopback: past the limit each attempt waits longer, and the owner's token still gets in", () =>
     Effect.gen(function*() {
-      for (let i = 0; i < 10; i++) {
-        const c = yield* openMemory()
-        yield* c.next
-        yield* c.push({ type: "req", id: "c", method: "connect", params: connectParams({ auth: { token: "wrong" } }) })
-        assert.strictEqual((yield* c.nextMatching((f) => f.id === "c")).error.details.code, "AUTH_TOKEN_MISMATCH")
-      }
-      const c = yield* openMemory()
-      yield* c.next
-      yield* c.push({ type: "req", id: "c", method: "connect", params: connectParams() })
-      const refused = yield* c.nextMatching((f) => f.id === "c")
+      const wrong = (address: string) =>
+        Effect.gen(function*() {
+          const c = yield* openMemory({ remoteAddress: address })
+          yield* c.next
+          yield* c.push({ type: "req", id: "c", method: "connect", params: connectParams({ auth: { token: "wrong" } }) })
+          return yield* c.nextMatching((f) => f.id === "c")
+        })
+      for (let i = 0; i < 10; i++) assert.strictEqual((yield* wrong(i % 2 === 0 ? "127.0.0.1" : "127.8.9.10")).error.details.code, "AUTH_TOKEN_MISMATCH")
+      const late = yield* Effect.forkChild(wrong("::1"))
+      yield* TestClock.adjust("999 millis")
+      assert.isUndefined(late.pollUnsafe())
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual((yield* Fiber.join(late)).error.details.code, "AUTH_TOKEN_MISMATCH")
+      const owner = yield* openMemory()
+      yield* owner.next
+      yield* owner.push({ type: "req", id: "c", method: "connect", params: connectParams() })
+      const admitted = yield* Effect.forkChild(owner.nextMatching((f) => f.id === "c"))
+      yield* TestClock.adjust("2 seconds")
+      assert.strictEqual((yield* Fiber.join(admitted)).ok, true)
+      const after = yield* openMemory()
+      yield* after.next
+      yield* after.push({ type: "req", id: "c", method: "connect", params: connectParams() })
+      assert.strictEqual((yield* after.nextMatching((f) => f.id === "c")).ok, true)
+    }).pipe(Effect.provide(coreLayer())))
+
+  it.effect("locks out a remote address, tells how long to wait, and lets it in again after five minutes", () =>
+    Effect.gen(function*() {
+      const from = (token: string) =>
+        Effect.gen(function*() {
+          const c = yield* openMemory({ remoteAddress: "198.51.100.23" })
+          yield* c.next
+          yield* c.push({ type: "req", id: "c", method: "connect", params: connectParams({ auth: { token } }) })
+          return yield* c.nextMatching((f) => f.id === "c")
+        })
+      for (let i = 0; i < 10; i++) assert.strictEqual((yield* from("wrong")).error.details.code, "AUTH_TOKEN_MISMATCH")
+      const refused = yield* from(TEST_TOKEN)
       assert.strictEqual(refused.error.details.code, "AUTH_RATE_LIMITED")
       assert.strictEqual(refused.error.retryAfterMs, 300_000)
       yield* TestClock.adjust("5 minutes")
-      const d = yield* openMemory()
-      yield* d.next
-      yield* d.push({ type: "req", id: "c", method: "connect", params: connectParams() })
-      assert.strictEqual((yield* d.nextMatching((f) => f.id === "c")).ok, true)
+      assert.strictEqual((yield* from(TEST_TOKEN)).ok, true)
     }).pipe(Effect.provide(coreLayer())))
 })

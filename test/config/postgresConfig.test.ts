@@ -6,17 +6,17 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { REDACTED, redactConfig } from "../../src/config/redact.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
+import { tempDir } from "../helpers/tempDirs.ts"
 
 const FILE_URL = "postgres://gatehouse:file-pw-123@db.internal:5432/gatehouse"
 const ENV_URL = "postgresql://gatehouse:env-pw-456@10.0.0.5/pairing?sslmode=require"
 
 const homeWith = (doc: unknown) => {
-  const home = mkdtempSync(join(tmpdir(), "gatehouse-pgconf-"))
+  const home = tempDir("gatehouse-pgconf-")
   mkdirSync(join(home, ".openclaw"), { recursive: true })
   writeFileSync(join(home, ".openclaw", "openclaw.json"), JSON.stringify(doc))
   return { HOME: home }

@@ -25,6 +25,15 @@ describe("the gatehouse command", () => {
     }
   })
 
+  it("answers a mistyped command with did-you-mean first, not the whole help", async () => {
+    const top = await run(["helth"], { HOME: tempHome() })
+    assert.strictEqual(top.code, 1)
+    assert.strictEqual(top.stdout, "")
+    assert.match(top.stderr, /^error: unknown command "helth" for "gatehouse"\. Did you mean "health"\?/)
+    const nested = await run(["devices", "aprove"], { HOME: tempHome() })
+    assert.match(nested.stderr, /Did you mean "approve"\?\nRun `gatehouse devices --help`/)
+  })
+
   it("reaches the local gateway with no flags", async () => {
     const r = await run(["health", "--timeout", "5000"], { ...env, OPENCLAW_GATEWAY_PORT: String(port) })
     assert.strictEqual(r.code, 0, r.stderr)

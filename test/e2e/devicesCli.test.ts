@@ -53,6 +53,12 @@ describe("gatehouse devices", () => {
     const refused = await remoteConnect(device, { deviceToken: hello.payload.auth.deviceToken })
     assert.strictEqual(refused.error.details.code, "AUTH_DEVICE_TOKEN_MISMATCH")
 
+    const renamed = await cli("devices", "rename", device.deviceId, "work laptop")
+    assert.strictEqual(renamed.code, 0, renamed.stderr)
+    assert.include(renamed.stdout, `Renamed ${device.deviceId} to "work laptop"`)
+    const labelled = JSON.parse((await cli("devices", "list", "--json")).stdout)
+    assert.strictEqual(labelled.paired.find((d: { deviceId: string }) => d.deviceId === device.deviceId).label, "work laptop")
+
     const removed = await cli("devices", "remove", device.deviceId)
     assert.strictEqual(removed.code, 0, removed.stderr)
     assert.notInclude((await cli("devices", "list")).stdout, device.deviceId)

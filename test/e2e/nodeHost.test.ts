@@ -72,6 +72,23 @@ describe("a node host, the gateway and the operator CLI", () => {
     assert.strictEqual(await again.exited, 0)
   })
 
+  it("renames a node, then removes it, which disconnects it", async () => {
+    const code = JSON.parse((await cli("setup-code", "--role", "node", "--json")).stdout).code as string
+    const doomed = await startDaemon(["node", "run", "--pair", code, "--display-name", "doomed-node"], { HOME: tempHome() }, /node connected/)
+    try {
+      const renamed = await cli("nodes", "rename", "doomed-node", "spare-node")
+      assert.strictEqual(renamed.code, 0, renamed.stderr)
+      assert.include((await cli("nodes", "list")).stdout, "spare-node")
+      const removed = await cli("nodes", "remove", "spare-node")
+      assert.strictEqual(removed.code, 0, removed.stderr)
+      const nodes = JSON.parse((await cli("nodes", "list", "--json")).stdout).nodes as Array<{ displayName?: string; connected: boolean }>
+      assert.isFalse(nodes.some((n) => n.displayName === "spare-node" && n.connected))
+    } finally {
+      doomed.child.kill("SIGINT")
+      await doomed.exited
+    }
+  })
+
   it("leaves cleanly on Ctrl-C, and the gateway shows it disconnected", async () => {
     bare.child.kill("SIGINT")
     assert.strictEqual(await bare.exited, 0)

@@ -78,11 +78,34 @@ describe.runIf(available)("the published openclaw CLI against gatehouse", () => 
       const r = await cli("nodes", "invoke", "oc-node", "system.which", "--params", "{\"bins\":[\"sh\"]}", "--json")
       assert.strictEqual(r.code, 0, r.stdout + r.stderr)
       assert.match(JSON.parse(r.stdout).payload.bins.sh, /\/sh$/)
+      const described = await cli("gateway", "call", "node.describe", "--params", JSON.stringify({ nodeId: JSON.parse((await cli("nodes", "list", "--json")).stdout).nodes.find((n: { displayName?: string }) => n.displayName === "oc-node").nodeId }))
+      assert.include(described.stdout, "protocolFeatures")
+      assert.notInclude(ocNode.output(), "unknown method")
+      const removed = await openclaw("nodes", "remove", "--node", "oc-node", "--url", `ws://127.0.0.1:${port}`, "--token", token)
+      assert.strictEqual(removed.code, 0, removed.stdout + removed.stderr)
+      assert.notInclude((await cli("nodes", "list")).stdout, "oc-node")
     } finally {
       ocNode.child.kill("SIGTERM")
       await ocNode.exited
     }
   }, 120_000)
+
+  it("prints gatehouse's stability through openclaw gateway stability", async () => {
+    const r = await openclaw("gateway", "stability", "--url", `ws://127.0.0.1:${port}`, "--token", token)
+    assert.strictEqual(r.code, 0, r.stdout + r.stderr)
+    assert.include(r.stdout, "Gateway Stability")
+    assert.match(r.stdout, /Memory: rss=[\d.]+ ?[KMG]?i?B heap=[\d.]+ ?[KMG]?i?B/)
+  }, 60_000)
+
+  it("renames a paired device with openclaw devices rename", async () => {
+    const device = newDevice()
+    const paired = await Effect.runPromise(Effect.scoped(Effect.flatMap(openWs(`ws://127.0.0.1:${port}`), (c) => connectDevice(c, device, { auth: { token } }))))
+    assert.strictEqual(paired.ok, true)
+    const r = await openclaw("devices", "rename", "--device", device.deviceId, "--name", "kitchen tablet", "--url", `ws://127.0.0.1:${port}`, "--token", token)
+    assert.strictEqual(r.code, 0, r.stdout + r.stderr)
+    const listed = await openclaw("devices", "list", "--json", "--url", `ws://127.0.0.1:${port}`, "--token", token)
+    assert.include(listed.stdout, "kitchen tablet")
+  }, 60_000)
 
   it("shows openclaw users gatehouse's reason for a wrong token", async () => {
     const r = await openclaw("gateway", "health", "--url", `ws://127.0.0.1:${port}`, "--token", "wrong")

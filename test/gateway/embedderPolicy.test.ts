@@ -18,8 +18,8 @@ const budgetPolicy = (budget: number, lockMs: number) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
           const s = (yield* Ref.get(state)).get(address)
-          if (s === undefined || s.failures < budget) return 0
-          return Math.max(0, s.lastMs + lockMs - now)
+          const wait = s === undefined || s.failures < budget ? 0 : Math.max(0, s.lastMs + lockMs - now)
+          return wait > 0 ? { _tag: "Refuse", retryAfterMs: wait } as const : { _tag: "Allow" } as const
         }),
       fail: (address) =>
         Effect.gen(function*() {
@@ -29,7 +29,9 @@ const budgetPolicy = (budget: number, lockMs: number) =>
             const expired = prev !== undefined && prev.failures >= budget && now >= prev.lastMs + lockMs
             return new Map(m).set(address, { failures: (expired ? 0 : prev?.failures ?? 0) + 1, lastMs: now })
           })
-        })
+        }),
+      // This policy forgives nothing: a right credential leaves the count as it is.
+      succeed: () => Effect.void
     })
   }))
 

@@ -54,8 +54,9 @@ describe("swapping a service in a real gateway", () => {
     Effect.gen(function*() {
       const failures = yield* Ref.make<ReadonlyArray<string>>([])
       const limiter = Layer.succeed(RateLimiter, RateLimiter.of({
-        check: () => Effect.map(Ref.get(failures), (f) => (f.length > 0 ? 42_000 : 0)),
-        fail: (address, reason) => Ref.update(failures, (f) => [...f, `${address} ${reason}`])
+        check: () => Effect.map(Ref.get(failures), (f) => (f.length > 0 ? { _tag: "Refuse", retryAfterMs: 42_000 } as const : { _tag: "Allow" } as const)),
+        fail: (address, reason) => Ref.update(failures, (f) => [...f, `${address} ${reason}`]),
+        succeed: () => Effect.void
       }))
       yield* Effect.gen(function*() {
         const bad = yield* connect(connectParams({ auth: { token: "wrong" } }))
@@ -111,7 +112,7 @@ describe("swapping a service in a real gateway", () => {
           list: Effect.succeed([{
             nodeId: "fixture-node", displayName: undefined, platform: "linux", version: "1", caps: [], commands: [],
             approvedCommands: [], invokableCommands: [], connected: false, paired: true, remoteIp: undefined,
-            connectedAtMs: undefined, pendingRequestId: undefined
+            connectedAtMs: undefined, pendingRequestId: undefined, reports: {}
           }])
         })
       })).pipe(Layer.provide(NodeRegistryLive.layer))

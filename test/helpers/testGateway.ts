@@ -2,8 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as References from "effect/References"
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Env } from "../../src/config/paths.ts"
 import type { Overrides } from "../../src/config/resolve.ts"
@@ -12,10 +11,11 @@ import * as ListenerMemory from "../../src/layers/ListenerMemory.ts"
 import * as PairingStoreMemory from "../../src/layers/PairingStoreMemory.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
 import { makeMemoryConn } from "./memoryConn.ts"
+import { tempDir } from "./tempDirs.ts"
 
 export const TEST_TOKEN = "test-token-0123456789abcdef"
 
-export const tempHome = () => mkdtempSync(join(tmpdir(), "gatehouse-test-"))
+export const tempHome = () => tempDir("gatehouse-test-")
 
 export const testEnv = (home = tempHome()) => ({ HOME: home, OPENCLAW_STATE_DIR: join(home, ".openclaw") })
 

@@ -56,6 +56,40 @@ describe("node.invoke", () => {
       assert.deepStrictEqual((yield* node.nextMatching((f) => f.id === "late")).payload, { ok: true, ignored: true })
     }).pipe(Effect.provide(gateway())))
 
+  it.effect("scopes idempotency keys to the caller: another caller's same key runs its own call", () =>
+    Effect.gen(function*() {
+      const node = yield* memoryNode()
+      const alice = yield* memoryOperator()
+      const bob = yield* memoryOperator()
+      const params = { nodeId: node.nodeId, command: "system.which", params: { name: "sh" }, idempotencyKey: "shared" }
+      const fromAlice = yield* alice.send("node.invoke", params)
+      yield* node.answer((yield* node.nextInvoke).payload, { path: "/alice" })
+      assert.deepStrictEqual((yield* alice.nextMatching((f) => f.id === fromAlice)).payload.payload, { path: "/alice" })
+      const fromBob = yield* bob.send("node.invoke", params)
+      yield* node.answer((yield* node.nextInvoke).payload, { path: "/bob" })
+      assert.deepStrictEqual((yield* bob.nextMatching((f) => f.id === fromBob)).payload.payload, { path: "/bob" })
+    }).pipe(Effect.provide(gateway())))
+
+  it.effect("caps the invokes one caller has in flight, and the cap frees as answers arrive", () =>
+    Effect.gen(function*() {
+      const node = yield* memoryNode()
+      const greedy = yield* memoryOperator()
+      const other = yield* memoryOperator()
+      for (let i = 0; i < 64; i++) yield* greedy.send("node.invoke", { nodeId: node.nodeId, command: "system.which", idempotencyKey: `k${i}` })
+      const requests = []
+      for (let i = 0; i < 64; i++) requests.push(yield* node.nextInvoke)
+      const refused = yield* greedy.call("node.invoke", { nodeId: node.nodeId, command: "system.which", idempotencyKey: "k64" })
+      assert.strictEqual(refused.error.code, "UNAVAILABLE")
+      assert.deepStrictEqual(refused.error.details, { code: "INVOKE_BUDGET_EXCEEDED", scope: "caller", limit: 64 })
+      const fromOther = yield* other.send("node.invoke", { nodeId: node.nodeId, command: "system.which", idempotencyKey: "o" })
+      yield* node.answer((yield* node.nextInvoke).payload, { ok: 1 })
+      assert.strictEqual((yield* other.nextMatching((f) => f.id === fromOther)).ok, true)
+      yield* node.answer(requests[0]!.payload, { ok: 1 })
+      const again = yield* greedy.send("node.invoke", { nodeId: node.nodeId, command: "system.which", idempotencyKey: "k65" })
+      assert.strictEqual((yield* node.nextInvoke).payload.idempotencyKey, "k65")
+      assert.isString(again)
+    }).pipe(Effect.provide(gateway())))
+
   it.effect("gives callers waiting on a repeated key the first call's timeout, not a hang", () =>
     Effect.gen(function*() {
       const node = yield* memoryNode()
@@ -110,6 +144,10 @@ describe("node.invoke", () => {
       const remote = yield* memoryNode({ remote: true, commands: ["system.which"] })
       const unapproved = yield* op.call("node.invoke", { nodeId: remote.nodeId, command: "system.which", idempotencyKey: "d" })
       assert.include(unapproved.error.message, "gatehouse nodes approve")
+      const pending = (yield* op.call("node.pair.list")).payload.pending.find((p: { nodeId: string }) => p.nodeId === remote.nodeId)
+      assert.strictEqual((yield* op.call("node.pair.reject", { requestId: pending.requestId })).ok, true)
+      const afterReject = yield* op.call("node.invoke", { nodeId: remote.nodeId, command: "system.which", idempotencyKey: "e" })
+      assert.include(afterReject.error.message, "an operator rejected its pairing request")
     }).pipe(Effect.provide(gateway())))
 
   it.effect("fails only the invokes of a node that disconnects, at once", () =>

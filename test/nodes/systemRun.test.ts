@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { TestClock } from "effect/testing"
-import { checkRun, resolveAllowlist, runProgram } from "../../src/node/systemRun.ts"
+import { checkRun, codeRunners, programEnv, resolveAllowlist, runProgram } from "../../src/node/systemRun.ts"
 
 const allowed = resolveAllowlist(["echo", "sh"])
 
@@ -14,7 +14,18 @@ describe("system.run on a node", () => {
     assert.deepInclude(checkRun({ command: ["echo"], env: { NODE_OPTIONS: "--import=data:x" } }, allowed), { code: "NOT_ALLOWED" })
     assert.deepInclude(checkRun({ command: ["echo", "a\u0000b"] }, allowed), { code: "INVALID_PARAMS" })
     assert.deepInclude(checkRun({ command: [] }, allowed), { code: "INVALID_PARAMS" })
-    assert.isTrue("program" in checkRun({ command: ["echo", "hi"], env: { GREETING: "hi" } }, allowed))
+    assert.deepInclude(checkRun({ command: ["echo"], env: { "BASH_FUNC_echo%%": "() { id; }" } }, allowed), { code: "NOT_ALLOWED" })
+    assert.deepInclude(checkRun({ command: ["echo"], env: { GREETING: "hi" } }, allowed), { code: "NOT_ALLOWED" })
+    assert.isTrue("program" in checkRun({ command: ["echo", "hi"], env: { TZ: "UTC", LC_ALL: "C" } }, allowed))
+  })
+
+  it("builds the program's environment from an allowlist, never from the node's whole environment", () => {
+    const own = { PATH: "/usr/bin", HOME: "/home/n", LD_PRELOAD: "/tmp/x.so", NODE_OPTIONS: "--require x", "BASH_FUNC_ls%%": "() { id; }", SECRET_TOKEN: "t", LANG: "C.UTF-8" }
+    assert.deepStrictEqual(programEnv(own, { TZ: "UTC", LD_PRELOAD: "/tmp/y.so" }), { PATH: "/usr/bin", HOME: "/home/n", LANG: "C.UTF-8", TZ: "UTC" })
+  })
+
+  it("names allowed programs that run their arguments as code", () => {
+    assert.deepStrictEqual(codeRunners(new Set(["/usr/bin/echo", "/usr/bin/env", "/bin/sh", "/usr/bin/git", "/usr/bin/python3.11"])), ["/usr/bin/env", "/bin/sh", "/usr/bin/git", "/usr/bin/python3.11"])
   })
 
   it.live("runs argv without a shell", () =>

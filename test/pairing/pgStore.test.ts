@@ -16,9 +16,6 @@ import * as Logger from "effect/Logger"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import * as Redacted from "effect/Redacted"
 import { TestClock } from "effect/testing"
-import { mkdtempSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import * as PairingStoreMemory from "../../src/layers/PairingStoreMemory.ts"
 import * as Gateway from "../../src/gateway.ts"
 import * as PairingStorePg from "../../src/layers/PairingStorePg.ts"
@@ -27,6 +24,7 @@ import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
 import { PairingStore } from "../../src/services/PairingStore.ts"
 import { postgresAvailable, TestPostgres } from "../helpers/postgres.ts"
 import { freePort } from "../helpers/processes.ts"
+import { tempDir } from "../helpers/tempDirs.ts"
 
 describe("PairingStorePg start-up", () => {
   it.live("an unreachable database fails the layer with a clear message that hides the password", () =>
@@ -53,7 +51,7 @@ describe("PairingStorePg start-up", () => {
 
   it.live("the config selects the store: the fallback without a URL, PostgreSQL with one", () =>
     Effect.gen(function*() {
-      const home = mkdtempSync(join(tmpdir(), "gatehouse-select-"))
+      const home = tempDir("gatehouse-select-")
       const config = (env: Record<string, string>) => Layer.effect(GatewayConfig, GatewayConfig.make({ port: 0 }, { HOME: home, ...env }))
       const selected = Gateway.layerPairingStores(PairingStoreMemory.layer())
       const fallback = yield* Effect.scoped(Effect.flatMap(Layer.build(selected.pipe(Layer.provide(config({})))), (ctx) => Context.get(ctx, PairingStore).list))

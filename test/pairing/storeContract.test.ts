@@ -6,8 +6,6 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { mkdtempSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as PairingStoreFile from "../../src/layers/PairingStoreFile.ts"
 import * as PairingStoreMemory from "../../src/layers/PairingStoreMemory.ts"
@@ -15,6 +13,7 @@ import * as PairingStorePg from "../../src/layers/PairingStorePg.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
 import { postgresAvailable, TestPostgres } from "../helpers/postgres.ts"
 import { pairingStoreContract } from "./storeContract.ts"
+import { tempDir } from "../helpers/tempDirs.ts"
 
 pairingStoreContract("PairingStoreMemory", Layer.suspend(() => PairingStoreMemory.layer()))
 
@@ -22,7 +21,7 @@ pairingStoreContract("PairingStoreMemory", Layer.suspend(() => PairingStoreMemor
 const freshStateDir = Layer.effect(
   GatewayConfig,
   Effect.suspend(() => {
-    const home = mkdtempSync(join(tmpdir(), "gatehouse-store-"))
+    const home = tempDir("gatehouse-store-")
     return GatewayConfig.make({ port: 0, token: Redacted.make("contract-token-0123456789") }, { HOME: home, OPENCLAW_STATE_DIR: join(home, ".openclaw") })
   })
 )

@@ -33,5 +33,5 @@ describe("frames", () => {
     const r = decodeFrame(encodeFrame(frame))
     assert.isTrue(Result.isSuccess(r))
     if (Result.isSuccess(r)) assert.deepStrictEqual(JSON.parse(encodeFrame(r.success)), JSON.parse(encodeFrame(frame)))
-  })
+  }, { arbitrary: { runs: 500 } })
 })

@@ -50,7 +50,7 @@ describe("scope policy", () => {
       const access = Context.get(rpc.annotations, MethodAccessRef)
       const expected = name === "health"
         ? anyone
-        : name === "node.invoke.result" || name === "node.event"
+        : ["node.invoke.result", "node.event", "node.runnerInventory.update", "node.skills.update", "node.pluginTools.update"].includes(name)
         ? nodeOnly
         : name.startsWith("device.") || name.startsWith("node.pair.") || name === "node.rename"
         ? operator("operator.pairing")

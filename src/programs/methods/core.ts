@@ -14,15 +14,18 @@ import { Discovery } from "../../services/Discovery.ts"
 import { GatewayConfig } from "../../services/GatewayConfig.ts"
 import { GatewayInfo } from "../../services/GatewayInfo.ts"
 import { HostIdentity } from "../../services/HostIdentity.ts"
+import { Listener } from "../../services/Listener.ts"
 import { GATEHOUSE_VERSION } from "../../version.ts"
 
 export const handlers = Effect.gen(function*() {
   const info = yield* GatewayInfo
   const hub = yield* ConnectionHub
   const discovery = yield* Discovery
+  const listener = yield* Listener
   const channels = yield* ChannelRunner
   const { config, host } = yield* GatewayConfig
   const identity = yield* HostIdentity
+  const { address } = yield* Listener
   return declaredIn(GatewayRpcs)({
     // A copy as a plain object: the summary is an interface, which an open record type does not accept.
     "health": () => Effect.map(info.health, (summary) => ({ ...summary })),
@@ -41,8 +44,10 @@ export const handlers = Effect.gen(function*() {
           gateway: {
             bind: config.bind.value,
             host,
-            port: config.port.value,
+            // The bound port: with --port 0 the system chose it.
+            port: listener.address.port,
             authMode: config.authMode.value,
+            tls: address.tlsFingerprint === undefined ? { enabled: false } : { enabled: true, sha256: address.tlsFingerprint },
             ...(admin ? { stateDir: config.paths.stateDir, configPath: config.paths.configPath } : {})
           },
           connections: {
@@ -59,6 +64,19 @@ export const handlers = Effect.gen(function*() {
           channels: (yield* channels.status).map(({ lastError, ...c }) => (lastError === undefined ? c : { ...c, lastError }))
         }
       }),
+    "diagnostics.stability": () =>
+      Effect.map(info.vitals, (v) => ({
+        count: 0,
+        capacity: 0,
+        dropped: 0,
+        summary: {
+          byType: {},
+          memory: { latest: { rssBytes: v.rssBytes, heapUsedBytes: v.heapUsedBytes }, maxRssBytes: v.maxRssBytes, pressureCount: 0 }
+        },
+        events: [],
+        uptimeMs: v.uptimeMs,
+        eventLoop: v.eventLoop
+      })),
     "system-presence": () => hub.presence,
     "last-heartbeat": () => info.lastHeartbeat,
     "gateway.identity.get": () => Effect.succeed({ deviceId: identity.deviceId, publicKey: identity.publicKey }),

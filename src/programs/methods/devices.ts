@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import { type Caller, CurrentCaller } from "../../protocol/authorize.ts"
 import { GatewayRpcs } from "../../protocol/methods.ts"
 import { declaredIn } from "../../protocol/rpcs/define.ts"
-import { ErrorCode, GatewayError } from "../../protocol/errors.ts"
+import { ErrorCode, GatewayError, invalidRequest } from "../../protocol/errors.ts"
 import { grant } from "../../protocol/scopes.ts"
 import { DevicePairing } from "../../services/DevicePairing.ts"
 import { NodeRegistry } from "../../services/NodeRegistry.ts"
@@ -41,6 +41,14 @@ export const handlers = Effect.gen(function*() {
         // A device paired again later starts with no node commands approved.
         yield* nodes.forget(deviceId)
         return { deviceId }
+      }),
+    "device.pair.rename": ({ deviceId, label }: { readonly deviceId: string; readonly label: string }) =>
+      Effect.gen(function*() {
+        yield* selfOnly(yield* CurrentCaller, deviceId)
+        const trimmed = label.trim()
+        if (trimmed === "") return yield* Effect.fail(invalidRequest("label required: give the device a name, e.g. `gatehouse devices rename <deviceId> \"work laptop\"`"))
+        yield* pairing.rename(deviceId, trimmed)
+        return { deviceId, label: trimmed }
       }),
     "device.token.rotate": (p: { readonly deviceId: string; readonly role: "operator" | "node"; readonly scopes?: ReadonlyArray<string> }) =>
       Effect.gen(function*() {

@@ -9,10 +9,12 @@ import { GatewayRpcs } from "../../protocol/methods.ts"
 import { declaredIn } from "../../protocol/rpcs/define.ts"
 import { ErrorCode, GatewayError } from "../../protocol/errors.ts"
 import type { NodeInvokeAnswer } from "../../protocol/rpcs/nodes.ts"
+import { DevicePairing } from "../../services/DevicePairing.ts"
 import { type InvokeResultParams, NodeRegistry } from "../../services/NodeRegistry.ts"
 
 export const handlers = Effect.gen(function*() {
   const nodes = yield* NodeRegistry
+  const pairing = yield* DevicePairing
   const callerNode = Effect.flatMap(CurrentCaller, (caller) =>
     caller.deviceId === undefined
       ? Effect.fail(new GatewayError({ code: ErrorCode.invalidRequest, message: "node methods need a node connected with a device identity" }))
@@ -28,8 +30,9 @@ export const handlers = Effect.gen(function*() {
       }),
     "node.invoke": (p: { readonly nodeId: string; readonly command: string; readonly params?: unknown; readonly timeoutMs?: number; readonly idempotencyKey: string }) =>
       Effect.gen(function*() {
+        const caller = yield* CurrentCaller
         // NodeRegistry hands back the node's answer untyped: `{ok, nodeId, payload, payloadJSON}`.
-        const answer = (yield* nodes.invoke(p)) as Omit<NodeInvokeAnswer, "command">
+        const answer = (yield* nodes.invoke({ ...p, caller: caller.deviceId ?? caller.connId })) as Omit<NodeInvokeAnswer, "command">
         return { ...answer, command: p.command }
       }),
     "node.events.subscribe": ({ nodeIds }: { readonly nodeIds?: ReadonlyArray<string> }) =>
@@ -48,6 +51,14 @@ export const handlers = Effect.gen(function*() {
       }),
     "node.pair.reject": ({ requestId }: { readonly requestId: string }) =>
       Effect.map(nodes.pairReject(requestId), (r) => ({ requestId, nodeId: r.nodeId })),
+    "node.pair.remove": ({ nodeId }: { readonly nodeId: string }) =>
+      Effect.gen(function*() {
+        yield* nodes.describe(nodeId)
+        yield* nodes.forget(nodeId)
+        // A node is a device in the node role: revoking that role also closes its sockets (4001).
+        yield* pairing.revoke(nodeId, "node").pipe(Effect.catchReason("DevicePairingError", "PairingRefused", () => Effect.void))
+        return { nodeId }
+      }),
     "node.pair.verify": ({ nodeId, token }: { readonly nodeId: string; readonly token: string }) =>
       Effect.gen(function*() {
         const ok = yield* nodes.verify(nodeId, token)
@@ -58,6 +69,12 @@ export const handlers = Effect.gen(function*() {
     "node.invoke.result": (p: InvokeResultParams) =>
       // NodeRegistry answers untyped: `{ok: true}`, plus `ignored: true` when the invoke had already ended.
       Effect.flatMap(callerNode, (nodeId) => Effect.map(nodes.result(nodeId, p), (r) => r as { readonly ok: boolean; readonly ignored?: boolean })),
+    "node.runnerInventory.update": (p: { readonly protocolFeatures?: ReadonlyArray<string>; readonly workerHost?: unknown }) =>
+      Effect.flatMap(callerNode, (nodeId) => Effect.as(nodes.report(nodeId, "runnerInventory", p), { ok: true })),
+    "node.skills.update": (p: { readonly skills: ReadonlyArray<unknown> }) =>
+      Effect.flatMap(callerNode, (nodeId) => Effect.as(nodes.report(nodeId, "skills", p.skills), { ok: true })),
+    "node.pluginTools.update": (p: { readonly tools: ReadonlyArray<unknown> }) =>
+      Effect.flatMap(callerNode, (nodeId) => Effect.as(nodes.report(nodeId, "pluginTools", p.tools), { ok: true })),
     "node.event": (p: { readonly event: string; readonly payload?: unknown; readonly payloadJSON?: string | null }) =>
       Effect.gen(function*() {
         const nodeId = yield* callerNode

@@ -59,6 +59,8 @@ export const StatusResult = Schema.Struct({
     host: Schema.String,
     port: Schema.Number,
     authMode: Schema.String,
+    /** TLS on the gateway's port: on or off, and the SHA-256 (64 lowercase hex) of the certificate served. */
+    tls: opt(Schema.Struct({ enabled: Schema.Boolean, sha256: opt(Schema.String) })),
     /** Only for `operator.admin` callers. */
     stateDir: opt(Schema.String),
     configPath: opt(Schema.String)
@@ -81,6 +83,30 @@ export const StatusResult = Schema.Struct({
   }))
 })
 export type StatusResult = typeof StatusResult.Type
+
+/** OpenClaw's stability snapshot: gatehouse records no diagnostic events yet, so `events` is empty; memory and event loop are live. */
+export const StabilitySnapshot = Schema.Struct({
+  count: Schema.Number,
+  capacity: Schema.Number,
+  dropped: Schema.Number,
+  summary: Schema.Struct({
+    byType: Schema.Record(Schema.String, Schema.Number),
+    memory: Schema.Struct({
+      latest: Schema.Struct({ rssBytes: Schema.Number, heapUsedBytes: Schema.Number }),
+      maxRssBytes: Schema.Number,
+      pressureCount: Schema.Number
+    })
+  }),
+  events: Schema.Array(JsonValue),
+  uptimeMs: Schema.Number,
+  eventLoop: Schema.Struct({ delayP50Ms: Schema.Number, delayP99Ms: Schema.Number, delayMaxMs: Schema.Number })
+})
+
+export class DiagnosticsStability extends method("diagnostics.stability", {
+  limit: opt(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 10_000 }))),
+  type: opt(Schema.String.check(Schema.isMaxLength(128))),
+  sinceSeq: opt(Schema.Int)
+}, StabilitySnapshot).annotate(MethodAccess, operator("operator.read")) {}
 
 export class Health extends method("health", { probe: opt(Schema.Boolean) }, HealthSummary).annotate(MethodAccess, anyone) {}
 

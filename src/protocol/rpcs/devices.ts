@@ -65,7 +65,9 @@ export const DeviceSummary = Schema.Struct({
   /** The first of `roles`, as OpenClaw lists it. */
   role: absentWhenUndefined(Schema.String),
   scopes: Strings,
-  tokens: Schema.Array(DeviceTokenSummary)
+  tokens: Schema.Array(DeviceTokenSummary),
+  /** The operator's name for the device, when one was given (`devices rename`). */
+  label: opt(Schema.String)
 })
 export type DeviceSummary = typeof DeviceSummary.Type
 
@@ -83,6 +85,12 @@ export class DevicePairReject extends method("device.pair.reject", { requestId: 
   .annotate(MethodAccess, pairing) {}
 
 export class DevicePairRemove extends method("device.pair.remove", { deviceId: Id }, Schema.Struct({ deviceId: Schema.String })).annotate(MethodAccess, pairing) {}
+
+/** OpenClaw's `devices rename`: the operator's name for a paired device. */
+export class DevicePairRename extends method("device.pair.rename", {
+  deviceId: Id,
+  label: Schema.String.check(Schema.isMaxLength(64))
+}, Schema.Struct({ deviceId: Schema.String, label: Schema.String })).annotate(MethodAccess, pairing) {}
 
 /** The new token is in the result only when a device rotates its own. */
 export class DeviceTokenRotate extends method(

@@ -28,7 +28,13 @@ const nodeViewFields = {
   paired: Schema.Boolean,
   remoteIp: absentWhenUndefined(Schema.String),
   connectedAtMs: absentWhenUndefined(Schema.Number),
-  pendingRequestId: absentWhenUndefined(Schema.String)
+  pendingRequestId: absentWhenUndefined(Schema.String),
+  /** What the connected node last reported about itself (runner inventory, skills, plugin tools). */
+  reports: Schema.Struct({
+    runnerInventory: opt(JsonValue),
+    skills: opt(JsonValue),
+    pluginTools: opt(JsonValue)
+  })
 }
 
 /** A node as operators see it: paired and/or connected. */
@@ -112,6 +118,9 @@ export class NodePairApprove extends method("node.pair.approve", { requestId: Id
   .annotate(MethodAccess, operator("operator.pairing")) {}
 export class NodePairReject extends method("node.pair.reject", { requestId: Id }, Schema.Struct({ requestId: Schema.String, nodeId: Schema.String }))
   .annotate(MethodAccess, operator("operator.pairing")) {}
+/** OpenClaw's `nodes remove`: forgets a node's approved surface, revokes its device's node token and disconnects it. */
+export class NodePairRemove extends method("node.pair.remove", { nodeId: Id }, Schema.Struct({ nodeId: Schema.String }))
+  .annotate(MethodAccess, operator("operator.pairing")) {}
 /** `node` only when the token matched. */
 export class NodePairVerify extends method("node.pair.verify", { nodeId: Id, token: Schema.String }, Schema.Struct({ ok: Schema.Boolean, node: opt(NodeView) }))
   .annotate(MethodAccess, operator("operator.pairing")) {}
@@ -132,6 +141,16 @@ export class NodeInvokeResult extends method("node.invoke.result", {
     message: opt(Schema.String)
   })))
 }, Schema.Struct({ ok: Schema.Boolean, ignored: opt(Schema.Boolean) })).annotate(MethodAccess, nodeOnly) {}
+/** OpenClaw node hosts report what they run, their skills and plugin tools after connecting. */
+export class NodeRunnerInventoryUpdate extends method("node.runnerInventory.update", {
+  protocolFeatures: opt(Schema.Array(Schema.String.check(Schema.isMaxLength(128))).check(Schema.isMaxLength(128))),
+  workerHost: opt(JsonValue)
+}, Ok).annotate(MethodAccess, nodeOnly) {}
+export class NodeSkillsUpdate extends method("node.skills.update", { skills: Schema.Array(JsonValue).check(Schema.isMaxLength(1024)) }, Ok)
+  .annotate(MethodAccess, nodeOnly) {}
+export class NodePluginToolsUpdate extends method("node.pluginTools.update", { tools: Schema.Array(JsonValue).check(Schema.isMaxLength(1024)) }, Ok)
+  .annotate(MethodAccess, nodeOnly) {}
+
 export class NodeEvent extends method("node.event", {
   event: Id,
   payload: opt(Schema.Unknown),
