@@ -106,13 +106,18 @@ export const resolveTarget = (
     const remoteCredentials = { token: flags.token ?? remote.token, password: flags.password ?? remote.password }
     const sshTarget = (endpoint: SshEndpoint, selection: Selection): ResolvedTarget => {
       const remotePort = remote.sshRemotePort ?? portOf(remote.url) ?? DEFAULT_REMOTE_GATEWAY_PORT
+      // A gateway serving TLS speaks only TLS on its port, through the forward too: pinned as configured.
+      const tls = remote.url?.startsWith("wss:") === true || remote.tlsFingerprint !== undefined
       return {
-        url: `ws://127.0.0.1:${remotePort}`,
+        url: `${tls ? "wss" : "ws"}://127.0.0.1:${remotePort}`,
         ...remoteCredentials,
         origin: "ssh",
         stateDir: config.paths.stateDir,
         selection,
-        deviceKey: `ssh://${formatSshTarget(endpoint)}/127.0.0.1:${remotePort}`
+        deviceKey: `ssh://${formatSshTarget(endpoint)}/127.0.0.1:${remotePort}`,
+        configuredPin: remote.tlsFingerprint === undefined
+          ? undefined
+          : { fingerprint: remote.tlsFingerprint, pinnedBy: `gateway.remote.tlsFingerprint (${config.paths.configPath})` }
       }
     }
     if (flags.ssh !== undefined) {

@@ -59,6 +59,15 @@ describe("gateway.remote.* and the client route", () => {
       assert.include(bad.message, "port must be 1-65535")
     }))
 
+  it.effect("through SSH, a TLS gateway is still reached with wss:// and pinned as configured", () =>
+    Effect.gen(function*() {
+      const fp = "a".repeat(64)
+      const env = withFile({ gateway: { remote: { url: "wss://gw.example:18790", tlsFingerprint: fp } } })
+      const t = yield* resolveTarget({ ...flags, ssh: "root@gw.example" }, env)
+      assert.strictEqual(t.url, "wss://127.0.0.1:18790")
+      assert.strictEqual(t.configuredPin?.fingerprint, fp)
+    }))
+
   it.effect("gateway.remote.transport \"ssh\" needs sshTarget", () =>
     Effect.gen(function*() {
       const e = yield* Effect.flip(resolveTarget(flags, withFile({ gateway: { remote: { transport: "ssh" } } })))
