@@ -160,7 +160,8 @@ const healthBody = (flags: TargetInput & { readonly json: boolean; readonly time
     const { payload } = yield* callRpc(t, Health, {}, { timeoutMs: flags.timeout })
     const ms = (yield* Clock.currentTimeMillis) - started
     if (flags.json) return yield* printJson(payload)
-    yield* Console.log(`Gateway Health\nOK (${ms}ms) · ${t.url}`)
+    const via = t.selection.route?.kind === "ssh" ? ` (through ssh ${formatSshTarget(t.selection.route.ssh)})` : ""
+    yield* Console.log(`Gateway Health\nOK (${ms}ms) · ${t.url}${via}`)
   })
 
 const healthCommand = (name: string) =>
