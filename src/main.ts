@@ -20,6 +20,7 @@ import { gatewayStop } from "./cli/gatewayStop.ts"
 import { node, nodes } from "./cli/nodes.ts"
 import { root } from "./cli/root.ts"
 import { setupCode } from "./cli/setupCode.ts"
+import { tunnel } from "./cli/tunnel.ts"
 import { GATEHOUSE_VERSION } from "./version.ts"
 
 const gateway = Command.make("gateway").pipe(
@@ -32,7 +33,7 @@ const config = Command.make("config").pipe(
   Command.withSubcommands([configShow])
 )
 
-export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, config, discover]))
+export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, discover, config]))
 
 const mistyped = mistypedSubcommand(cli, process.argv.slice(2))
 if (mistyped !== undefined) {

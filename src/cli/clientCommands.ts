@@ -6,20 +6,33 @@
  */
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
+import * as Prompt from "effect/cli/Prompt"
 import * as Flag from "effect/cli/Flag"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Path from "effect/Path"
 import * as Result from "effect/Result"
+import type * as Terminal from "effect/Terminal"
 import { createInterface } from "node:readline/promises"
 import { ConfigError } from "../config/errors.ts"
+import * as DiscoveryBrowseOnDemand from "../layers/DiscoveryBrowseOnDemand.ts"
+import * as DiscoveryDisabled from "../layers/DiscoveryDisabled.ts"
 import * as TransportDirect from "../layers/TransportDirect.ts"
+import * as TransportSsh from "../layers/TransportSsh.ts"
+import { type DiscoveryHooks, resolveTarget, type ResolvedTarget, withDevice } from "../programs/clientTarget.ts"
+import { Discovery } from "../services/Discovery.ts"
+import type { DiscoveredCandidate } from "../transport/selection.ts"
 import * as PinStoreFile from "../layers/PinStoreFile.ts"
-import { resolveTarget, type ResolvedTarget, withDevice, withPin } from "../programs/clientTarget.ts"
+import { withPin } from "../programs/clientTarget.ts"
 import { confirmFirstUse } from "../programs/tlsPin.ts"
 import { callGateway, callRpc, type Method, openSession, type PayloadSchema, type SuccessSchema } from "../programs/gatewayClient.ts"
 import { Health, LastHeartbeat, Status, type StatusResult, SystemPresence } from "../protocol/rpcs/core.ts"
+import { formatSshTarget } from "../transport/ssh.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 import { targetFlags } from "./targetFlags.ts"
@@ -32,23 +45,91 @@ export type TargetInput = {
   readonly url: Option.Option<string>
   readonly token: Option.Option<import("effect/Redacted").Redacted<string>>
   readonly password: Option.Option<import("effect/Redacted").Redacted<string>>
+  readonly ssh: Option.Option<string>
+  readonly sshIdentity: Option.Option<string>
 }
 
-/** Gives a client command the Transport it reaches gateways with (direct; an SSH forward will be chosen here). */
-export const withTransport = <const Name extends string, Input, ContextInput, E, R>(command: Command.Command<Name, Input, ContextInput, E, R>) =>
-  Command.provide(command, TransportDirect.layer)
+/** Where this command run reaches its gateway: resolved once, before the Transport is chosen. */
+export class ClientRoute extends Context.Service<ClientRoute, Result.Result<ResolvedTarget, ConfigError>>()("gatehouse/cli/ClientRoute") {}
 
-/** Resolves the target of a client command, signed with this host's device identity. */
-export const target = (flags: TargetInput) =>
+/**
+ * Discovery for the selection policy: browse with the `Discovery` in context
+ * (disabled unless a browsing layer is provided) and let the user choose on a
+ * terminal; without one, nothing is chosen.
+ */
+const discoveryHooks = Effect.gen(function*() {
+  const discovery = yield* Discovery
+  const prompting = yield* Effect.context<Terminal.Terminal | FileSystem.FileSystem | Path.Path>()
+  const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true
+  const hooks: DiscoveryHooks = {
+    browse: discovery.mode === "disabled"
+      ? Effect.succeed({ candidates: [], note: "discovery is disabled" })
+      : discovery.browse(2000).pipe(
+        Effect.map((found) => ({
+          candidates: found.map((g) => ({ name: g.name, url: `ws://${g.host.includes(":") ? `[${g.host}]` : g.host}:${g.port}` })),
+          note: found.length === 0 ? `discovery (${discovery.mode}) found no gateway` : undefined
+        })),
+        Effect.catch((e) => Effect.succeed({ candidates: [], note: `discovery failed: ${e.message}` }))
+      ),
+    choose: (candidates) =>
+      interactive
+        ? Prompt.run(Prompt.Select({
+          message: "The configured gateway does not answer. Use a discovered one (saved as gateway.remote.url)?",
+          choices: [
+            ...candidates.map((c) => ({ title: `${c.name} (${c.url})`, value: c as DiscoveredCandidate | undefined })),
+            { title: "none of these", value: undefined }
+          ]
+        })).pipe(Effect.orElseSucceed(() => undefined), Effect.provideContext(prompting))
+        : Effect.succeed(undefined)
+  }
+  return hooks
+})
+
+/** Resolves a client command's target and route from its flags, the profile and the config. */
+export const resolveRoute = (flags: TargetInput) =>
   Effect.gen(function*() {
     const shared = yield* root
-    const resolved = yield* resolveTarget({
+    const discovery = yield* discoveryHooks
+    return yield* resolveTarget({
       url: Option.getOrUndefined(flags.url),
       token: Option.getOrUndefined(flags.token),
       password: Option.getOrUndefined(flags.password),
+      ssh: Option.getOrUndefined(flags.ssh),
+      sshIdentity: Option.getOrUndefined(flags.sshIdentity),
       profile: Option.getOrUndefined(shared.profile),
       dev: shared.dev
-    }, process.env)
+    }, process.env, 3000, discovery)
+  })
+
+/** The Transport layer for a resolved route: an SSH forward, or direct sockets. */
+export const transportFor = (t: ResolvedTarget) =>
+  t.selection.route?.kind === "ssh"
+    ? TransportSsh.layer({ ...t.selection.route.ssh, command: sshCommand(process.env) })
+    : TransportDirect.layer
+
+/**
+ * Gives a client command the Transport it reaches gateways with: the route is
+ * resolved once from the flags and config (--url/--ssh, else the selection
+ * policy), and the layer follows from it. A resolution failure is kept for the
+ * command body to report (`target` fails with it).
+ */
+export const withTransport = <const Name extends string, Input extends TargetInput, ContextInput, E, R>(
+  command: Command.Command<Name, Input, ContextInput, E, R>
+) =>
+  Command.provide(command, (flags: Input) =>
+    Layer.unwrap(Effect.gen(function*() {
+      // Browsing happens only if the selection reaches its "discovered" step (remote mode, direct endpoint unreachable).
+      const discovery = process.env.OPENCLAW_DISABLE_BONJOUR === "1" ? DiscoveryDisabled.layer : DiscoveryBrowseOnDemand.layer
+      const route = yield* Effect.result(resolveRoute(flags).pipe(Effect.provide(discovery)))
+      return Layer.merge(Layer.succeed(ClientRoute, route), Result.isSuccess(route) ? transportFor(route.success) : TransportDirect.layer)
+    })))
+
+/** The target of a client command (as `withTransport` resolved it), signed with this host's device identity. */
+export const target = (flags: TargetInput) =>
+  Effect.gen(function*() {
+    const route = yield* ClientRoute
+    if (Result.isFailure(route)) return yield* route.failure
+    const resolved = route.success
     const pinned = yield* Effect.gen(function*() {
       const decided = yield* withPin(resolved, {
         tlsFingerprint: Option.getOrUndefined(flags.tlsFingerprint),
@@ -60,6 +141,12 @@ export const target = (flags: TargetInput) =>
     }).pipe(Effect.provide(PinStoreFile.layer(resolved.stateDir)))
     return yield* withDevice(pinned)
   })
+
+/** `GATEHOUSE_SSH_COMMAND` (like GIT_SSH_COMMAND): the ssh program and leading arguments, split on spaces. */
+export const sshCommand = (env: Record<string, string | undefined>) => {
+  const words = (env.GATEHOUSE_SSH_COMMAND ?? "").trim().split(/\s+/).filter((w) => w.length > 0)
+  return words.length === 0 ? undefined : words
+}
 
 /** Calls `method` on the command's gateway and returns its answer, decoded with the method's schema. */
 export const callMethod = <Tag extends string, P extends PayloadSchema, S extends SuccessSchema>(
@@ -76,7 +163,8 @@ const healthBody = (flags: TargetInput & { readonly json: boolean; readonly time
     const { payload } = yield* callRpc(t, Health, {}, { timeoutMs: flags.timeout })
     const ms = (yield* Clock.currentTimeMillis) - started
     if (flags.json) return yield* printJson(payload)
-    yield* Console.log(`Gateway Health\nOK (${ms}ms) · ${t.url}`)
+    const via = t.selection.route?.kind === "ssh" ? ` (through ssh ${formatSshTarget(t.selection.route.ssh)})` : ""
+    yield* Console.log(`Gateway Health\nOK (${ms}ms) · ${t.url}${via}`)
   })
 
 const healthCommand = (name: string) =>
@@ -107,9 +195,16 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
     })).pipe(Effect.result)
     if (Result.isFailure(probe)) {
       if (flags.json) {
-        yield* printJson({ ok: false, url: t.url, reachable: probe.failure.kind !== "unreachable", error: probe.failure.message })
+        yield* printJson({
+          ok: false,
+          url: t.url,
+          reachable: probe.failure.kind !== "unreachable",
+          error: probe.failure.message,
+          ...(flags.deep ? { transport: transportReport(t) } : {})
+        })
       } else {
         yield* Console.log(`Gateway  ${t.url} · ${probe.failure.kind === "unreachable" ? "unreachable" : "error"}`)
+        if (flags.deep) yield* Console.log(transportLines(t).join("\n"))
         yield* Console.error(`error: ${probe.failure.message}`)
       }
       return yield* Effect.sync(() => {
@@ -117,7 +212,9 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       })
     }
     const { connectedMs, deep, status } = probe.success
-    if (flags.json) return yield* printJson({ ok: true, url: t.url, latencyMs: connectedMs, status, ...(deep ?? {}) })
+    if (flags.json) {
+      return yield* printJson({ ok: true, url: t.url, latencyMs: connectedMs, status, ...(deep === undefined ? {} : { ...deep, transport: transportReport(t) }) })
+    }
     const s = status
     yield* Console.log([
       "gatehouse status",
@@ -135,6 +232,7 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       const presence = deep.presence
       yield* Console.log([
         "",
+        ...transportLines(t),
         `Health         ${deep.health.ok ? "OK" : "degraded"}`,
         `Last heartbeat ${deep.lastHeartbeat === null ? "none" : JSON.stringify(deep.lastHeartbeat)}`,
         `Presence       ${presence.length} entr${presence.length === 1 ? "y" : "ies"}`,
@@ -199,7 +297,26 @@ const askYesNo = (question: string) =>
     }
   })
 
-const originLabel = (t: ResolvedTarget) => (t.origin === "flag" ? "--url" : t.origin === "remote-config" ? "remote" : "local")
+const originLabel = (t: ResolvedTarget) =>
+  t.origin === "flag" ? "--url" : t.origin === "remote-config" ? "remote" : t.origin === "ssh" ? "ssh" : "local"
+
+/** The route `status --deep --json` reports: the transport used and why each other one was skipped. */
+const transportReport = (t: ResolvedTarget) => {
+  const route = t.selection.route
+  return {
+    used: route === undefined ? "direct" : route.kind,
+    ...(route?.kind === "ssh" ? { ssh: formatSshTarget(route.ssh), forwardsTo: t.url } : { url: t.url }),
+    skipped: t.selection.skipped
+  }
+}
+
+const transportLines = (t: ResolvedTarget) => {
+  const r = transportReport(t)
+  return [
+    `Transport      ${r.used}${"ssh" in r ? ` via ${r.ssh} (ssh -N -L to ${r.forwardsTo} on that host)` : ` · ${t.url}`}`,
+    ...r.skipped.map((s) => `  skipped ${s.kind.padEnd(10)} ${s.reason}`)
+  ]
+}
 
 const formatDuration = (ms: number) => {
   const s = Math.floor(ms / 1000)

@@ -53,6 +53,12 @@ export const configShow = Command.make(
             url: config.remote.url ?? null,
             token: { set: config.remote.token !== undefined },
             password: { set: config.remote.password !== undefined },
+            transport: config.remote.transport ?? "direct",
+            sshTarget: config.remote.sshTarget ?? null,
+            sshPort: config.remote.sshPort ?? null,
+            sshIdentity: config.remote.sshIdentity ?? null,
+            sshRemotePort: config.remote.sshRemotePort ?? null,
+            tailnet: config.remote.tailnet ?? null,
             tlsFingerprint: config.remote.tlsFingerprint ?? null
           },
           tls: {
@@ -85,6 +91,10 @@ export const configShow = Command.make(
           line("token", token.set ? `set, from ${token.source}${token.path === undefined ? "" : ` (${token.path})`}` : "not set (generated on first `gateway run`)"),
           line("password", view.auth.password.set ? `set, from ${view.auth.password.source}` : "not set"),
           line("remote url", config.remote.url ?? "-"),
+          ...(config.remote.sshTarget === undefined ? [] : [
+            line("remote ssh", `${config.remote.sshTarget}${config.remote.sshPort === undefined ? "" : ` port ${config.remote.sshPort}`}` +
+              ` (transport ${config.remote.transport ?? "direct"})`)
+          ]),
           ...(config.remote.tlsFingerprint === undefined ? [] : [line("remote pin", config.remote.tlsFingerprint)]),
           line(
             "tls",

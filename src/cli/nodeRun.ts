@@ -22,6 +22,8 @@ import { checkPlaintext, localConfig, resolveTarget } from "../programs/clientTa
 import type { Target } from "../programs/gatewayClient.ts"
 import { runNode } from "../programs/runNode.ts"
 import { decidePin } from "../programs/tlsPin.ts"
+import { formatSshTarget } from "../transport/ssh.ts"
+import { transportFor } from "./clientCommands.ts"
 import { reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 import { pinFlags } from "./targetFlags.ts"
@@ -43,6 +45,11 @@ const flags = {
   password: Flag.Redacted("password").pipe(Flag.withDescription("Gateway password"), Flag.optional),
   displayName: Flag.String("display-name").pipe(Flag.withDescription("Name shown in `nodes list`"), Flag.optional),
   allow: Flag.String("allow").pipe(Flag.withDescription("A program system.run may execute (repeatable); nothing by default"), Flag.atLeast(0)),
+  ssh: Flag.String("ssh").pipe(
+    Flag.withDescription("Reach the gateway on this SSH host's loopback through `ssh -N -L` (user@host[:port]); restarted as needed"),
+    Flag.optional
+  ),
+  sshIdentity: Flag.String("ssh-identity").pipe(Flag.withDescription("Private key file for --ssh (ssh -i)"), Flag.optional),
   pair: Flag.String("pair").pipe(Flag.withDescription("Pair with a setup code from `gatehouse setup-code --role node`"), Flag.optional),
   ...pinFlags
 }
@@ -65,12 +72,24 @@ export const nodeRun = Command.make("run", flags, (f) =>
     const explicit = Option.isSome(f.url)
       ? yield* resolveTarget({ ...profile, url: Option.getOrUndefined(f.url), token: Option.getOrUndefined(f.token), password: Option.getOrUndefined(f.password) }, process.env)
       : undefined
+    if (Option.isSome(f.ssh) && (explicit !== undefined || paired !== undefined)) {
+      return yield* new ConfigError({ reason: "invalid", message: "--ssh cannot be combined with --url or --pair: it reaches the gateway on the SSH server's loopback" })
+    }
     const local = explicit === undefined && paired === undefined
-      ? yield* resolveTarget({ ...profile, url: undefined, token: Option.getOrUndefined(f.token), password: Option.getOrUndefined(f.password) }, process.env)
+      ? yield* resolveTarget({
+        ...profile,
+        url: undefined,
+        token: Option.getOrUndefined(f.token),
+        password: Option.getOrUndefined(f.password),
+        ssh: Option.getOrUndefined(f.ssh),
+        sshIdentity: Option.getOrUndefined(f.sshIdentity)
+      }, process.env)
       : undefined
-    const savedUrl = readSavedUrl(savedUrlPath)
+    // A forward (--ssh or gateway.remote.transport "ssh") wins over a gateway remembered from a setup code.
+    const savedUrl = local?.origin === "ssh" ? undefined : readSavedUrl(savedUrlPath)
     let bootstrapToken = paired?.bootstrapToken
     const url = paired?.url ?? explicit?.url ?? savedUrl ?? local!.url
+    const tokenKey = savedUrl === undefined && local?.deviceKey !== undefined ? local.deviceKey : url
     const configuredPin = paired !== undefined || (savedUrl !== undefined && explicit === undefined) ? undefined : (explicit ?? local)?.configuredPin
     const tls = yield* decidePin(url, {
       tlsFingerprint: Option.getOrUndefined(f.tlsFingerprint),
@@ -78,7 +97,7 @@ export const nodeRun = Command.make("run", flags, (f) =>
       setupCode: paired?.tlsFingerprint
     }, configuredPin).pipe(Effect.provide(PinStoreFile.layer(stateDir)))
     const currentTarget = Effect.gen(function*(): Effect.fn.Return<Target> {
-      const stored = explicit !== undefined ? undefined : yield* loadDeviceToken(stateDir, identity.deviceId, "node", url)
+      const stored = explicit !== undefined ? undefined : yield* loadDeviceToken(stateDir, identity.deviceId, "node", tokenKey)
       const base = explicit ?? (savedUrl !== undefined && paired === undefined ? { url: savedUrl } : local ?? { url })
       return {
         ...base,
@@ -90,7 +109,7 @@ export const nodeRun = Command.make("run", flags, (f) =>
           onRejected: () => forgetDeviceToken(stateDir, identity.deviceId, "node"),
           onIssued: (token, scopes) =>
             Effect.gen(function*() {
-              yield* saveDeviceToken(stateDir, identity.deviceId, "node", token, scopes, url)
+              yield* saveDeviceToken(stateDir, identity.deviceId, "node", token, scopes, tokenKey)
               if (bootstrapToken !== undefined) {
                 bootstrapToken = undefined
                 yield* writeFileAtomic(savedUrlPath, JSON.stringify({ url }) + "\n").pipe(Effect.ignore)
@@ -107,9 +126,12 @@ export const nodeRun = Command.make("run", flags, (f) =>
     for (const p of codeRunners(allowed)) {
       yield* Effect.logWarning(`--allow ${p}: this program runs its arguments as code, so any operator allowed to invoke system.run here can run anything as this user`)
     }
-    yield* Effect.logInfo(`node ${identity.deviceId} → ${url}; system.run allows ${allowed.size === 0 ? "nothing (use --allow <program>)" : [...allowed].join(", ")}`)
+    const route = local?.origin === "ssh" && local.selection.route?.kind === "ssh"
+      ? ` through ssh ${formatSshTarget(local.selection.route.ssh)}`
+      : ""
+    yield* Effect.logInfo(`node ${identity.deviceId} → ${url}${route}; system.run allows ${allowed.size === 0 ? "nothing (use --allow <program>)" : [...allowed].join(", ")}`)
     return yield* runNode(currentTarget, { displayName: Option.getOrUndefined(f.displayName), allowed }).pipe(
-      Effect.provide([TransportDirect.layer, Logger.layer([Logger.consolePretty({ colors: false })])])
+      Effect.provide([local === undefined ? TransportDirect.layer : transportFor(local), Logger.layer([Logger.consolePretty({ colors: false })])])
     )
   }))
 ).pipe(Command.withDescription("Run this host as a node (Ctrl-C stops it)"))

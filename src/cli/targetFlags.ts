@@ -1,7 +1,7 @@
 /**
  * The flags of every command that talks to a gateway: `--url`, `--token`,
- * `--password`, `--json`, `--timeout`, and the TLS pin flags `--tls-fingerprint`
- * and `--trust-fingerprint`.
+ * `--password`, `--json`, `--timeout`, `--ssh`, `--ssh-identity`, and the TLS pin flags
+ * `--tls-fingerprint` and `--trust-fingerprint`.
  */
 import * as Flag from "effect/cli/Flag"
 
@@ -22,6 +22,11 @@ export const targetFlags = {
   url: Flag.String("url").pipe(Flag.withDescription("Gateway WebSocket URL (needs --token or --password)"), Flag.optional),
   token: Flag.Redacted("token").pipe(Flag.withDescription("Gateway token"), Flag.optional),
   password: Flag.Redacted("password").pipe(Flag.withDescription("Gateway password"), Flag.optional),
+  ssh: Flag.String("ssh").pipe(
+    Flag.withDescription("Reach the gateway on this SSH host's loopback through `ssh -N -L` (user@host[:port])"),
+    Flag.optional
+  ),
+  sshIdentity: Flag.String("ssh-identity").pipe(Flag.withDescription("Private key file for --ssh (ssh -i)"), Flag.optional),
   json: Flag.Boolean("json").pipe(Flag.withDescription("Print JSON for scripts"), Flag.withDefault(false)),
   timeout: Flag.Int("timeout").pipe(Flag.withDescription("Milliseconds to wait for the gateway"), Flag.withDefault(10_000))
 }

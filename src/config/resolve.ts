@@ -58,6 +58,13 @@ export interface EffectiveConfig {
     readonly url: string | undefined
     readonly token: Redacted.Redacted<string> | undefined
     readonly password: Redacted.Redacted<string> | undefined
+    /** `gateway.remote.transport`: "ssh" sends remote calls through an SSH forward. */
+    readonly transport: "direct" | "ssh" | undefined
+    readonly sshTarget: string | undefined
+    readonly sshIdentity: string | undefined
+    readonly sshPort: number | undefined
+    readonly sshRemotePort: number | undefined
+    readonly tailnet: string | undefined
     /** The pinned SHA-256 of the remote gateway's certificate (64 lowercase hex). */
     readonly tlsFingerprint: string | undefined
   }
@@ -229,6 +236,12 @@ export const resolveConfig = (
       url: nonEmpty(gw.remote?.url),
       token: remoteToken === undefined ? undefined : Redacted.make(remoteToken),
       password: remotePassword === undefined ? undefined : Redacted.make(remotePassword),
+      transport: gw.remote?.transport,
+      sshTarget: nonEmpty(gw.remote?.sshTarget),
+      sshIdentity: nonEmpty(gw.remote?.sshIdentity),
+      sshPort: gw.remote?.sshPort,
+      sshRemotePort: gw.remote?.sshRemotePort,
+      tailnet: nonEmpty(gw.remote?.tailnet),
       tlsFingerprint: remoteTlsFingerprint
     },
     tls: {

@@ -41,7 +41,16 @@ export const FileConfig = Schema.Struct({
       url: Schema.optionalKey(Schema.String),
       token: Schema.optionalKey(Schema.String),
       password: Schema.optionalKey(Schema.String),
-      tlsFingerprint: Schema.optionalKey(Schema.String)
+      tlsFingerprint: Schema.optionalKey(Schema.String),
+      // How remote CLI calls travel: "direct" (the URL as given) or "ssh" (an `ssh -N -L` forward to sshTarget).
+      transport: Schema.optionalKey(Schema.Literals(["direct", "ssh"])),
+      sshTarget: Schema.optionalKey(Schema.String),
+      sshIdentity: Schema.optionalKey(Schema.String),
+      sshPort: Schema.optionalKey(Port),
+      // The gateway's port on the SSH server's loopback (default: the port of gateway.remote.url, else 18789).
+      sshRemotePort: Schema.optionalKey(Port),
+      // A tailnet name or IP of the gateway, tried after a paired direct endpoint and discovery, before SSH.
+      tailnet: Schema.optionalKey(Schema.String)
     })),
     tls: Schema.optionalKey(Schema.Struct({
       enabled: Schema.optionalKey(Schema.Boolean),

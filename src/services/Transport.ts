@@ -43,6 +43,95 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
   }
 }
 
+// ---------------------------------------------------------------------------
+// SSH forward failures (the ssh transport): each says what to run to fix it
+// ---------------------------------------------------------------------------
+
+/** The `ssh` program could not be started (not installed, or not on PATH). */
+export class SshMissing extends Schema.TaggedError<SshMissing>()("SshMissing", {
+  command: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `cannot start \`${this.command}\` for the SSH forward (${this.detail}); install the OpenSSH client ` +
+      `(apt-get install openssh-client) or put ssh on PATH`
+  }
+}
+
+/** The SSH server refused every key offered (BatchMode: no password prompts). */
+export class SshAuthRefused extends Schema.TaggedError<SshAuthRefused>()("SshAuthRefused", {
+  target: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `ssh ${this.target} refused our key (${this.detail}); add your public key to the server's ` +
+      `~/.ssh/authorized_keys (ssh-copy-id ${this.target}), or name the key with --ssh-identity / gateway.remote.sshIdentity`
+  }
+}
+
+/** The server's host key is not the one known_hosts holds, or is not known at all. */
+export class SshHostKeyRejected extends Schema.TaggedError<SshHostKeyRejected>()("SshHostKeyRejected", {
+  target: Schema.String,
+  /** True when known_hosts holds a different key (possible interception); false when the host is unknown. */
+  changed: Schema.Boolean,
+  detail: Schema.String
+}) {
+  override get message() {
+    return this.changed
+      ? `ssh ${this.target}: the server's host key CHANGED since it was recorded in known_hosts; this may be an attack. ` +
+        `If the server was really reinstalled, check its new fingerprint out of band, then remove the old key ` +
+        `(ssh-keygen -R <host>) and connect once with \`ssh ${this.target}\``
+      : `ssh ${this.target}: the server's host key is not in known_hosts and BatchMode cannot ask; connect once ` +
+        `interactively (\`ssh ${this.target}\`) and confirm the fingerprint, then retry`
+  }
+}
+
+/** The local end of the forward could not be bound. */
+export class SshLocalPortInUse extends Schema.TaggedError<SshLocalPortInUse>()("SshLocalPortInUse", {
+  port: Schema.Number,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `cannot listen on 127.0.0.1:${this.port} for the SSH forward: address already in use; ` +
+      `choose another local port (gatehouse tunnel --local-port) or stop what holds it`
+  }
+}
+
+/** The forward is up but nothing listens on the gateway port on the SSH server. */
+export class SshRemotePortClosed extends Schema.TaggedError<SshRemotePortClosed>()("SshRemotePortClosed", {
+  target: Schema.String,
+  remotePort: Schema.Number,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `the SSH forward to ${this.target} works, but nothing answers on 127.0.0.1:${this.remotePort} there (${this.detail}); ` +
+      `start the gateway on that host (\`gatehouse gateway run\`), or name its port with gateway.remote.sshRemotePort`
+  }
+}
+
+/** The SSH server itself could not be reached (refused, no route, no such host, timeout). */
+export class SshConnectFailed extends Schema.TaggedError<SshConnectFailed>()("SshConnectFailed", {
+  target: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `cannot reach the SSH server ${this.target}: ${this.detail}; check the host and port ` +
+      `(--ssh user@host:port) and that sshd runs there`
+  }
+}
+
+/** ssh ended (or never became ready) for another reason; its last words are in `detail`. */
+export class SshExited extends Schema.TaggedError<SshExited>()("SshExited", {
+  target: Schema.String,
+  exitCode: Schema.optionalKey(Schema.Number),
+  detail: Schema.String
+}) {
+  override get message() {
+    return `the SSH forward to ${this.target} ${this.exitCode === undefined ? "stopped" : `ended (ssh exit ${this.exitCode})`}: ` +
+      `${this.detail}; try \`ssh -v ${this.target}\` to see why`
+  }
+}
+
 /** The gateway presented a certificate other than the pinned one; nothing was sent. */
 export class PinMismatch extends Schema.TaggedError<PinMismatch>()("PinMismatch", {
   url: Schema.String,
@@ -75,7 +164,19 @@ export class Unpinned extends Schema.TaggedError<Unpinned>()("Unpinned", {
 }
 
 export class TransportError extends Schema.TaggedError<TransportError>()("TransportError", {
-  reason: Schema.Union([Unreachable, Timeout, PinMismatch, Unpinned])
+  reason: Schema.Union([
+    Unreachable,
+    Timeout,
+    PinMismatch,
+    Unpinned,
+    SshMissing,
+    SshAuthRefused,
+    SshHostKeyRejected,
+    SshLocalPortInUse,
+    SshRemotePortClosed,
+    SshConnectFailed,
+    SshExited
+  ])
 }) {
   override get message() {
     return this.reason.message
