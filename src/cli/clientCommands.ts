@@ -33,7 +33,7 @@ import { confirmFirstUse } from "../programs/tlsPin.ts"
 import { callGateway, callRpc, type Method, openSession, type PayloadSchema, type SuccessSchema } from "../programs/gatewayClient.ts"
 import { Health, LastHeartbeat, Status, type StatusResult, SystemPresence } from "../protocol/rpcs/core.ts"
 import { formatSshTarget } from "../transport/ssh.ts"
-import { printJson, reportFailures } from "./output.ts"
+import { failureJson, printJson, reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 import { targetFlags } from "./targetFlags.ts"
 
@@ -195,11 +195,11 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
     })).pipe(Effect.result)
     if (Result.isFailure(probe)) {
       if (flags.json) {
+        const failed = failureJson(probe.failure)
         yield* printJson({
-          ok: false,
+          ...failed,
           url: t.url,
           reachable: probe.failure.kind !== "unreachable",
-          error: probe.failure.message,
           ...(flags.deep ? { transport: transportReport(t) } : {})
         })
       } else {

@@ -25,6 +25,35 @@ describe("the gatehouse command", () => {
     }
   })
 
+  it("with --json, every command prints exactly one JSON document on stdout, on success and on failure", async () => {
+    const commands: ReadonlyArray<ReadonlyArray<string>> = [
+      ["health"],
+      ["status"],
+      ["status", "--deep"],
+      ["gateway", "health"],
+      ["gateway", "status"],
+      ["gateway", "call", "last-heartbeat"],
+      ["devices", "list"],
+      ["nodes", "list"],
+      ["nodes", "pending"],
+      ["setup-code"]
+    ]
+    for (const command of commands) {
+      const ok = await run([...command, "--json"], { ...env, OPENCLAW_GATEWAY_PORT: String(port) })
+      assert.strictEqual(ok.code, 0, `${command.join(" ")}: ${ok.stderr}`)
+      assert.doesNotThrow(() => JSON.parse(ok.stdout), `${command.join(" ")} printed: ${ok.stdout}`)
+      const failed = await run([...command, "--json", "--url", "ws://127.0.0.1:1", "--token", "t"], { HOME: tempHome() })
+      assert.notStrictEqual(failed.code, 0, command.join(" "))
+      const doc = JSON.parse(failed.stdout) as { ok: boolean; error: { code: string; message: string } }
+      assert.strictEqual(doc.ok, false, command.join(" "))
+      assert.strictEqual(doc.error.code, "UNREACHABLE", `${command.join(" ")}: ${failed.stdout}`)
+      assert.include(doc.error.message, "ws://127.0.0.1:1")
+    }
+    const invalid = JSON.parse((await run(["health", "--json", "--url", "ws://127.0.0.1:1"], { HOME: tempHome() })).stdout)
+    assert.deepInclude(invalid, { ok: false })
+    assert.isString(invalid.error.hint)
+  })
+
   it("stops a profile's gateway cleanly with gateway stop, and stopping again is not an error", async () => {
     const own = { HOME: tempHome() }
     const gateway = await startDaemon(["--profile", "stoppable", "gateway", "run", "--port", String(await freePort())], own, /listening on ws:/)
