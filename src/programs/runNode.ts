@@ -6,33 +6,60 @@
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Queue from "effect/Queue"
 import { NODE_COMMANDS, runCommand } from "../node/nodeCommands.ts"
 import { NodeInvokeResult } from "../protocol/rpcs/nodes.ts"
 import type { Transport } from "../services/Transport.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
-import { type GatewayCallError, openSession, type Target } from "./gatewayClient.ts"
+import { GatewayCallError, openSession, type Target } from "./gatewayClient.ts"
 
 /** Delay before reconnect attempt `attempt` (0-based). */
 export const backoffMs = (attempt: number) => Math.min(1000 * 2 ** Math.min(attempt, 16), 30_000)
 
 /**
- * Runs `session` forever: after it ends (or fails) waits `backoffMs(attempt)`;
- * `session` calls its argument once connected, which resets the attempts.
+ * Runs `session` until it fails with an error `fatal` accepts: after each end (or
+ * other failure) waits `backoffMs(attempt)`; `session` calls its argument once
+ * connected, which resets the attempts.
  */
 export const superviseReconnect = <E, R>(
   session: (connected: Effect.Effect<void>) => Effect.Effect<void, E, R>,
-  onEnd: (reason: Cause.Cause<E> | undefined, delayMs: number) => Effect.Effect<void>
-): Effect.Effect<never, never, R> =>
+  onEnd: (reason: Cause.Cause<E> | undefined, delayMs: number) => Effect.Effect<void>,
+  fatal: (error: E) => boolean = () => false
+): Effect.Effect<never, E, R> =>
   Effect.gen(function*() {
     let attempt = 0
     while (true) {
       const exit = yield* Effect.exit(session(Effect.sync(() => void (attempt = 0))))
+      if (exit._tag === "Failure") {
+        const error = Cause.findErrorOption(exit.cause)
+        if (error._tag === "Some" && fatal(error.value)) return yield* Effect.fail(error.value)
+      }
       const delay = backoffMs(attempt++)
       yield* onEnd(exit._tag === "Failure" ? exit.cause : undefined, delay)
       yield* Effect.sleep(delay)
     }
   })
+
+/**
+ * Refusals waiting cannot fix: the gateway does not accept this node's
+ * credentials at all (a pending approval or a rate limit, by contrast, passes).
+ */
+const HOPELESS = new Set([
+  "AUTH_TOKEN_MISSING",
+  "AUTH_TOKEN_MISMATCH",
+  "AUTH_PASSWORD_MISSING",
+  "AUTH_PASSWORD_MISMATCH",
+  "AUTH_BOOTSTRAP_TOKEN_INVALID",
+  "AUTH_UNAUTHORIZED",
+  "DEVICE_IDENTITY_REQUIRED"
+])
+
+/** A node whose credentials the gateway refuses for good. */
+export class NodeCredentialsRefused extends Schema.TaggedError<NodeCredentialsRefused>()("NodeCredentialsRefused", {
+  code: Schema.String,
+  message: Schema.String
+}) {}
 
 export interface NodeOptions {
   readonly displayName?: string | undefined
@@ -73,12 +100,36 @@ export const nodeSession = (target: Target, options: NodeOptions, connected: Eff
     }
   }).pipe(Effect.catchIf(Cause.isDone, () => Effect.void)))
 
-/** Runs the node host until interrupted; `target` is re-read before every attempt (tokens change). */
-export const runNode = <E extends { readonly message: string }>(target: Effect.Effect<Target, E>, options: NodeOptions): Effect.Effect<never, never, Transport> =>
+/**
+ * Runs the node host until interrupted, or until the gateway refuses its
+ * credentials for good (then says how to pair again); `target` is re-read before
+ * every attempt (tokens change).
+ */
+export const runNode = <E extends { readonly message: string }>(
+  target: Effect.Effect<Target, E>,
+  options: NodeOptions
+): Effect.Effect<never, NodeCredentialsRefused | E | GatewayCallError, Transport> =>
   superviseReconnect<GatewayCallError | E, Transport>(
     (connected) => Effect.flatMap(target, (t) => nodeSession(t, options, connected)),
     (cause, delayMs) => {
       const why = cause === undefined ? "connection closed" : Cause.squash(cause) instanceof Error ? (Cause.squash(cause) as Error).message : String(Cause.squash(cause))
       return Effect.logWarning(`${why}; reconnecting in ${Math.round(delayMs / 100) / 10}s`)
-    }
+    },
+    (e) => e instanceof GatewayCallError && e.kind === "rejected" && HOPELESS.has(refusalCode(e))
+  ).pipe(
+    Effect.catchIf(
+      (e): e is GatewayCallError => e instanceof GatewayCallError && e.kind === "rejected" && HOPELESS.has(refusalCode(e)),
+      (e) =>
+        Effect.fail(new NodeCredentialsRefused({
+          code: refusalCode(e),
+          message: `the gateway refuses this node's credentials (${refusalCode(e)}: ${e.message}); it stopped retrying. ` +
+            "Pair it again: on the gateway host run `gatehouse setup-code --role node`, then here `gatehouse node run --pair <code>`"
+        }))
+    )
   )
+
+// The refusal's code as OpenClaw clients read it: `details.code`, else the top-level code.
+const refusalCode = (e: GatewayCallError): string => {
+  const details = e.details as { code?: unknown } | undefined
+  return typeof details?.code === "string" ? details.code : e.code ?? ""
+}

@@ -83,8 +83,12 @@ describe("a node host, the gateway and the operator CLI", () => {
       assert.strictEqual(removed.code, 0, removed.stderr)
       const nodes = JSON.parse((await cli("nodes", "list", "--json")).stdout).nodes as Array<{ displayName?: string; connected: boolean }>
       assert.isFalse(nodes.some((n) => n.displayName === "spare-node" && n.connected))
+      // Its node token is gone and it holds no other credential: it stops retrying and says how to pair again.
+      assert.strictEqual(await doomed.exited, 1)
+      assert.include(doomed.output(), "stopped retrying")
+      assert.include(doomed.output(), "gatehouse node run --pair <code>")
     } finally {
-      doomed.child.kill("SIGINT")
+      if (doomed.child.exitCode === null) doomed.child.kill("SIGINT")
       await doomed.exited
     }
   })

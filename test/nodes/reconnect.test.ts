@@ -29,4 +29,17 @@ describe("node reconnect", () => {
       assert.deepStrictEqual(attempts.slice(0, 9), [0, 1000, 3000, 7000, 8000, 10000, 14000, 22000, 38000])
       assert.strictEqual(attempts[9], 68000)
     }))
+
+  it.effect("stops at the first failure it is told is hopeless, and fails with it", () =>
+    Effect.gen(function*() {
+      let attempts = 0
+      const fiber = yield* Effect.forkChild(superviseReconnect(
+        () => Effect.suspend(() => Effect.fail(++attempts < 3 ? "try again" : "hopeless")),
+        () => Effect.void,
+        (e) => e === "hopeless"
+      ))
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual(yield* Effect.flip(Fiber.join(fiber)), "hopeless")
+      assert.strictEqual(attempts, 3)
+    }))
 })
