@@ -32,6 +32,8 @@ import { withPin } from "../programs/clientTarget.ts"
 import { confirmFirstUse } from "../programs/tlsPin.ts"
 import { callGateway, callRpc, type Method, openSession, type PayloadSchema, type SuccessSchema } from "../programs/gatewayClient.ts"
 import { Health, LastHeartbeat, Status, type StatusResult, SystemPresence } from "../protocol/rpcs/core.ts"
+import { isLoopbackIp } from "../net/ip.ts"
+import { printable } from "../text/printable.ts"
 import { formatSshTarget } from "../transport/ssh.ts"
 import { failureJson, printJson, reportFailures } from "./output.ts"
 import { root } from "./root.ts"
@@ -60,13 +62,18 @@ export class ClientRoute extends Context.Service<ClientRoute, Result.Result<Reso
 const discoveryHooks = Effect.gen(function*() {
   const discovery = yield* Discovery
   const prompting = yield* Effect.context<Terminal.Terminal | FileSystem.FileSystem | Path.Path>()
-  const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true
+  const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true && !process.argv.includes("--json")
   const hooks: DiscoveryHooks = {
     browse: discovery.mode === "disabled"
       ? Effect.succeed({ candidates: [], note: "discovery is disabled" })
       : discovery.browse(2000).pipe(
         Effect.map((found) => ({
-          candidates: found.map((g) => ({ name: g.name, url: `ws://${g.host.includes(":") ? `[${g.host}]` : g.host}:${g.port}` })),
+          // A discovered gateway is a new, unpinned endpoint: wss:// only (its certificate is confirmed on first use),
+          // and never one on this host or a non-routable address, which an advertiser could name to catch credentials.
+          candidates: found.filter((g) => routable(g.host)).map((g) => ({
+            name: printable(g.name, 64),
+            url: `wss://${g.host.includes(":") ? `[${g.host}]` : g.host}:${g.port}`
+          })),
           note: found.length === 0 ? `discovery (${discovery.mode}) found no gateway` : undefined
         })),
         Effect.catch((e) => Effect.succeed({ candidates: [], note: `discovery failed: ${e.message}` }))
@@ -74,7 +81,8 @@ const discoveryHooks = Effect.gen(function*() {
     choose: (candidates) =>
       interactive
         ? Prompt.run(Prompt.Select({
-          message: "The configured gateway does not answer. Use a discovered one (saved as gateway.remote.url)?",
+          message: "The configured gateway does not answer. Connect to a discovered one? (Its certificate is shown for you to confirm; " +
+            "the configured token is not sent to it.)",
           choices: [
             ...candidates.map((c) => ({ title: `${c.name} (${c.url})`, value: c as DiscoveredCandidate | undefined })),
             { title: "none of these", value: undefined }
@@ -84,6 +92,12 @@ const discoveryHooks = Effect.gen(function*() {
   }
   return hooks
 })
+
+// Loopback, unspecified and link-local addresses are never taken from an advertisement.
+const routable = (host: string) => {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase()
+  return !isLoopbackIp(h) && h !== "0.0.0.0" && h !== "::" && !h.startsWith("169.254.") && !/^fe[89ab]/.test(h) && h !== "localhost"
+}
 
 /** Resolves a client command's target and route from its flags, the profile and the config. */
 export const resolveRoute = (flags: TargetInput) =>

@@ -10,6 +10,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Layer from "effect/Layer"
+import { printable } from "../text/printable.ts"
 import { discover as discoverProgram, type DiscoverListing } from "../programs/discover.ts"
 import { printJson, reportFailures } from "./output.ts"
 
@@ -57,15 +58,16 @@ const browser = (names: ReadonlyArray<string>, domain: string | undefined, serve
     ? Layer.unwrap(Effect.map(Effect.promise(() => import("../layers/DiscoveryMdns.ts")), (m) => m.layerBrowser(names)))
     : Layer.unwrap(Effect.map(Effect.promise(() => import("../layers/DiscoveryWideArea.ts")), (m) => m.layer({ domain, server })))
 
+// Everything here came from the network: shown through `printable`, never raw.
 const describe = (g: DiscoverListing) => {
-  const hints = Object.entries(g.hints).map(([k, v]) => `${k}=${v}`).join(" ")
+  const hints = Object.entries(g.hints).map(([k, v]) => `${printable(k, 32)}=${printable(v, 128)}`).join(" ")
   return [
     "",
-    g.name,
-    `  endpoint  ${g.url}  (SRV ${g.hostname ?? "?"}:${g.port}, address ${g.addresses.join(", ")})`,
+    printable(g.name, 128),
+    `  endpoint  ${printable(g.url)}  (SRV ${printable(g.hostname ?? "?", 128)}:${g.port}, address ${g.addresses.map((a) => printable(a, 64)).join(", ")})`,
     `  hints     ${hints.length === 0 ? "(none)" : hints}  (TXT: advertised, unverified)`,
     ...(g.hints.gatewayTlsSha256 === undefined
       ? []
-      : [`  tls       advertises sha256 ${g.hints.gatewayTlsSha256}; not stored: compare it with the gateway host's own before trusting it`])
+      : [`  tls       advertises sha256 ${printable(g.hints.gatewayTlsSha256, 64)}; not stored: compare it with the gateway host's own before trusting it`])
   ].join("\n")
 }

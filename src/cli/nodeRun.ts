@@ -106,7 +106,7 @@ export const nodeRun = Command.make("run", flags, (f) =>
           identity,
           deviceToken: stored,
           bootstrapToken,
-          onRejected: () => forgetDeviceToken(stateDir, identity.deviceId, "node"),
+          onRejected: () => forgetDeviceToken(stateDir, identity.deviceId, "node", tokenKey),
           onIssued: (token, scopes) =>
             Effect.gen(function*() {
               yield* saveDeviceToken(stateDir, identity.deviceId, "node", token, scopes, tokenKey)

@@ -239,22 +239,29 @@ export const resolveBrowse = (records: ReadonlyArray<Answer>): ReadonlyArray<Bro
     if ((r.ttl ?? 1) === 0) live.delete(key)
     else live.set(key, r)
   }
-  const all = [...live.values()]
+  // Indexed by lower-cased name: resolving is linear in the records, however many a peer sends.
+  const byName = new Map<string, Array<Answer>>()
+  for (const r of live.values()) {
+    const name = r.name.toLowerCase()
+    const list = byName.get(name)
+    if (list === undefined) byName.set(name, [r])
+    else list.push(r)
+  }
+  const named = (name: string) => byName.get(name.toLowerCase()) ?? []
   const out: Array<BrowsedService> = []
-  const instances = new Set(
-    all.filter((r) => r.type === "PTR" && r.name.toLowerCase() === SERVICE_TYPE.toLowerCase()).map((r) => String(r.data))
-  )
+  const instances = new Set(named(SERVICE_TYPE).filter((r) => r.type === "PTR").map((r) => String(r.data)))
   for (const fqdn of instances) {
-    const srv = all.find((r): r is Extract<Answer, { type: "SRV" }> => r.type === "SRV" && r.name.toLowerCase() === fqdn.toLowerCase())
+    if (out.length >= MAX_BROWSED_SERVICES) break
+    const srv = named(fqdn).find((r): r is Extract<Answer, { type: "SRV" }> => r.type === "SRV")
     if (srv === undefined) continue
-    const target = srv.data.target.toLowerCase()
-    const addresses = all
-      .filter((r) => (r.type === "A" || r.type === "AAAA") && r.name.toLowerCase() === target)
+    const addresses = named(srv.data.target)
+      .filter((r) => r.type === "A" || r.type === "AAAA")
       .map((r) => String(r.data))
       .filter((a) => isIP(a) !== 0)
+      .slice(0, 16)
       .sort((a, b) => isIP(a) - isIP(b))
     if (addresses.length === 0) continue
-    const txt = all.find((r) => r.type === "TXT" && r.name.toLowerCase() === fqdn.toLowerCase())
+    const txt = named(fqdn).find((r) => r.type === "TXT")
     out.push({
       instance: (fqdn.slice(0, fqdn.length - SERVICE_TYPE.length - 1)),
       hostname: srv.data.target,
@@ -266,11 +273,17 @@ export const resolveBrowse = (records: ReadonlyArray<Answer>): ReadonlyArray<Bro
   return out.sort((a, b) => a.instance.localeCompare(b.instance))
 }
 
+/** Services a browse reports at most, and records it keeps while browsing: a LAN peer cannot make it unbounded. */
+export const MAX_BROWSED_SERVICES = 64
+export const MAX_BROWSE_RECORDS = 2048
+/** Instances and hosts asked about again at most per query. */
+const MAX_FOLLOW_UPS = 16
+
 /** The questions a browser asks for the service type (PTR), or for what it still misses. */
 export const browseQuestions = (missing: { readonly instances: ReadonlyArray<string>; readonly hosts: ReadonlyArray<string> }): Array<Question> => [
   { name: SERVICE_TYPE, type: "PTR" },
-  ...missing.instances.flatMap((name) => [{ name, type: "SRV" as const }, { name, type: "TXT" as const }]),
-  ...missing.hosts.flatMap((name) => [{ name, type: "A" as const }, { name, type: "AAAA" as const }])
+  ...missing.instances.slice(0, MAX_FOLLOW_UPS).flatMap((name) => [{ name, type: "SRV" as const }, { name, type: "TXT" as const }]),
+  ...missing.hosts.slice(0, MAX_FOLLOW_UPS).flatMap((name) => [{ name, type: "A" as const }, { name, type: "AAAA" as const }])
 ]
 
 /** What is still unresolved among `records`: instances without SRV, SRV targets without addresses. */

@@ -1,7 +1,7 @@
 /**
  * The client's stored device tokens, `<stateDir>/identity/device-auth.json`
- * (0600): one token per role for this host's device, remembered with the URL of
- * the gateway that issued it and sent to no other.
+ * (0600): one token per role and gateway for this host's device, sent only to the
+ * gateway that issued it. A token from one gateway never replaces another's.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -10,6 +10,7 @@ import * as Schema from "effect/Schema"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { writeFileAtomic } from "../fs/atomicWrite.ts"
+import { own } from "../pairing/records.ts"
 
 const StoredToken = Schema.Struct({
   token: Schema.String,
@@ -32,7 +33,9 @@ export const deviceAuthPath = (stateDir: string) => join(stateDir, "identity", "
 /** The stored token of `deviceId` for `role`, if the gateway at `gatewayUrl` issued it. */
 export const loadDeviceToken = (stateDir: string, deviceId: string, role: string, gatewayUrl: string) =>
   Effect.map(readStore(stateDir), (store) => {
-    const entry = store?.deviceId === deviceId ? store.tokens[role] : undefined
+    if (store?.deviceId !== deviceId) return undefined
+    // Files written before tokens were kept per gateway hold one slot per role.
+    const entry = own(store.tokens, slot(role, gatewayUrl)) ?? own(store.tokens, role)
     return entry?.gatewayUrl === gatewayUrl ? entry.token : undefined
   })
 
@@ -48,21 +51,30 @@ export const saveDeviceToken = (
   Effect.gen(function*() {
     const current = yield* readStore(stateDir)
     const base: DeviceAuthFile = current?.deviceId === deviceId ? current : { version: 1, deviceId, tokens: {} }
-    if (base.tokens[role]?.token === token && base.tokens[role]?.gatewayUrl === gatewayUrl) return
+    const key = slot(role, gatewayUrl)
+    if (own(base.tokens, key)?.token === token) return
     const updatedAtMs = yield* Clock.currentTimeMillis
-    const next: DeviceAuthFile = { ...base, tokens: { ...base.tokens, [role]: { token, role, scopes: [...scopes], updatedAtMs, gatewayUrl } } }
+    const tokens = { ...base.tokens, [key]: { token, role, scopes: [...scopes], updatedAtMs, gatewayUrl } }
+    // The legacy per-role slot goes once its gateway has a slot of its own.
+    if (own(tokens, role)?.gatewayUrl === gatewayUrl) delete tokens[role]
+    const next: DeviceAuthFile = { ...base, tokens }
     yield* writeFileAtomic(deviceAuthPath(stateDir), JSON.stringify(next, null, 2) + "\n").pipe(Effect.ignore)
   })
 
-/** Forgets the stored token for `role` (after the gateway said it no longer matches). */
-export const forgetDeviceToken = (stateDir: string, deviceId: string, role: string) =>
+/** Forgets the token `gatewayUrl` issued for `role` (after that gateway said it no longer matches). */
+export const forgetDeviceToken = (stateDir: string, deviceId: string, role: string, gatewayUrl: string) =>
   Effect.gen(function*() {
     const current = yield* readStore(stateDir)
-    if (current?.deviceId !== deviceId || current.tokens[role] === undefined) return
+    if (current?.deviceId !== deviceId) return
     const tokens = { ...current.tokens }
-    delete tokens[role]
+    const keys = [slot(role, gatewayUrl), ...(own(tokens, role)?.gatewayUrl === gatewayUrl ? [role] : [])].filter((k) => own(tokens, k) !== undefined)
+    if (keys.length === 0) return
+    for (const k of keys) delete tokens[k]
     yield* writeFileAtomic(deviceAuthPath(stateDir), JSON.stringify({ ...current, tokens }, null, 2) + "\n").pipe(Effect.ignore)
   })
+
+// One slot per role and gateway.
+const slot = (role: string, gatewayUrl: string) => `${role} ${gatewayUrl}`
 
 const readStore = (stateDir: string) =>
   Effect.promise(() => readFile(deviceAuthPath(stateDir), "utf8").catch(() => undefined)).pipe(

@@ -53,6 +53,7 @@ import {
   recordKey,
   renamedHost,
   renamedInstance,
+  MAX_BROWSE_RECORDS,
   resolveBrowse,
   txtFor
 } from "../discovery/records.ts"
@@ -548,7 +549,10 @@ const browse = (options: MdnsOptions, timeoutMs: number) =>
           const event = yield* Queue.take(socket.events)
           if (event._tag !== "Packet" || event.packet.type !== "response") continue
           if (event.from.port !== 5353 || !isOnLink(event.from.address, iface)) continue
-          for (const a of [...(event.packet.answers ?? []), ...(event.packet.additionals ?? [])]) if (a.type !== "OPT") records.push(a)
+          for (const a of [...(event.packet.answers ?? []), ...(event.packet.additionals ?? [])]) {
+            if (records.length >= MAX_BROWSE_RECORDS) break
+            if (a.type !== "OPT") records.push(a)
+          }
         }
       }))
     }

@@ -84,9 +84,13 @@ export const layer = Layer.effect(
       wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, request))
     }
     const makeServer = (): Server => {
+      // Sockets that have not upgraded yet are short-lived: a TLS handshake or request headers that
+      // dawdle are dropped, so idle half-open sockets cannot pile up before the per-address upgrade cap applies.
+      const timeouts = { headersTimeout: PREUPGRADE_TIMEOUT_MS, requestTimeout: PREUPGRADE_TIMEOUT_MS, keepAliveTimeout: 5_000 }
       const server: Server = tls === undefined
-        ? createServer(httpRoutes)
-        : createTlsServer({ cert: tls.cert, key: tls.key, ALPNProtocols: ["http/1.1"] }, httpRoutes)
+        ? createServer(timeouts, httpRoutes)
+        : createTlsServer({ ...timeouts, cert: tls.cert, key: tls.key, ALPNProtocols: ["http/1.1"], handshakeTimeout: PREUPGRADE_TIMEOUT_MS }, httpRoutes)
+      server.maxConnections = MAX_SOCKETS
       // A TLS handshake that fails (a plaintext client, a scanner) only ends that socket.
       server.on("tlsClientError", (_err, socket) => socket.destroy())
       server.on("upgrade", onUpgrade)
@@ -141,6 +145,11 @@ export const layer = Layer.effect(
 // ---------------------------------------------------------------------------
 // Internal
 // ---------------------------------------------------------------------------
+
+/** How long a socket may take to complete its TLS handshake and send its request headers. */
+const PREUPGRADE_TIMEOUT_MS = 10_000
+/** Sockets one listener holds at most (10k nodes, plus room for operators). */
+const MAX_SOCKETS = 16_384
 
 const listen = (server: Server, host: string, port: number) =>
   Effect.callback<number, ListenerError>((resume) => {

@@ -157,23 +157,30 @@ export const resolveTarget = (
         reachable: (url) => url === remote.url ? Effect.succeed(directUp) : tcpReachable(url, probeTimeoutMs),
         choose: (candidates) => discovery === undefined ? Effect.succeed(undefined) : discovery.choose(candidates)
       })
-      // A discovered gateway is reached like any other: never over plaintext beyond loopback without the opt-in.
-      if (selection.route?.kind === "discovered") yield* checkPlaintext(selection.route.url, env)
-      if (selection.saveAsDirect !== undefined) {
-        yield* saveDirectEndpoint(config.paths.configPath, selection.saveAsDirect)
-        yield* Effect.logInfo(`saved ${selection.saveAsDirect} as gateway.remote.url in ${config.paths.configPath}`)
-      }
       const route = selection.route
       if (route?.kind === "ssh") return sshTarget(route.ssh, selection)
       // Nothing answered and no SSH: still dial the paired endpoint, so the error says what the network said.
-      const url = route === undefined ? remote.url ?? tailnetUrl! : route.url
+      const url = route === undefined ? remote.url ?? tailnetUrl : route.url
+      if (url === undefined) {
+        return yield* new ConfigError({ reason: "refused", message: "no usable route to the remote gateway; see `gatehouse status --deep` for why each was skipped" })
+      }
+      // One check for wherever credentials would go, whichever step chose it: never plaintext beyond loopback.
+      yield* checkPlaintext(url, env)
+      const discovered = route?.kind === "discovered"
+      // A first choice is remembered; a configured endpoint is never replaced by something a LAN peer advertised.
+      if (selection.saveAsDirect !== undefined && remote.url === undefined) {
+        yield* saveDirectEndpoint(config.paths.configPath, selection.saveAsDirect)
+        yield* Effect.logInfo(`saved ${selection.saveAsDirect} as gateway.remote.url in ${config.paths.configPath}`)
+      }
       return {
         url,
-        ...remoteCredentials,
+        // The configured secrets belong to the configured endpoint: a discovered gateway never gets them.
+        ...(discovered ? {} : remoteCredentials),
         origin: "remote-config",
         stateDir: config.paths.stateDir,
         selection,
-        configuredPin: remote.tlsFingerprint === undefined
+        // The configured pin is the configured gateway's: a discovered one is confirmed on first use instead.
+        configuredPin: discovered || remote.tlsFingerprint === undefined
           ? undefined
           : { fingerprint: remote.tlsFingerprint, pinnedBy: `gateway.remote.tlsFingerprint (${config.paths.configPath})` }
       }
@@ -216,7 +223,7 @@ export const withDevice = (target: ResolvedTarget, role = "operator") =>
       identity,
       deviceToken,
       onIssued: (token, scopes) => saveDeviceToken(target.stateDir, identity.deviceId, role, token, scopes, key),
-      onRejected: () => forgetDeviceToken(target.stateDir, identity.deviceId, role)
+      onRejected: () => forgetDeviceToken(target.stateDir, identity.deviceId, role, key)
     }
     return { ...target, device }
   })

@@ -25,6 +25,12 @@ export const parseSshTarget = (text: string): { readonly target: string; readonl
   const [, user, rawHost, rawPort] = m
   const host = rawHost!.replace(/^\[|\]$/g, "")
   if (host.startsWith("-") || user?.startsWith("-")) return `--ssh: "${text}" is not a host`
+  // Names and addresses only: ssh expands %h and friends into ProxyCommand and similar settings,
+  // where shell characters in a host would become commands on older OpenSSH (CVE-2023-51385).
+  const bracketed = rawHost!.startsWith("[")
+  if (!(bracketed ? /^[0-9a-fA-F:.]+(%[A-Za-z0-9_.-]+)?$/ : /^[A-Za-z0-9._-]+$/).test(host) || (user !== undefined && !/^[A-Za-z0-9._-]+$/.test(user))) {
+    return `--ssh: "${text}" has characters a user or host name cannot have (letters, digits, ".", "_" and "-" only)`
+  }
   const target = user === undefined ? host : `${user}@${host}`
   if (rawPort === undefined) return { target }
   const port = Number(rawPort)

@@ -8,6 +8,7 @@ import { bodyHash, zoneFile, zoneHash } from "../../src/discovery/zone.ts"
 import {
   type Advert,
   announcement,
+  browseQuestions,
   answerTo,
   conflictIn,
   goodbye,
@@ -295,5 +296,20 @@ describe("wide-area zone file", () => {
     const off = resolveDiscovery(file({ discovery: { wideArea: { enabled: false, domain: "x.internal" } } }), {}, "/state")
     assert.isUndefined(typeof off === "string" ? off : off.wideArea)
     assert.include(String(resolveDiscovery(file({ discovery: { wideArea: { domain: "bad domain" } } }), {})), "discovery.wideArea.domain")
+  })
+})
+
+describe("browsing is bounded by what it keeps, not by what peers send", () => {
+  it("resolves at most 64 services and asks again about at most 16 instances and 16 hosts", () => {
+    const answers: Array<never> = []
+    for (let i = 0; i < 500; i++) {
+      const fqdn = `gw${i}._openclaw-gw._tcp.local`
+      answers.push({ name: "_openclaw-gw._tcp.local", type: "PTR", ttl: 120, data: fqdn } as never)
+      answers.push({ name: fqdn, type: "SRV", ttl: 120, data: { priority: 0, weight: 0, port: 18789, target: `h${i}.local` } } as never)
+      answers.push({ name: `h${i}.local`, type: "A", ttl: 120, data: `192.0.2.${i % 250 + 1}` } as never)
+    }
+    assert.lengthOf(resolveBrowse(answers), 64)
+    const questions = browseQuestions({ instances: Array.from({ length: 500 }, (_, i) => `i${i}`), hosts: Array.from({ length: 500 }, (_, i) => `h${i}`) })
+    assert.lengthOf(questions, 1 + 32 + 32)
   })
 })

@@ -74,14 +74,15 @@ describe("gateway.remote.* and the client route", () => {
       assert.include(e.message, "gateway.remote.sshTarget is not set")
     }))
 
-  it.effect("remote mode: a discovered gateway the user chooses is used and saved as gateway.remote.url", () =>
+  it.effect("remote mode: a discovered gateway the user chooses is used, gets none of the configured credentials or pin, and never replaces the configured endpoint", () =>
     Effect.gen(function*() {
       const closed = yield* Effect.promise(freePort)
       const server = createServer().listen(0, "127.0.0.1")
       yield* Effect.addFinalizer(() => Effect.sync(() => server.close()))
       yield* Effect.promise(() => once(server, "listening"))
       const lan = { name: "gatehouse on box", url: `ws://127.0.0.1:${(server.address() as { port: number }).port}` }
-      const env = withFile({ gateway: { mode: "remote", port: 20100, remote: { url: `ws://127.0.0.1:${closed}`, token: "r" } } })
+      const configured = { url: `ws://127.0.0.1:${closed}`, token: "r", tlsFingerprint: "ab".repeat(32) }
+      const env = withFile({ gateway: { mode: "remote", port: 20100, remote: configured } })
       const offered: Array<ReadonlyArray<unknown>> = []
       const t = yield* resolveTarget(flags, env, 1000, {
         browse: Effect.succeed({ candidates: [lan] }),
@@ -90,13 +91,33 @@ describe("gateway.remote.* and the client route", () => {
       assert.deepStrictEqual(offered, [[lan]])
       assert.strictEqual(t.url, lan.url)
       assert.deepStrictEqual(t.selection.route, { kind: "discovered", ...lan })
-      assert.strictEqual(Redacted.value(t.token!), "r")
+      assert.isUndefined(t.token)
+      assert.isUndefined(t.password)
+      assert.isUndefined(t.configuredPin)
       const saved = JSON.parse(readFileSync(join(env.HOME, ".openclaw", "openclaw.json"), "utf8"))
-      assert.deepStrictEqual(saved, { gateway: { mode: "remote", port: 20100, remote: { url: lan.url, token: "r" } } })
-      // Next time the saved endpoint answers: no browsing, no question.
-      const again = yield* resolveTarget(flags, env, 1000, { browse: Effect.die("not browsed"), choose: () => Effect.die("not asked") })
-      assert.strictEqual(again.selection.route?.kind, "direct")
+      assert.deepStrictEqual(saved, { gateway: { mode: "remote", port: 20100, remote: configured } })
     }).pipe(Effect.scoped))
+
+  it.effect("remote mode: a discovered gateway chosen where no endpoint was configured is saved as gateway.remote.url", () =>
+    Effect.gen(function*() {
+      const server = createServer().listen(0, "127.0.0.1")
+      yield* Effect.addFinalizer(() => Effect.sync(() => server.close()))
+      yield* Effect.promise(() => once(server, "listening"))
+      const lan = { name: "gatehouse on box", url: `ws://127.0.0.1:${(server.address() as { port: number }).port}` }
+      const env = withFile({ gateway: { mode: "remote", remote: { sshTarget: "root@192.0.2.1" } } })
+      const t = yield* resolveTarget(flags, env, 1000, { browse: Effect.succeed({ candidates: [lan] }), choose: (c) => Effect.succeed(c[0]) })
+      assert.strictEqual(t.url, lan.url)
+      const saved = JSON.parse(readFileSync(join(env.HOME, ".openclaw", "openclaw.json"), "utf8"))
+      assert.strictEqual(saved.gateway.remote.url, lan.url)
+    }).pipe(Effect.scoped))
+
+  it.effect("remote mode: the tailnet fallback never sends credentials over plaintext to a non-loopback host", () =>
+    Effect.gen(function*() {
+      const env = withFile({ gateway: { mode: "remote", remote: { tailnet: "gw.example.com", token: "SECRET" } } })
+      const e = yield* Effect.flip(resolveTarget(flags, env, 200))
+      assert.strictEqual(e.reason, "refused")
+      assert.include(e.message, "plaintext")
+    }))
 
   it.effect("remote mode: an unreachable paired endpoint falls back to SSH, and the skip reasons say why", () =>
     Effect.gen(function*() {

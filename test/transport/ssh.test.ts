@@ -101,3 +101,13 @@ describe("the forward keeper (TestClock)", () => {
       assert.strictEqual(yield* keeper.failures, 0)
     }).pipe(Effect.scoped))
 })
+
+describe("ssh targets carry no shell characters", () => {
+  it("refuses users and hosts with characters ssh would expand into commands", () => {
+    for (const bad of ["root@$(id).example", "root@`id`", "ro'ot@host", "root@host;id", "root@h%h", "us er@host", "root@[::1;id]"]) {
+      assert.isString(parseSshTarget(bad), bad)
+    }
+    assert.deepStrictEqual(parseSshTarget("deploy_1@gw-01.example.com:2222"), { target: "deploy_1@gw-01.example.com", port: 2222 })
+    assert.deepStrictEqual(parseSshTarget("root@[fd00::1]:22"), { target: "root@fd00::1", port: 22 })
+  })
+})
