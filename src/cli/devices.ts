@@ -19,6 +19,7 @@ import {
   DeviceTokenRevoke,
   DeviceTokenRotate
 } from "../protocol/rpcs/devices.ts"
+import { endedByOwnRevocation } from "../programs/gatewayClient.ts"
 import { callMethod, withTransport } from "./clientCommands.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { targetFlags } from "./targetFlags.ts"
@@ -105,7 +106,10 @@ const remove = Command.make(
   { ...targetFlags, deviceId: Argument.String("deviceId") },
   (flags) =>
     reportFailures(Effect.gen(function*() {
-      const result = yield* callMethod(flags, DevicePairRemove, { deviceId: flags.deviceId })
+      // Removing the device this command runs as ends its own session (4001) once the removal is done.
+      const result = yield* callMethod(flags, DevicePairRemove, { deviceId: flags.deviceId }).pipe(
+        Effect.catchIf(endedByOwnRevocation, () => Effect.succeed({ deviceId: flags.deviceId }))
+      )
       if (flags.json) return yield* printJson(result)
       yield* Console.log(`Removed ${flags.deviceId}; its connections were closed`)
     }), flags.json)

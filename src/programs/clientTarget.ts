@@ -225,7 +225,8 @@ export const withDevice = (target: ResolvedTarget, role = "operator") =>
       onIssued: (token, scopes) => saveDeviceToken(target.stateDir, identity.deviceId, role, token, scopes, key),
       onRejected: () => forgetDeviceToken(target.stateDir, identity.deviceId, role, key)
     }
-    return { ...target, device }
+    // On the gateway's own host, its secret is the owner's way back in, whatever happened to this device.
+    return { ...target, device, ownerFallback: target.origin === "local" }
   })
 
 /** Adds the certificate pin a `wss://` target must present (see `decidePin`). */

@@ -15,10 +15,11 @@ import * as Result from "effect/Result"
 import type * as Rpc from "effect/rpc/Rpc"
 import type * as RpcMiddleware from "effect/rpc/RpcMiddleware"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import { randomUUID, sign } from "node:crypto"
 import type { DeviceIdentity } from "../identity/deviceIdentity.ts"
 import { payloadV3, type SignedFields } from "../protocol/deviceAuth.ts"
-import { MAX_PAYLOAD_BYTES } from "../protocol/constants.ts"
+import { CloseCode, MAX_PAYLOAD_BYTES } from "../protocol/constants.ts"
 import type { ErrorShape } from "../protocol/frames.ts"
 import { OPERATOR_SCOPES } from "../protocol/scopes.ts"
 import { type TlsPin, Transport } from "../services/Transport.ts"
@@ -40,6 +41,13 @@ export interface Target {
   readonly device?: DeviceCredentials | undefined
   /** For `wss://`: the certificate pin, and what to do once the gateway presented it. */
   readonly tls?: TargetTls | undefined
+  /**
+   * The gateway owner on its own host: when the gateway will not take this device
+   * (not paired, or its token refused), connect again with the shared secret alone,
+   * which a direct loopback client is granted. So the owner can always list,
+   * approve and re-pair, even after removing this very device.
+   */
+  readonly ownerFallback?: boolean | undefined
 }
 
 /** The pin a `wss://` target must present; `onVerified` runs once it did (to store a first-use pin). */
@@ -90,7 +98,21 @@ export interface Session {
 }
 
 /** Opens a session for the scope's lifetime, over the `Transport` in context. */
-export const openSession = (target: Target, options: SessionOptions = {}) =>
+export const openSession = (target: Target, options: SessionOptions = {}): Effect.Effect<Session, GatewayCallError, Transport | Scope.Scope> =>
+  target.ownerFallback === true && target.device !== undefined && (target.token !== undefined || target.password !== undefined)
+    ? openOnce(target, options).pipe(
+      Effect.catchIf(
+        (e) => e.kind === "rejected" && (e.code === "PAIRING_REQUIRED" || e.code === "AUTH_DEVICE_TOKEN_MISMATCH"),
+        (e) =>
+          Effect.andThen(
+            Effect.logDebug(`this device is not let in (${e.code}); continuing as the gateway's owner with the gateway secret`),
+            openOnce({ ...target, device: undefined }, options)
+          )
+      )
+    )
+    : openOnce(target, options)
+
+const openOnce = (target: Target, options: SessionOptions) =>
   Effect.gen(function*() {
     const timeoutMs = options.timeoutMs ?? 10_000
     const inbox = yield* Queue.unbounded<Record<string, unknown>, Cause.Done>()
@@ -131,7 +153,8 @@ export const openSession = (target: Target, options: SessionOptions = {}) =>
         Effect.catchIf(Cause.isDone, () =>
           Effect.fail(new GatewayCallError({
             kind: "closed",
-            message: `gateway closed the connection while ${what} (code ${closeInfo.code}${closeInfo.reason ? `: ${closeInfo.reason}` : ""})`
+            message: `gateway closed the connection while ${what} (code ${closeInfo.code}${closeInfo.reason ? `: ${closeInfo.reason}` : ""})`,
+            details: { closeCode: closeInfo.code }
           }))),
         Effect.timeoutOrElse({
           duration: timeoutMs,
@@ -217,7 +240,11 @@ export const openSession = (target: Target, options: SessionOptions = {}) =>
     const waiting = new Map<string, Deferred.Deferred<Record<string, unknown>, GatewayCallError>>()
     const events = yield* Queue.unbounded<Record<string, unknown>, Cause.Done>()
     const closedError = () =>
-      new GatewayCallError({ kind: "closed", message: `gateway closed the connection (code ${closeInfo.code}${closeInfo.reason ? `: ${closeInfo.reason}` : ""})` })
+      new GatewayCallError({
+        kind: "closed",
+        message: `gateway closed the connection (code ${closeInfo.code}${closeInfo.reason ? `: ${closeInfo.reason}` : ""})`,
+        details: { closeCode: closeInfo.code }
+      })
     yield* Effect.forkScoped(
       Effect.gen(function*() {
         while (true) {
@@ -266,6 +293,14 @@ export const openSession = (target: Target, options: SessionOptions = {}) =>
       })
     return { hello, request, call, events } satisfies Session
   })
+
+/**
+ * Whether a call ended because the gateway revoked the very credentials it ran
+ * under (close code 4001): the gateway closes that way only after the change it
+ * was asked for took effect.
+ */
+export const endedByOwnRevocation = (e: { readonly _tag?: string }): boolean =>
+  e instanceof GatewayCallError && e.kind === "closed" && (e.details as { closeCode?: unknown } | undefined)?.closeCode === CloseCode.credentialsRevoked
 
 /** Connects, calls the method named `method`, and closes; the answer comes back as sent. */
 export const callGateway = (target: Target, method: string, params?: unknown, options?: SessionOptions) =>

@@ -1,5 +1,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { connectDevice, newDevice } from "../helpers/device.ts"
 import { type Daemon, freePort, run, startDaemon } from "../helpers/processes.ts"
 import { homeWithConfig } from "../helpers/testGateway.ts"
@@ -90,5 +92,39 @@ describe("gatehouse devices", () => {
     const reused = await Effect.runPromise(Effect.scoped(Effect.flatMap(openWs(decoded.url, { "x-forwarded-for": "198.51.100.25" }), (c) =>
       connectDevice(c, newDevice(), { role: "node", auth: { bootstrapToken: decoded.bootstrapToken } }))))
     assert.strictEqual(reused.error.details.code, "AUTH_BOOTSTRAP_TOKEN_INVALID")
+  })
+})
+
+describe("the owner on the gateway host cannot lock themselves out", () => {
+  const env = homeWithConfig({ gateway: { auth: { token: "owner-token-0c3a9d51" }, pairing: { autoApproveLocal: false } } })
+  let port = 0
+  let daemon: Daemon
+  const cli = (...args: Array<string>) => run(args, { ...env, OPENCLAW_GATEWAY_PORT: String(port) })
+
+  beforeAll(async () => {
+    port = await freePort()
+    daemon = await startDaemon(["gateway", "run", "--port", String(port)], env, /listening on ws:/)
+  })
+  afterAll(async () => {
+    daemon.child.kill("SIGTERM")
+    await daemon.exited
+  })
+
+  it("lists, approves its own device, removes it (exit 0), and still lists and re-pairs afterwards", async () => {
+    const first = await cli("devices", "list", "--json")
+    assert.strictEqual(first.code, 0, first.stderr)
+    const own = JSON.parse(readFileSync(join(env.HOME, ".openclaw", "identity", "device.json"), "utf8")).deviceId as string
+    const request = (JSON.parse(first.stdout).pending as Array<{ requestId: string; deviceId: string }>).find((p) => p.deviceId === own)
+    assert.isDefined(request, first.stdout)
+    const approved = await cli("devices", "approve", request!.requestId)
+    assert.strictEqual(approved.code, 0, approved.stderr)
+    const removed = await cli("devices", "remove", own)
+    assert.strictEqual(removed.code, 0, removed.stdout + removed.stderr)
+    assert.include(removed.stdout, `Removed ${own}`)
+    const after = await cli("devices", "list", "--json")
+    assert.strictEqual(after.code, 0, after.stderr)
+    assert.isFalse((JSON.parse(after.stdout).paired as Array<{ deviceId: string }>).some((d) => d.deviceId === own))
+    const again = (JSON.parse(after.stdout).pending as Array<{ requestId: string; deviceId: string }>).find((p) => p.deviceId === own)
+    assert.strictEqual((await cli("devices", "approve", again!.requestId)).code, 0)
   })
 })
