@@ -222,17 +222,7 @@ const superviseZone = (
           port: endpoint.port,
           ipv4,
           ipv6: tailnet?.ipv4 !== undefined ? (tailnet.ipv6 === undefined ? [] : [tailnet.ipv6]) : ifaces[0]?.ipv6.filter((a) => !a.startsWith("fe80:")) ?? [],
-          txt: txtFor({
-            mode: options.mode === "full" ? "full" : "minimal",
-            displayName: options.displayName,
-            lanHost: `${options.host}.local`,
-            gatewayPort: endpoint.port,
-            tlsSha256: endpoint.tlsSha256,
-            canvasPort: endpoint.canvasPort,
-            tailnetDns,
-            sshPort: options.sshPort,
-            cliPath: options.cliPath
-          })
+          txt: advertTxt(options, endpoint, options.host, tailnetDns)
         }
         const previous = yield* Effect.promise(() => readFile(wide.zoneFile, "utf8").catch(() => undefined))
         if (previous === undefined || zoneHash(previous) !== bodyHash(zone)) {
@@ -317,6 +307,20 @@ export const nodeWire: Wire = {
 // ---------------------------------------------------------------------------
 // Internal
 // ---------------------------------------------------------------------------
+
+// The TXT hints of an advert, the same on the LAN and in the wide-area zone.
+const advertTxt = (options: MdnsOptions, endpoint: PublishedEndpoint, host: string, tailnetDns: string | undefined) =>
+  txtFor({
+    mode: options.mode === "full" ? "full" : "minimal",
+    displayName: options.displayName,
+    lanHost: `${host}.local`,
+    gatewayPort: endpoint.port,
+    tlsSha256: endpoint.tlsSha256,
+    canvasPort: endpoint.canvasPort,
+    tailnetDns,
+    sshPort: options.sshPort,
+    cliPath: options.cliPath
+  })
 
 // multicast-dns's `send` (any packet, multicast or unicast) is public but missing from its typings.
 interface RawSend {
@@ -436,17 +440,7 @@ const advertFor = (
   port: endpoint.port,
   ipv4: [iface.address],
   ipv6: iface.ipv6,
-  txt: txtFor({
-    mode: options.mode === "full" ? "full" : "minimal",
-    displayName: options.displayName,
-    lanHost: `${names.host}.local`,
-    gatewayPort: endpoint.port,
-    tlsSha256: endpoint.tlsSha256,
-    canvasPort: endpoint.canvasPort,
-    tailnetDns,
-    sshPort: options.sshPort,
-    cliPath: options.cliPath
-  })
+  txt: advertTxt(options, endpoint, names.host, tailnetDns)
 })
 
 type Socketed = ReadonlyArray<{ readonly iface: LanInterface; readonly socket: WireSocket }>

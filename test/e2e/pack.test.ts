@@ -1,9 +1,9 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { spawn, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { delimiter, dirname, join } from "node:path"
-import { type Daemon, freePort, startDaemon } from "../helpers/processes.ts"
+import { collect, type Daemon, freePort, type Ran, startDaemon } from "../helpers/processes.ts"
 
 // gatehouse as a user gets it: `npm pack`, the tarball installed into an empty project, then the
 // installed `gatehouse` command and `import ... from "gatehouse"`. Node never strips types under
@@ -33,22 +33,7 @@ const npmEnv = (): Record<string, string> => {
   return { ...env, PATH, npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" }
 }
 
-interface Ran {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const exec = (cmd: string, args: ReadonlyArray<string>, cwd: string, env: Record<string, string>): Promise<Ran> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d) => (stdout += d))
-    child.stderr.on("data", (d) => (stderr += d))
-    child.once("error", reject)
-    child.once("close", (code) => resolve({ code, stdout, stderr }))
-  })
+const exec = (cmd: string, args: ReadonlyArray<string>, cwd: string, env: Record<string, string>): Promise<Ran> => collect(cmd, args, { cwd, env })
 
 // No process may have run a .ts file from node_modules (what the installed package used to do).
 const noTsRun = (output: string) => {

@@ -18,8 +18,12 @@ export interface Ran {
 }
 
 export const run = (args: ReadonlyArray<string>, env: Record<string, string>, bin = BIN): Promise<Ran> =>
+  collect(...command(bin, args), { env: childEnv(env) })
+
+/** Runs `cmd` to its end and collects its output. */
+export const collect = (cmd: string, args: ReadonlyArray<string>, options: { readonly env: NodeJS.ProcessEnv; readonly cwd?: string }): Promise<Ran> =>
   new Promise((resolve, reject) => {
-    const child = spawn(...command(bin, args), { env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(cmd, [...args], { ...options, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))
