@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import { call, gatewayHealth, gatewayStatus, health, status } from "./cli/clientCommands.ts"
+import { configGet, configValidate } from "./cli/configGet.ts"
 import { configShow } from "./cli/configShow.ts"
 import { devices } from "./cli/devices.ts"
 import { mistypedSubcommand } from "./cli/didYouMean.ts"
@@ -29,8 +30,8 @@ const gateway = Command.make("gateway").pipe(
 )
 
 const config = Command.make("config").pipe(
-  Command.withDescription("Inspect the configuration"),
-  Command.withSubcommands([configShow])
+  Command.withDescription("Inspect and check the configuration"),
+  Command.withSubcommands([configShow, configGet, configValidate])
 )
 
 export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, discover, config]))

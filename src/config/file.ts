@@ -1,9 +1,12 @@
 /**
- * Reading `openclaw.json`: a missing file is an empty config; an unreadable,
- * non-JSON or wrongly typed one is a ConfigError naming the file and key path.
+ * Reading `openclaw.json`: JSON5, as OpenClaw reads it (comments, trailing
+ * commas, unquoted keys), parsed by the `json5` library. A missing file is an
+ * empty config; an unreadable, unparsable or wrongly typed one is a ConfigError
+ * naming the file and key path.
  */
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
+import JSON5 from "json5"
 import { readFile } from "node:fs/promises"
 import { ConfigError } from "./errors.ts"
 import { type DecodedFile, decodeFileConfig } from "./schema.ts"
@@ -32,12 +35,11 @@ export const loadConfigFile = (path: string): Effect.Effect<LoadedFile, ConfigEr
     )
     if (text === undefined) return empty
     if (text.trim() === "") return { ...empty, exists: true }
-    const parsed = Result.try(() => JSON.parse(text) as unknown)
+    const parsed = Result.try(() => JSON5.parse(text) as unknown)
     if (Result.isFailure(parsed)) {
       return yield* new ConfigError({
         reason: "malformed",
-        message: `config ${path} is not valid JSON: ${String((parsed.failure as Error).message)}` +
-          ` (comments and trailing commas are not supported; fix the file or move it aside)`
+        message: `config ${path} is not valid JSON5: ${String((parsed.failure as Error).message)}; fix the file or move it aside`
       })
     }
     const decoded = decodeFileConfig(parsed.success)

@@ -79,6 +79,22 @@ describe("GatewayConfig", () => {
       assert.include(error.message, "gateway.bind: Expected \"loopback\"")
     }))
 
+  it.effect("reads openclaw.json as JSON5, as OpenClaw does: comments, trailing commas, unquoted keys", () =>
+    Effect.gen(function*() {
+      const { config } = yield* GatewayConfig.make({}, withFile(`// my gateway
+{
+  gateway: {
+    port: 18800, /* not the default */
+    trustedProxies: ['10.0.0.1',],
+  },
+  "__proto__": { polluted: true },
+}
+`))
+      assert.strictEqual(config.port.value, 18800)
+      assert.deepStrictEqual(config.trustedProxies, ["10.0.0.1"])
+      assert.isUndefined(({} as { polluted?: unknown }).polluted)
+    }))
+
   it.effect("says a non-JSON file is malformed", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(GatewayConfig.make({}, withFile("{ gateway: ")))

@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { readFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { WebSocket } from "ws"
 import { type Daemon, freePort, run, startDaemon } from "../helpers/processes.ts"
@@ -64,6 +64,22 @@ describe("the gatehouse command", () => {
     const again = await run(["--profile", "stoppable", "gateway", "stop", "--json"], own)
     assert.strictEqual(again.code, 0)
     assert.deepInclude(JSON.parse(again.stdout), { ok: true, stopped: false })
+  })
+
+  it("config get prints one key, config validate lists every problem and exits 1", async () => {
+    const own = tempHome()
+    mkdirSync(join(own, ".openclaw"), { recursive: true })
+    writeFileSync(join(own, ".openclaw", "openclaw.json"), "{ gateway: { port: 18877, auth: { token: 'abcdefghijklmnopqrstuvwx' } }, // ok\n}")
+    const port = await run(["config", "get", "gateway.port"], { HOME: own })
+    assert.strictEqual(port.stdout.trim(), "18877")
+    const secret = await run(["config", "get", "gateway.auth.token", "--json"], { HOME: own })
+    assert.notInclude(secret.stdout, "abcdefghijklmnopqrstuvwx")
+    assert.strictEqual((await run(["config", "validate"], { HOME: own })).code, 0)
+    writeFileSync(join(own, ".openclaw", "openclaw.json"), "{ gateway: { port: 'x', bind: 'moon' } }")
+    const invalid = await run(["config", "validate"], { HOME: own })
+    assert.strictEqual(invalid.code, 1)
+    assert.include(invalid.stderr, "gateway.port")
+    assert.include(invalid.stderr, "gateway.bind")
   })
 
   it("answers a mistyped command with did-you-mean first, not the whole help", async () => {
