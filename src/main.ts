@@ -12,6 +12,7 @@ import { call, gatewayHealth, gatewayStatus, health, status } from "./cli/client
 import { configGet, configValidate } from "./cli/configGet.ts"
 import { configShow } from "./cli/configShow.ts"
 import { devices } from "./cli/devices.ts"
+import { doctor } from "./cli/doctor.ts"
 import { mistypedSubcommand } from "./cli/didYouMean.ts"
 import { discover } from "./cli/discover.ts"
 import { gatewayInstallService } from "./cli/gatewayInstallService.ts"
@@ -34,7 +35,7 @@ const config = Command.make("config").pipe(
   Command.withSubcommands([configShow, configGet, configValidate])
 )
 
-export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, discover, config]))
+export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, discover, config, doctor]))
 
 const mistyped = mistypedSubcommand(cli, process.argv.slice(2))
 if (mistyped !== undefined) {

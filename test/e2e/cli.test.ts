@@ -82,6 +82,17 @@ describe("the gatehouse command", () => {
     assert.include(invalid.stderr, "gateway.bind")
   })
 
+  it("doctor says everything checks out for a running gateway, and names the fix when none runs", async () => {
+    const good = await run(["doctor"], { ...env, OPENCLAW_GATEWAY_PORT: String(port) })
+    assert.strictEqual(good.code, 0, good.stdout + good.stderr)
+    assert.include(good.stdout, "Everything checks out.")
+    const none = await run(["doctor", "--json"], { HOME: tempHome() })
+    assert.strictEqual(none.code, 1)
+    const report = JSON.parse(none.stdout) as { ok: boolean; checks: Array<{ name: string; ok: boolean; fix?: string }> }
+    assert.isFalse(report.ok)
+    assert.include(report.checks.find((c) => c.name === "gateway")?.fix, "gatehouse gateway run")
+  })
+
   it("answers a mistyped command with did-you-mean first, not the whole help", async () => {
     const top = await run(["helth"], { HOME: tempHome() })
     assert.strictEqual(top.code, 1)
