@@ -10,6 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import { call, gatewayHealth, gatewayStatus, health, status } from "./cli/clientCommands.ts"
 import { configGet, configValidate } from "./cli/configGet.ts"
+import { configSet, configUnset } from "./cli/configSet.ts"
 import { configShow } from "./cli/configShow.ts"
 import { devices } from "./cli/devices.ts"
 import { doctor } from "./cli/doctor.ts"
@@ -32,7 +33,7 @@ const gateway = Command.make("gateway").pipe(
 
 const config = Command.make("config").pipe(
   Command.withDescription("Inspect and check the configuration"),
-  Command.withSubcommands([configShow, configGet, configValidate])
+  Command.withSubcommands([configShow, configGet, configSet, configUnset, configValidate])
 )
 
 export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, discover, config, doctor]))

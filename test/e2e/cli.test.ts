@@ -82,6 +82,24 @@ describe("the gatehouse command", () => {
     assert.include(invalid.stderr, "gateway.bind")
   })
 
+  it("config set changes one key and keeps the rest, refuses an invalid result, and unset removes it", async () => {
+    const own = tempHome()
+    const file = join(own, ".openclaw", "openclaw.json")
+    mkdirSync(join(own, ".openclaw"), { recursive: true })
+    writeFileSync(file, "// mine\n{ agents: { list: ['a'] }, gateway: { port: 18877 } }\n")
+    const set = await run(["config", "set", "gateway.pairing.autoApproveLocal", "false"], { HOME: own })
+    assert.strictEqual(set.code, 0, set.stderr)
+    assert.include(set.stdout, "openclaw.json.bak")
+    assert.deepStrictEqual(JSON.parse(readFileSync(file, "utf8")), { agents: { list: ["a"] }, gateway: { port: 18877, pairing: { autoApproveLocal: false } } })
+    assert.include(readFileSync(`${file}.bak`, "utf8"), "// mine")
+    const invalid = await run(["config", "set", "gateway.port", "\"not a port\""], { HOME: own })
+    assert.strictEqual(invalid.code, 1)
+    assert.include(invalid.stderr, "gateway.port")
+    assert.strictEqual(JSON.parse(readFileSync(file, "utf8")).gateway.port, 18877)
+    assert.strictEqual((await run(["config", "unset", "gateway.pairing"], { HOME: own })).code, 0)
+    assert.deepStrictEqual(JSON.parse(readFileSync(file, "utf8")).gateway, { port: 18877 })
+  })
+
   it("doctor says everything checks out for a running gateway, and names the fix when none runs", async () => {
     const good = await run(["doctor"], { ...env, OPENCLAW_GATEWAY_PORT: String(port) })
     assert.strictEqual(good.code, 0, good.stdout + good.stderr)
