@@ -156,7 +156,7 @@ const rssKiB = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, "utf8
 
 const roundTrips = async (s: Server, method: string, inflight: number, count: number) => {
   const c = await connect(s.url, { token })
-  for (let i = 0; i < 300; i++) await c.call(method)
+  for (let i = 0; i < 1000; i++) await c.call(method) // warm-up (JIT, caches)
   const cpu0 = cpuUs(s.pid)
   const t0 = performance.now()
   let issued = 0
@@ -207,7 +207,8 @@ const nodesLoad = async (s: Server, identities: ReadonlyArray<Identity>) => {
   const connectSec = (performance.now() - t0) / 1000
   await sleep(1000)
   const rssPerConnKiB = (rssKiB(s.pid) - rss0) / identities.length
-  const op = await connect(s.url, { token, scopes: ["operator.read", "operator.write"] })
+  // Four operator connections share the load: gatehouse caps one caller at 64 invokes in flight.
+  const ops = await Promise.all(Array.from({ length: 4 }, () => connect(s.url, { token, scopes: ["operator.read", "operator.write"] })))
   const latencies: Array<number> = []
   let errors = 0
   let sent = 0
@@ -220,7 +221,7 @@ const nodesLoad = async (s: Server, identities: ReadonlyArray<Identity>) => {
       while (sent < due) {
         const nodeId = identities[sent % identities.length]!.id
         const t = performance.now()
-        pending.push(op.call("node.invoke", { nodeId, command: "system.which", params: { bins: ["sh"] }, idempotencyKey: `k${sent}`, timeoutMs: 10_000 }).then(
+        pending.push(ops[sent % ops.length]!.call("node.invoke", { nodeId, command: "system.which", params: { bins: ["sh"] }, idempotencyKey: `k${sent}`, timeoutMs: 10_000 }).then(
           () => void latencies.push(performance.now() - t),
           () => void errors++
         ))
@@ -232,7 +233,7 @@ const nodesLoad = async (s: Server, identities: ReadonlyArray<Identity>) => {
     tick()
   })
   await Promise.all(pending)
-  await op.close()
+  await Promise.all(ops.map((op) => op.close()))
   await Promise.all(nodes.map((n) => n.close()))
   return { connectSec, rssPerConnKiB, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), errors }
 }
