@@ -240,7 +240,8 @@ const nodesLoad = async (s: Server, identities: ReadonlyArray<Identity>) => {
 
 const afterLoadRss = async (s: Server) => {
   await sleep(500)
-  s.child.kill("SIGUSR2")
+  // Only our servers run the gc hook; OpenClaw gets no signal (it has its own meaning for SIGUSR signals).
+  if (s.kind !== "openclaw") s.child.kill("SIGUSR2")
   await sleep(1000)
   return rssKiB(s.pid) / 1024
 }
