@@ -1,105 +1,422 @@
-// Benchmark harness: gatehouse against a raw `ws` baseline run in the same process tree.
-// Measures start-up to listening, idle RSS, sequential request round trips and
-// connect+handshake cycles, and prints each as a ratio to the baseline.
-//   node bench/run.ts [requests=3000] [connects=200]
-import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+// Benchmark harness (not part of `npm test`): gatehouse (the bundle dist/gatehouse.mjs) against a raw
+// `ws` baseline speaking the same frames with the same sizes (bench/rawServer.mjs), interleaved in one
+// run, R repetitions, medians and ratios of medians. Optionally an OpenClaw gateway as a third column.
+//   npm run bench -- [--reps 5] [--nodes 1000] [--rate 500] [--seconds 5] [--peer openclaw]
+// Figures: (a) round trips/s of `last-heartbeat` and `health`, sequential and 16 in flight on one
+// connection, with server CPU µs per operation (/proc/<pid>/stat utime+stime); (b) signed handshakes/s
+// (challenge → Ed25519-signed connect → hello-ok → close); (c) N concurrent node connections: RSS per
+// connection and node.invoke p50/p99 at a fixed rate spread over them (first repetition only);
+// (d) start to listening, idle RSS, RSS after the load has gone (after a forced GC).
+// Writes bench/results/latest.json. The machine may be shared: read ratios, not absolute numbers.
+import { type ChildProcess, execSync, spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { connect as netConnect, createServer } from "node:net"
+import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
-import { WebSocket } from "ws"
+import { parseArgs } from "node:util"
+import { type Client, connect, type Identity, newIdentity } from "./client.ts"
 
-const requests = Number(process.argv[2] ?? 3000)
-const connects = Number(process.argv[3] ?? 200)
+const { values: opts } = parseArgs({
+  options: {
+    reps: { type: "string", default: "5" },
+    nodes: { type: "string", default: "1000" },
+    rate: { type: "string", default: "500" },
+    seconds: { type: "string", default: "5" },
+    seq: { type: "string", default: "3000" },
+    conc: { type: "string", default: "8000" },
+    handshakes: { type: "string", default: "100" },
+    peer: { type: "string" }
+  }
+})
+const reps = Number(opts.reps)
+const nodeCount = Number(opts.nodes)
+const rate = Number(opts.rate)
+const seconds = Number(opts.seconds)
+const seqCount = Number(opts.seq)
+const concCount = Number(opts.conc)
+const handshakeCount = Number(opts.handshakes)
 const root = new URL("..", import.meta.url).pathname
 const token = "bench-token-5e9d0c2a"
+const CLK_TCK = Number(execSync("getconf CLK_TCK").toString().trim()) || 100
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const log = (s: string) => process.stderr.write(`${s}\n`)
 
-interface Started {
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+type Kind = "gatehouse" | "raw" | "openclaw"
+interface Server {
+  readonly kind: Kind
   readonly child: ChildProcess
+  readonly pid: number
   readonly url: string
   readonly startMs: number
+  readonly home: string | undefined
 }
 
-const start = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-  new Promise<Started>((resolve, reject) => {
+const ensureBuilt = () => {
+  const bundle = join(root, "dist", "gatehouse.mjs")
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0)
+  if (existsSync(bundle) && statSync(bundle).mtimeMs >= newest(join(root, "src"))) return
+  log("dist/gatehouse.mjs is missing or older than src/: npm run build")
+  const r = spawnSync("npm", ["run", "build"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] })
+  if (r.status !== 0) throw new Error("npm run build failed")
+}
+
+// Both servers run with --expose-gc and a SIGUSR2 → gc() hook, so "RSS after the load" is measured after a full GC.
+const gcHook = ["--expose-gc", "--import", join(root, "bench", "gcOnSignal.mjs")]
+
+const startServer = (kind: "gatehouse" | "raw", env: Record<string, string> = {}) =>
+  new Promise<Server>((resolve, reject) => {
+    const home = kind === "gatehouse" ? mkdtempSync(join(tmpdir(), "gatehouse-bench-")) : undefined
+    const args = kind === "gatehouse"
+      ? [...gcHook, join(root, "dist", "gatehouse.mjs"), "gateway", "run", "--port", "0", "--token", token]
+      : [...gcHook, join(root, "bench", "rawServer.mjs")]
     const t0 = performance.now()
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: { ...process.env, ...(home === undefined ? {} : { HOME: home }), BENCH_TOKEN: token, ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let out = ""
     const onData = (d: Buffer) => {
       out += d
       const m = out.match(/listening on (ws:\/\/[0-9.]+:\d+)/)
-      if (m) resolve({ child, url: m[1]!, startMs: performance.now() - t0 })
+      if (m) {
+        child.stdout!.off("data", onData)
+        child.stderr!.off("data", onData)
+        child.stdout!.resume()
+        child.stderr!.resume()
+        resolve({ kind, child, pid: child.pid!, url: m[1]!, startMs: performance.now() - t0, home })
+      }
     }
     child.stdout!.on("data", onData)
     child.stderr!.on("data", onData)
-    child.once("exit", (code) => reject(new Error(`exited ${code} before listening:\n${out}`)))
+    child.once("exit", (code) => reject(new Error(`${kind} exited ${code} before listening:\n${out}`)))
   })
 
-const rssMiB = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)![1]) / 1024
-
-const connect = (url: string) =>
-  new Promise<{ ws: WebSocket; call: (method: string) => Promise<void> }>((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false })
-    const waiting = new Map<string, () => void>()
-    let n = 0
-    const call = (method: string, params: unknown = {}) =>
-      new Promise<void>((done) => {
-        const id = String(++n)
-        waiting.set(id, done)
-        ws.send(JSON.stringify({ type: "req", id, method, params }))
-      })
-    ws.on("message", (data) => {
-      const f = JSON.parse(String(data))
-      if (f.event === "connect.challenge") {
-        call("connect", {
-          minProtocol: 4,
-          maxProtocol: 4,
-          client: { id: "cli", version: "bench", platform: "linux", mode: "cli" },
-          auth: { token },
-          scopes: ["operator.read"]
-        }).then(() => resolve({ ws, call: (m) => call(m) }))
-      } else if (f.type === "res") {
-        waiting.get(f.id)?.()
-        waiting.delete(f.id)
-      }
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer()
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
     })
-    ws.once("error", reject)
   })
 
-const measure = async (url: string) => {
-  const { call, ws } = await connect(url)
-  for (let i = 0; i < 200; i++) await call("last-heartbeat")
+/** OpenClaw 2026.9.6 on loopback with token auth, in its own HOME/TMPDIR (see shared/spec/openclaw-2026.9.6-observed.md). */
+const startOpenClaw = async (): Promise<Server> => {
+  const entry = process.env.OPENCLAW_ENTRY ?? "/work/main/.tmp/ci/openclaw/node_modules/openclaw/openclaw.mjs"
+  if (!existsSync(entry)) throw new Error(`--peer openclaw: ${entry} not found (set OPENCLAW_ENTRY to openclaw.mjs of openclaw@2026.9.6)`)
+  const home = mkdtempSync(join(tmpdir(), "gatehouse-bench-openclaw-"))
+  mkdirSync(join(home, "tmp"))
+  const port = await freePort()
   const t0 = performance.now()
-  for (let i = 0; i < requests; i++) await call("last-heartbeat")
-  const seqPerSec = requests / ((performance.now() - t0) / 1000)
-  ws.close()
-  const t1 = performance.now()
-  for (let i = 0; i < connects; i++) {
-    const c = await connect(url)
-    c.ws.close()
+  const child = spawn(process.execPath, [entry, "gateway", "run", "--port", String(port), "--bind", "loopback", "--auth", "token", "--token", token, "--allow-unconfigured"], {
+    cwd: home,
+    env: { ...process.env, HOME: home, TMPDIR: join(home, "tmp"), NODE_OPTIONS: "" },
+    stdio: ["ignore", "ignore", "ignore"]
+  })
+  const url = `ws://127.0.0.1:${port}`
+  const deadline = t0 + 90_000
+  while (performance.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`openclaw exited ${child.exitCode} before listening`)
+    const up = await new Promise<boolean>((r) => {
+      const sock = netConnect(port, "127.0.0.1")
+      sock.once("connect", () => (sock.destroy(), r(true)))
+      sock.once("error", () => r(false))
+    })
+    if (up) return { kind: "openclaw", child, pid: child.pid!, url, startMs: performance.now() - t0, home }
+    await sleep(100)
   }
-  return { seqPerSec, connectMs: (performance.now() - t1) / connects }
+  throw new Error("openclaw did not listen within 90 s")
 }
 
-const home = mkdtempSync(join(tmpdir(), "gatehouse-bench-"))
-const rows: Array<[string, number, number, string]> = []
-const gatehouse = await start(["bin/gatehouse", "gateway", "run", "--port", "0", "--token", token], { HOME: home })
-const raw = await start(["bench/rawServer.ts"], {})
-await new Promise((r) => setTimeout(r, 1000))
-rows.push(["start → listening (ms)", gatehouse.startMs, raw.startMs, "lower is better"])
-rows.push(["idle RSS (MiB)", rssMiB(gatehouse.child.pid!), rssMiB(raw.child.pid!), "lower is better"])
-const g = await measure(gatehouse.url)
-const r = await measure(raw.url)
-rows.push(["sequential requests/s", g.seqPerSec, r.seqPerSec, "higher is better"])
-rows.push(["connect + handshake (ms each)", g.connectMs, r.connectMs, "lower is better"])
-gatehouse.child.kill("SIGTERM")
-raw.child.kill("SIGTERM")
-// The gateway's home holds its token and keys.
-if (gatehouse.child.exitCode === null && gatehouse.child.signalCode === null) await new Promise((r) => gatehouse.child.once("exit", r))
-rmSync(home, { recursive: true, force: true })
-
-console.log(`gatehouse vs raw ws (${requests} requests, ${connects} connects, node ${process.version})`)
-console.log("metric".padEnd(32) + "gatehouse".padStart(12) + "raw ws".padStart(12) + "ratio".padStart(9))
-for (const [name, a, b, note] of rows) {
-  console.log(name.padEnd(32) + a.toFixed(1).padStart(12) + b.toFixed(1).padStart(12) + `${(a / b).toFixed(2)}×`.padStart(9) + `  ${note}`)
+const stopServer = async (s: Server) => {
+  if (s.child.exitCode === null && s.child.signalCode === null) {
+    const exited = new Promise((r) => s.child.once("exit", r))
+    s.child.kill("SIGTERM")
+    const timer = setTimeout(() => s.child.kill("SIGKILL"), 10_000)
+    await exited
+    clearTimeout(timer)
+  }
+  if (s.home !== undefined) rmSync(s.home, { recursive: true, force: true })
 }
+
+const cpuUs = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return ((Number(fields[11]) + Number(fields[12])) / CLK_TCK) * 1e6
+}
+const rssKiB = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)![1])
+
+// ---------------------------------------------------------------------------------------------
+// Workloads
+
+const roundTrips = async (s: Server, method: string, inflight: number, count: number) => {
+  const c = await connect(s.url, { token })
+  for (let i = 0; i < 1000; i++) await c.call(method) // warm-up (JIT, caches)
+  const cpu0 = cpuUs(s.pid)
+  const t0 = performance.now()
+  let issued = 0
+  const worker = async () => {
+    while (issued < count) {
+      issued++
+      await c.call(method)
+    }
+  }
+  await Promise.all(Array.from({ length: inflight }, worker))
+  const elapsed = (performance.now() - t0) / 1000
+  const cpu = cpuUs(s.pid) - cpu0
+  await c.close()
+  return { perSec: count / elapsed, cpuUsPerOp: cpu / count }
+}
+
+const handshakes = async (s: Server, identity: Identity, count: number) => {
+  const once = async () => (await connect(s.url, { token, identity, scopes: ["operator.read"] })).close()
+  for (let i = 0; i < 5; i++) await once() // the first one pairs the device (auto-approved on loopback)
+  const cpu0 = cpuUs(s.pid)
+  const t0 = performance.now()
+  for (let i = 0; i < count; i++) await once()
+  const elapsed = (performance.now() - t0) / 1000
+  return { perSec: count / elapsed, cpuUsPerOp: (cpuUs(s.pid) - cpu0) / count }
+}
+
+const quantile = (xs: Array<number>, q: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))]!
+}
+
+const nodesLoad = async (s: Server, identities: ReadonlyArray<Identity>) => {
+  const rss0 = rssKiB(s.pid)
+  const nodes: Array<Client> = []
+  const t0 = performance.now()
+  let next = 0
+  const onEvent = (f: { event: string; payload: any }, c: Client) => {
+    if (f.event !== "node.invoke.request") return
+    c.send("node.invoke.result", { id: f.payload.id, nodeId: f.payload.nodeId, ok: true, payloadJSON: "{\"path\":\"/bin/sh\"}" })
+  }
+  const opener = async () => {
+    while (next < identities.length) {
+      const identity = identities[next++]!
+      nodes.push(await connect(s.url, { token, role: "node", identity, commands: ["system.which"], onEvent }))
+    }
+  }
+  await Promise.all(Array.from({ length: 32 }, opener))
+  const connectSec = (performance.now() - t0) / 1000
+  await sleep(1000)
+  const rssPerConnKiB = (rssKiB(s.pid) - rss0) / identities.length
+  // Four operator connections share the load: gatehouse caps one caller at 64 invokes in flight.
+  const ops = await Promise.all(Array.from({ length: 4 }, () => connect(s.url, { token, scopes: ["operator.read", "operator.write"] })))
+  const latencies: Array<number> = []
+  let errors = 0
+  let sent = 0
+  const total = rate * seconds
+  const pending: Array<Promise<void>> = []
+  const start = performance.now()
+  await new Promise<void>((done) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate))
+      while (sent < due) {
+        const nodeId = identities[sent % identities.length]!.id
+        const t = performance.now()
+        pending.push(ops[sent % ops.length]!.call("node.invoke", { nodeId, command: "system.which", params: { bins: ["sh"] }, idempotencyKey: `k${sent}`, timeoutMs: 10_000 }).then(
+          () => void latencies.push(performance.now() - t),
+          () => void errors++
+        ))
+        sent++
+      }
+      if (sent >= total) done()
+      else setTimeout(tick, 2)
+    }
+    tick()
+  })
+  await Promise.all(pending)
+  await Promise.all(ops.map((op) => op.close()))
+  await Promise.all(nodes.map((n) => n.close()))
+  return { connectSec, rssPerConnKiB, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), errors }
+}
+
+const afterLoadRss = async (s: Server) => {
+  await sleep(500)
+  // Only our servers run the gc hook; OpenClaw gets no signal (it has its own meaning for SIGUSR signals).
+  if (s.kind !== "openclaw") s.child.kill("SIGUSR2")
+  await sleep(1000)
+  return rssKiB(s.pid) / 1024
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run
+
+type Sample = Record<string, number>
+const samples: Record<Kind, Array<Sample>> = { gatehouse: [], raw: [], openclaw: [] }
+const load0 = loadavg()
+const began = performance.now()
+
+ensureBuilt()
+
+// Record gatehouse's frames once so the baseline answers with the same sizes.
+const framesDir = mkdtempSync(join(tmpdir(), "gatehouse-bench-frames-"))
+const framesFile = join(framesDir, "frames.json")
+{
+  const g = await startServer("gatehouse")
+  const c = await connect(g.url, { token })
+  const frames = { hello: c.hello, health: await c.call("health"), lastHeartbeat: await c.call("last-heartbeat") }
+  await c.close()
+  await stopServer(g)
+  writeFileSync(framesFile, JSON.stringify(frames))
+  log(`recorded frames: hello-ok ${JSON.stringify(frames.hello).length} B, health ${JSON.stringify(frames.health).length} B`)
+}
+
+let openclaw: Server | undefined
+if (opts.peer === "openclaw") {
+  log("starting OpenClaw (takes ~15 s)…")
+  openclaw = await startOpenClaw()
+  await sleep(3000)
+  samples.openclaw.push({ startMs: openclaw.startMs, idleMiB: rssKiB(openclaw.pid) / 1024 })
+} else if (opts.peer !== undefined) throw new Error(`unknown peer ${opts.peer} (only openclaw)`)
+
+const workloadA = async (s: Server, sample: Sample) => {
+  for (const method of ["last-heartbeat", "health"]) {
+    const seq = await roundTrips(s, method, 1, seqCount)
+    const conc = await roundTrips(s, method, 16, concCount)
+    sample[`${method}.seq.perSec`] = seq.perSec
+    sample[`${method}.seq.cpuUs`] = seq.cpuUsPerOp
+    sample[`${method}.c16.perSec`] = conc.perSec
+    sample[`${method}.c16.cpuUs`] = conc.cpuUsPerOp
+  }
+  const hs = await handshakes(s, newIdentity(), handshakeCount)
+  sample["handshake.perSec"] = hs.perSec
+  sample["handshake.cpuUs"] = hs.cpuUsPerOp
+}
+
+const nodeIdentities = Array.from({ length: nodeCount }, newIdentity)
+for (let rep = 0; rep < reps; rep++) {
+  const order: Array<"gatehouse" | "raw"> = rep % 2 === 0 ? ["gatehouse", "raw"] : ["raw", "gatehouse"]
+  for (const kind of order) {
+    const s = await startServer(kind, { BENCH_FRAMES: framesFile })
+    try {
+      await sleep(1000)
+      const sample: Sample = { startMs: s.startMs, idleMiB: rssKiB(s.pid) / 1024 }
+      await workloadA(s, sample)
+      if (rep === 0) {
+        const n = await nodesLoad(s, nodeIdentities)
+        sample["nodes.connectSec"] = n.connectSec
+        sample["nodes.rssPerConnKiB"] = n.rssPerConnKiB
+        sample["invoke.p50Ms"] = n.p50
+        sample["invoke.p99Ms"] = n.p99
+        sample["invoke.errors"] = n.errors
+      }
+      sample.afterMiB = await afterLoadRss(s)
+      sample.afterOverIdle = sample.afterMiB / sample.idleMiB!
+      samples[kind].push(sample)
+      log(`rep ${rep + 1}/${reps} ${kind}: ${Object.entries(sample).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(" ")}`)
+    } finally {
+      await stopServer(s)
+    }
+  }
+  if (openclaw !== undefined) {
+    const sample: Sample = {}
+    await workloadA(openclaw, sample)
+    samples.openclaw.push(sample)
+    log(`rep ${rep + 1}/${reps} openclaw: ${Object.entries(sample).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(" ")}`)
+  }
+}
+if (openclaw !== undefined) {
+  samples.openclaw[0]!.afterMiB = await afterLoadRss(openclaw)
+  await stopServer(openclaw)
+}
+rmSync(framesDir, { recursive: true, force: true })
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const median = (kind: Kind, key: string) => {
+  const xs = samples[kind].map((s) => s[key]).filter((x): x is number => typeof x === "number" && !Number.isNaN(x))
+  return xs.length === 0 ? undefined : medianOf(xs)
+}
+const medianOf = (xs: Array<number>) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+interface Row {
+  readonly figure: string
+  readonly key: string
+  readonly gatehouse: number | undefined
+  readonly baseline: number | undefined
+  readonly ratio: number | undefined
+  readonly openclaw: number | undefined
+  readonly target: string
+  readonly met: boolean | undefined
+}
+const rows: Array<Row> = []
+const row = (figure: string, key: string, target = "", check?: (g: number, b: number, o: number | undefined) => boolean | undefined) => {
+  const g = median("gatehouse", key)
+  const b = median("raw", key)
+  const o = openclaw === undefined ? undefined : median("openclaw", key)
+  const ratio = g !== undefined && b !== undefined && b !== 0 ? g / b : undefined
+  rows.push({ figure, key, gatehouse: g, baseline: b, ratio, openclaw: o, target, met: check && g !== undefined && b !== undefined ? check(g, b, o) : undefined })
+}
+const vsOpenclaw = (g: number, o: number | undefined) => (o === undefined ? undefined : g >= 10 * o)
+row("last-heartbeat seq (req/s)", "last-heartbeat.seq.perSec", "≥ 0.85× raw", (g, b) => g >= 0.85 * b)
+row("  server CPU µs/req", "last-heartbeat.seq.cpuUs")
+row("last-heartbeat ×16 (req/s)", "last-heartbeat.c16.perSec", "≥ 0.85× raw", (g, b) => g >= 0.85 * b)
+row("  server CPU µs/req", "last-heartbeat.c16.cpuUs")
+row("health seq (req/s)", "health.seq.perSec", "≥ 10× OpenClaw", (g, _b, o) => vsOpenclaw(g, o))
+row("  server CPU µs/req", "health.seq.cpuUs")
+row("health ×16 (req/s)", "health.c16.perSec", "≥ 10× OpenClaw", (g, _b, o) => vsOpenclaw(g, o))
+row("  server CPU µs/req", "health.c16.cpuUs")
+row("signed handshakes/s", "handshake.perSec", "≥ 0.8× raw", (g, b) => g >= 0.8 * b)
+row("  server CPU µs/handshake", "handshake.cpuUs")
+row("start → listening (ms)", "startMs", "≤ 2× raw", (g, b) => g <= 2 * b)
+row("idle RSS (MiB)", "idleMiB", "≤ 70 MiB", (g) => g <= 70)
+row("RSS after load, after GC (MiB)", "afterMiB")
+row("  after ÷ idle", "afterOverIdle", "≤ 1.3", (g) => g <= 1.3)
+row(`${nodeCount} nodes: connect all (s)`, "nodes.connectSec")
+row(`${nodeCount} nodes: RSS per connection (KiB)`, "nodes.rssPerConnKiB", nodeCount >= 10_000 ? "10k within 1 GB" : "", (g) => (g * 10_000) / 1024 <= 1024)
+row(`node.invoke p50 @${rate}/s (ms)`, "invoke.p50Ms")
+row(`node.invoke p99 @${rate}/s (ms)`, "invoke.p99Ms", "≤ 10 ms (at 1k/s)", (g) => g <= 10)
+row("node.invoke errors", "invoke.errors")
+
+const fmt = (x: number | undefined) => (x === undefined ? "–" : Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2))
+const header = ["figure", "gatehouse", "raw ws", "ratio", ...(openclaw === undefined ? [] : ["OpenClaw"]), "target"]
+const table = [
+  `| ${header.join(" | ")} |`,
+  `|${header.map((_, i) => (i === 0 || i === header.length - 1 ? "---" : "---:")).join("|")}|`,
+  ...rows.map((r) =>
+    `| ${[
+      r.figure.trim().startsWith("server") || r.figure.startsWith("  ") ? `↳ ${r.figure.trim()}` : r.figure,
+      fmt(r.gatehouse),
+      fmt(r.baseline),
+      r.ratio === undefined ? "–" : `${r.ratio.toFixed(2)}×`,
+      ...(openclaw === undefined ? [] : [fmt(r.openclaw)]),
+      r.target === "" ? "" : `${r.target}${r.met === undefined ? "" : r.met ? " ✓" : " ✗"}`
+    ].join(" | ")} |`
+  )
+]
+const load1 = loadavg()
+const summary = `${reps} interleaved repetitions, medians; node ${process.version}, ${cpus().length} CPUs, ` +
+  `load average ${load0[0]!.toFixed(2)} → ${load1[0]!.toFixed(2)}; ${seqCount} sequential / ${concCount} with 16 in flight per figure, ` +
+  `${handshakeCount} handshakes, ${nodeCount} nodes and ${rate}/s invokes for ${seconds} s (first repetition); ${((performance.now() - began) / 1000).toFixed(0)} s`
+console.log(table.join("\n"))
+console.log(`\n${summary}`)
+
+const resultsDir = join(root, "bench", "results")
+mkdirSync(resultsDir, { recursive: true })
+writeFileSync(
+  join(resultsDir, "latest.json"),
+  JSON.stringify({
+    date: new Date().toISOString(),
+    command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
+    node: process.version,
+    cpus: cpus().length,
+    loadavg: { start: load0, end: load1 },
+    options: { reps, nodes: nodeCount, rate, seconds, seq: seqCount, conc: concCount, handshakes: handshakeCount, peer: opts.peer ?? null },
+    rows,
+    samples
+  }, null, 2) + "\n"
+)
+log(`wrote bench/results/latest.json`)

@@ -32,6 +32,7 @@ import {
 } from "../services/Auth.ts"
 import { type Admission, DevicePairing, type DevicePairingError } from "../services/DevicePairing.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
+import { countRateLimit } from "../observability/metrics.ts"
 import { RateLimiter, type RateLimiterError } from "../services/RateLimiter.ts"
 
 export const layer = Layer.effect(
@@ -115,6 +116,7 @@ export const layer = Layer.effect(
     const authenticate = Effect.fn("Auth.authenticate")(function*(params: ConnectParams, transport: TransportInfo, challengeNonce: string) {
       // Checked before any credential is looked at, whatever fields the client sent.
       const verdict = yield* Effect.mapError(limiter.check(transport.remoteAddress), fromLimiter)
+      yield* countRateLimit(verdict._tag)
       if (verdict._tag === "Refuse") return yield* fail(new AuthRateLimited({ retryAfterMs: verdict.retryAfterMs }))
       if (verdict._tag === "Delay") yield* Effect.sleep(verdict.ms)
       return yield* decide(params, transport, challengeNonce).pipe(

@@ -12,12 +12,15 @@ import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
+import * as Redacted from "effect/Redacted"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { createServer as createTlsServer } from "node:https"
 import type { Duplex } from "node:stream"
 import { type RawData, type WebSocket, WebSocketServer } from "ws"
-import type { Conn } from "../connections/conn.ts"
+import { type Conn, hasProxyHeaders } from "../connections/conn.ts"
+import { secretEquals } from "../auth/secretEquals.ts"
+import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "../observability/metrics.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
 import { CloseCode, MAX_PAYLOAD_BYTES, MAX_PREAUTH_CONNECTIONS_PER_IP, MAX_PREAUTH_PAYLOAD_BYTES } from "../protocol/constants.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
@@ -28,7 +31,7 @@ import { loadOrCreateCertificate } from "../tls/certificate.ts"
 export const layer = Layer.effect(
   Listener,
   Effect.gen(function*() {
-    const { config, host } = yield* GatewayConfig
+    const { config, host, secrets } = yield* GatewayConfig
     const tls = config.tls.enabled.value
       ? yield* loadOrCreateCertificate(config.paths.stateDir, config.tls).pipe(
         Effect.provide(NodeServices.layer),
@@ -88,14 +91,32 @@ export const layer = Layer.effect(
       // dawdle are dropped, so idle half-open sockets cannot pile up before the per-address upgrade cap applies.
       const timeouts = { headersTimeout: PREUPGRADE_TIMEOUT_MS, requestTimeout: PREUPGRADE_TIMEOUT_MS, keepAliveTimeout: 5_000 }
       const server: Server = tls === undefined
-        ? createServer(timeouts, httpRoutes)
-        : createTlsServer({ ...timeouts, cert: tls.cert, key: tls.key, ALPNProtocols: ["http/1.1"], handshakeTimeout: PREUPGRADE_TIMEOUT_MS }, httpRoutes)
+        ? createServer(timeouts, routes)
+        : createTlsServer({ ...timeouts, cert: tls.cert, key: tls.key, ALPNProtocols: ["http/1.1"], handshakeTimeout: PREUPGRADE_TIMEOUT_MS }, routes)
       server.maxConnections = MAX_SOCKETS
       // A TLS handshake that fails (a plaintext client, a scanner) only ends that socket.
       server.on("tlsClientError", (_err, socket) => socket.destroy())
       server.on("upgrade", onUpgrade)
       server.on("clientError", (_err, socket) => socket.destroy())
       return server
+    }
+    // `/metrics` is open to direct loopback; anyone else presents the gateway token (or password) as a Bearer.
+    const routes = (request: IncomingMessage, response: ServerResponse) => {
+      if ((request.url ?? "/").split("?")[0] !== "/metrics") return httpRoutes(request, response)
+      const direct = isLoopbackIp(canonicalIp(request.socket.remoteAddress ?? "")) && !hasProxyHeaders(request.headers)
+      if (direct) return serveMetrics(request, response)
+      const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1]
+      runFork(Effect.match(secrets, {
+        onFailure: () => false,
+        onSuccess: (s) => {
+          const expected = [s.token?.value, s.password?.value].flatMap((r) => (r === undefined ? [] : [Redacted.value(r)]))
+          return bearer !== undefined && expected.some((e) => secretEquals(bearer, e))
+        }
+      }).pipe(Effect.map((ok) => {
+        if (ok) return serveMetrics(request, response)
+        response.writeHead(401, { "content-type": "application/json", "www-authenticate": "Bearer", "cache-control": "no-store" })
+        response.end(JSON.stringify({ ok: false, error: "unauthorized: send the gateway token as Authorization: Bearer <token> (loopback needs none)" }))
+      })))
     }
     const server = makeServer()
 
@@ -188,6 +209,15 @@ const httpRoutes = (request: IncomingMessage, response: ServerResponse) => {
     default:
       return body(404, { ok: false, error: "not found: the gateway serves its WebSocket here and /healthz, /readyz" })
   }
+}
+
+const serveMetrics = (request: IncomingMessage, response: ServerResponse) => {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    response.writeHead(405, { "content-type": "application/json" })
+    return response.end(JSON.stringify({ ok: false, error: "method not allowed" }))
+  }
+  response.writeHead(200, { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" })
+  response.end(request.method === "HEAD" ? undefined : prometheusText())
 }
 
 type WsInternals = { _receiver?: { _maxPayload?: number } }

@@ -17,6 +17,7 @@ import { InvokeTable, MAX_IN_FLIGHT_PER_CALLER, MAX_IN_FLIGHT_PER_NODE } from ".
 import type { NodePendingRequest, PairedNode } from "../nodes/pairingModel.ts"
 import type { NodeSurface } from "../nodes/pairingPolicy.ts"
 import { satisfies } from "../protocol/scopes.ts"
+import { recordInvoke } from "../observability/metrics.ts"
 import { ConnectionHub } from "../services/ConnectionHub.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { type NodePairingStoreError, type NodeRecord, NodePairingStore } from "../services/NodePairingStore.ts"
@@ -192,7 +193,8 @@ export const layer = Layer.effect(
         })
         return yield* Deferred.await(outcome).pipe(
           Effect.timeoutOrElse({ duration: timeoutMs, orElse: () => Effect.andThen(table.abandon(id, key, timedOut), Effect.fail(timedOut)) }),
-          Effect.onInterrupt(() => table.abandon(id, key, notConnected(request.nodeId, request.command, "the caller went away")))
+          Effect.onInterrupt(() => table.abandon(id, key, notConnected(request.nodeId, request.command, "the caller went away"))),
+          Effect.onExit((exit) => Effect.flatMap(Clock.currentTimeMillis, (end) => recordInvoke(invokeOutcome(exit), (end - now) / 1000)))
         )
       })
 
@@ -301,6 +303,12 @@ const parsePayload = (r: InvokeResultParams): unknown => {
   if (typeof r.payloadJSON !== "string") return r.payload ?? null
   const parsed = Result.try(() => JSON.parse(r.payloadJSON as string) as unknown)
   return Result.isSuccess(parsed) ? parsed.success : r.payloadJSON
+}
+
+const invokeOutcome = (exit: Exit.Exit<unknown, NodeRegistryError>): "ok" | "timeout" | "error" => {
+  if (Exit.isSuccess(exit)) return "ok"
+  const error = Exit.findErrorOption(exit)
+  return error._tag === "Some" && error.value.reason._tag === "NodeInvokeTimeout" ? "timeout" : "error"
 }
 
 const withoutToken = ({ token: _, ...rest }: PairedNode): Omit<PairedNode, "token"> => rest

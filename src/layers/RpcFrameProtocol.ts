@@ -14,6 +14,7 @@ import * as RpcServer from "effect/rpc/RpcServer"
 import { ErrorCode } from "../protocol/errors.ts"
 import type { ErrorShape, ResponseFrame } from "../protocol/frames.ts"
 import { FrameRouter } from "../services/FrameRouter.ts"
+import { countRpc } from "../observability/metrics.ts"
 
 interface Client {
   readonly write: (frame: ResponseFrame) => Effect.Effect<void>
@@ -37,15 +38,16 @@ const make = Effect.gen(function*() {
         const method = client.methods.get(id) ?? "request"
         client.methods.delete(id)
         const frame = toResponse(id, method, response.exit)
+        const counted = countRpc(method, frame.ok ? "ok" : frame.error?.code ?? "error")
         if (frame.error?.code !== ErrorCode.unavailable || response.exit._tag !== "Failure" || !isDefect(response.exit.cause)) {
-          return client.write(frame)
+          return Effect.andThen(counted, client.write(frame))
         }
         // A handler that died: the client gets an id to quote, the log gets the cause under the same id.
         const correlationId = randomUUID()
         return Effect.andThen(
-          Effect.logError(`${method} failed inside the gateway`, JSON.stringify(response.exit.cause)).pipe(
+          Effect.andThen(counted, Effect.logError(`${method} failed inside the gateway`, JSON.stringify(response.exit.cause)).pipe(
             Effect.annotateLogs({ correlationId, requestId: id })
-          ),
+          )),
           client.write({
             ...frame,
             error: {

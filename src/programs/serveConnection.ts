@@ -38,6 +38,7 @@ import { GatewayInfo } from "../services/GatewayInfo.ts"
 import { NodeRegistry } from "../services/NodeRegistry.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 import { toWire } from "./wireErrors.ts"
+import { countHandshake, trackConnection } from "../observability/metrics.ts"
 import { type Conn, hasProxyHeaders, headerValue } from "../connections/conn.ts"
 
 const served = new Set(servedMethods)
@@ -62,14 +63,15 @@ export const serveConnection = Effect.fnUntraced(function*(conn: Conn, clientId:
     Effect.catch(() => Effect.succeedNone),
     Effect.timeoutOrElse({ duration: HANDSHAKE_TIMEOUT_MS, orElse: () => Effect.succeed("timeout" as const) })
   )
-  if (first === "timeout") return yield* conn.close(CloseCode.normal, "handshake timeout")
-  if (Option.isNone(first)) return
+  if (first === "timeout") return yield* Effect.andThen(countHandshake("timeout"), conn.close(CloseCode.normal, "handshake timeout"))
+  if (Option.isNone(first)) return yield* countHandshake("closed")
   const handshake = yield* handshakeFrom(conn, first.value)
-  if (handshake === undefined) return
+  if (handshake === undefined) return yield* countHandshake("invalid")
 
   const { frame, params } = handshake
   const protocol = negotiateProtocol(params.minProtocol, params.maxProtocol, SUPPORTED_PROTOCOLS)
   if (protocol === undefined) {
+    yield* countHandshake("protocol_mismatch")
     return yield* refuse(conn, frame.id, new GatewayError({
       code: ErrorCode.invalidRequest,
       message: `protocol mismatch: this gateway speaks protocol ${SUPPORTED_PROTOCOLS.join(" and ")}, ` +
@@ -87,11 +89,13 @@ export const serveConnection = Effect.fnUntraced(function*(conn: Conn, clientId:
       Effect.annotateLogs({ remote: remoteAddress, client: params.client.id, reason: error.message })
     )
     const pairing = admitted.failure.reason._tag === "AuthPairingRequired"
+    yield* countHandshake(pairing ? "pairing_required" : admitted.failure.reason._tag === "AuthRateLimited" ? "rate_limited" : "refused")
     return yield* refuse(conn, frame.id, error, CloseCode.policyViolation, pairing ? "pairing required" : reasonOf(error))
   }
 
+  yield* countHandshake("ok")
   yield* runSession(conn, clientId, frame.id, params, admitted.success, protocol, remoteAddress, directLocal)
-})
+}, trackConnection)
 
 // ---------------------------------------------------------------------------
 // Internal

@@ -1,0 +1,68 @@
+/**
+ * The gateway's metrics, on Effect's own `effect/Metric` (the default registry), and their
+ * Prometheus text rendering for `GET /metrics`. Labels are bounded: outcomes are fixed words,
+ * methods are the served method table (unknown methods are answered before the RPC server).
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as PrometheusMetrics from "effect/observability/PrometheusMetrics"
+
+/** WebSocket connections being served (before and after the handshake). */
+export const connections = Metric.gauge("gatehouse_connections", {
+  description: "WebSocket connections being served, before and after the handshake"
+})
+
+const handshakes = Metric.counter("gatehouse_handshakes_total", {
+  description: "connect handshakes by outcome (ok, refused, pairing_required, rate_limited, invalid, protocol_mismatch, timeout, closed)",
+  incremental: true
+})
+
+const rpcs = Metric.counter("gatehouse_rpc_requests_total", {
+  description: "requests answered by the RPC server, by method and outcome (ok or the protocol error code)",
+  incremental: true
+})
+
+const invokeSeconds = Metric.histogram("gatehouse_node_invoke_duration_seconds", {
+  description: "node.invoke from the request sent to the node until its result, timeout or failure",
+  boundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+})
+
+const rateLimit = Metric.counter("gatehouse_rate_limit_decisions_total", {
+  description: "auth rate-limiter verdicts before a credential is checked (allow, delay, refuse)",
+  incremental: true
+})
+
+// Tagged metrics are built once per label set, so the per-frame path only looks one up.
+const tagged = <M extends Metric.Metric<any, any>>(metric: M) => {
+  const cache = new Map<string, M>()
+  return (attributes: Record<string, string>): M => {
+    const key = Object.values(attributes).join("\u0000")
+    let m = cache.get(key)
+    if (m === undefined) {
+      m = Metric.withAttributes(metric, attributes) as M
+      cache.set(key, m)
+    }
+    return m
+  }
+}
+const handshakesBy = tagged(handshakes)
+const rpcsBy = tagged(rpcs)
+const invokeBy = tagged(invokeSeconds)
+const rateLimitBy = tagged(rateLimit)
+
+export type HandshakeOutcome = "ok" | "refused" | "pairing_required" | "rate_limited" | "invalid" | "protocol_mismatch" | "timeout" | "closed"
+
+export const countHandshake = (outcome: HandshakeOutcome) => Metric.update(handshakesBy({ outcome }), 1)
+export const countRpc = (method: string, outcome: string) => Metric.update(rpcsBy({ method, outcome }), 1)
+export const recordInvoke = (outcome: "ok" | "error" | "timeout", seconds: number) => Metric.update(invokeBy({ outcome }), seconds)
+export const countRateLimit = (decision: "Allow" | "Delay" | "Refuse") => Metric.update(rateLimitBy({ decision: decision.toLowerCase() }), 1)
+
+/** Counts a connection in the gauge while `effect` runs. */
+export const trackConnection = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.andThen(Metric.modify(connections, 1), Effect.ensuring(effect, Metric.modify(connections, -1)))
+
+/** Prometheus text exposition (version 0.0.4) of every metric in the default registry. */
+export const prometheusText = (): string => PrometheusMetrics.formatUnsafe(Context.empty())
+
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
