@@ -3,7 +3,8 @@
  * supervised fiber that routes incoming messages to the agent and replies on the
  * same channel; a failing channel is restarted with backoff, never fatal.
  *
- * Layers: `ChannelRunnerNone` (no channels; the default until channels land).
+ * Layers: `ChannelRunnerLive` (the configured channels, each under supervision)
+ * and `ChannelRunnerNone` (no channel configured).
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
@@ -16,6 +17,18 @@ export interface ChannelStatus {
   readonly enabled: boolean
   readonly running: boolean
   readonly lastError?: string | undefined
+  /** Channel-specific facts for `channels.status` (policy, allow list, token source…), never secrets. */
+  readonly details?: Record<string, unknown> | undefined
+}
+
+/** A channel as the runner supervises it. */
+export interface ChannelDefinition {
+  readonly id: string
+  readonly label: string
+  readonly enabled: boolean
+  readonly details?: Record<string, unknown> | undefined
+  /** Runs the channel until it fails (or forever); the runner restarts it with backoff. */
+  readonly run: Effect.Effect<void, unknown>
 }
 
 /** The named channel is not configured. */
