@@ -92,7 +92,8 @@ export interface EffectiveConfig {
 export interface TelegramSettings {
   readonly enabled: boolean
   readonly botToken: Redacted.Redacted<string> | undefined
-  readonly tokenSource: "file" | "env" | "none"
+  /** Where the token came from, in OpenClaw's words. */
+  readonly tokenSource: "config" | "env" | "none"
   readonly apiRoot: string
   /** Normalised user ids; "*" admits anyone. */
   readonly allowFrom: ReadonlyArray<string>
@@ -116,7 +117,7 @@ export const resolveTelegram = (file: LoadedFile, env: Env): TelegramSettings | 
   return {
     enabled: t?.enabled ?? true,
     botToken: token === undefined ? undefined : Redacted.make(token),
-    tokenSource: fileToken !== undefined ? "file" : envToken !== undefined ? "env" : "none",
+    tokenSource: fileToken !== undefined ? "config" : envToken !== undefined ? "env" : "none",
     apiRoot,
     allowFrom: (t?.allowFrom ?? []).map((id) => String(id).trim().replace(/^(telegram|tg):/i, "")).filter((id) => id.length > 0),
     dmPolicy: t?.dmPolicy ?? "pairing"

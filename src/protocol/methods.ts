@@ -4,7 +4,7 @@
  */
 import * as RpcGroup from "effect/rpc/RpcGroup"
 import { Authorize } from "./authorize.ts"
-import { ConfigGet, DiagnosticsStability, GatewayIdentityGet, Health, LastHeartbeat, Status, SystemPresence } from "./rpcs/core.ts"
+import { ChannelsStatus, ConfigGet, DiagnosticsStability, GatewayIdentityGet, Health, LastHeartbeat, Status, SystemPresence } from "./rpcs/core.ts"
 import {
   DeviceBootstrapCreate,
   DevicePairApprove,
@@ -42,6 +42,7 @@ export const GatewayRpcs = RpcGroup.make(
   LastHeartbeat,
   GatewayIdentityGet,
   ConfigGet,
+  ChannelsStatus,
   DevicePairList,
   DevicePairApprove,
   DevicePairReject,
