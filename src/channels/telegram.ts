@@ -117,7 +117,8 @@ const decodeUpdate = Schema.decodeUnknownResult(Update)
 /** The Bot API calls the channel makes. */
 export interface BotApi {
   readonly getUpdates: (offset: number | undefined, timeoutS: number) => Effect.Effect<ReadonlyArray<unknown>, TelegramError>
-  readonly sendMessage: (chatId: number, text: string) => Effect.Effect<void, TelegramError>
+  /** Sends one message (at most 4096 characters); returns its message id. */
+  readonly sendMessage: (chatId: number | string, text: string) => Effect.Effect<number, TelegramError>
 }
 
 /** The Bot API over `post`: envelopes decoded, 429s waited out (`retry_after` seconds, through Clock). */
@@ -149,7 +150,11 @@ export const makeBotApi = (post: BotPost): BotApi => {
     getUpdates: (offset, timeoutS) =>
       Effect.map(call("getUpdates", { ...(offset === undefined ? {} : { offset }), timeout: timeoutS, allowed_updates: ["message"] }), (r) =>
         Array.isArray(r) ? r : []),
-    sendMessage: (chatId, text) => Effect.asVoid(call("sendMessage", { chat_id: chatId, text }))
+    sendMessage: (chatId, text) =>
+      Effect.map(call("sendMessage", { chat_id: chatId, text }), (r) => {
+        const id = (r as { message_id?: unknown } | null)?.message_id
+        return typeof id === "number" ? id : 0
+      })
   }
 }
 
@@ -243,3 +248,22 @@ export const telegramChannel = (settings: TelegramSettings, agent: AgentShape, s
   settings.botToken === undefined
     ? Effect.fail(new TelegramError({ reason: new TelegramMisconfigured({ message: "no bot token: set channels.telegram.botToken or TELEGRAM_BOT_TOKEN" }) }))
     : runTelegram(settings, { api: makeBotApi(fetchPost(settings.apiRoot, settings.botToken)), agent, offsetFile: offsetPath(stateDir) })
+
+/** A `send` recipient as Telegram takes it: a chat id (`123`, `-100…`, `telegram:123`) or a public `@channel`. */
+export const parseChatId = (to: string): number | string | undefined => {
+  const t = to.trim().replace(/^(telegram|tg):/i, "")
+  if (/^-?\d{1,20}$/.test(t)) return Number(t)
+  return /^@[A-Za-z0-9_]{5,32}$/.test(t) ? t : undefined
+}
+
+/** The `send` of the channel: the text in pieces; answers the last piece's message id. */
+export const telegramSend = (settings: TelegramSettings) => (to: string, text: string): Effect.Effect<{ readonly messageId: string; readonly chatId: string }, string> => {
+  if (settings.botToken === undefined) return Effect.fail("no bot token: set channels.telegram.botToken or TELEGRAM_BOT_TOKEN")
+  const chatId = parseChatId(to)
+  if (chatId === undefined) return Effect.fail(`"${to.slice(0, 64)}" is not a Telegram chat id (a number such as 123456789, or @channelname)`)
+  const api = makeBotApi(fetchPost(settings.apiRoot, settings.botToken))
+  return Effect.forEach(splitMessage(text), (piece) => api.sendMessage(chatId, piece)).pipe(
+    Effect.map((ids) => ({ messageId: String(ids.at(-1) ?? 0), chatId: String(chatId) })),
+    Effect.mapError((e) => e.message)
+  )
+}

@@ -11,13 +11,24 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
-import { telegramChannel } from "../channels/telegram.ts"
+import { telegramChannel, telegramSend } from "../channels/telegram.ts"
 import { Agent } from "../services/Agent.ts"
-import { type ChannelDefinition, ChannelRunner, ChannelRunnerError, type ChannelStatus, ChannelUnknown } from "../services/ChannelRunner.ts"
+import {
+  type ChannelDefinition,
+  ChannelRunner,
+  ChannelRunnerError,
+  ChannelSendFailed,
+  type ChannelStatus,
+  ChannelUnknown,
+  type SendResult
+} from "../services/ChannelRunner.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 
 export const BACKOFF_INITIAL_MS = 1_000
 export const BACKOFF_MAX_MS = 300_000
+/** How many `send` results are kept for idempotency keys. */
+export const SENT_KEYS_KEPT = 1_000
+
 /** A run that lasted this long counts as healthy: the next failure starts the backoff over. */
 export const HEALTHY_RUN_MS = 300_000
 
@@ -55,6 +66,10 @@ export const make = Effect.fnUntraced(function*(channels: ReadonlyArray<ChannelD
 
   for (const def of channels) if (def.enabled) yield* start(def)
 
+  // Results of recent sends by idempotency key (insertion order: the oldest is dropped first).
+  const sentByKey = new Map<string, SendResult>()
+  const fail = (reason: ChannelUnknown | ChannelSendFailed) => Effect.fail(new ChannelRunnerError({ reason }))
+
   return ChannelRunner.of({
     status: Effect.sync(() =>
       channels.map((c): ChannelStatus => {
@@ -66,7 +81,24 @@ export const make = Effect.fnUntraced(function*(channels: ReadonlyArray<ChannelD
       const def = channels.find((c) => c.id === id)
       if (def === undefined) return Effect.fail(new ChannelRunnerError({ reason: new ChannelUnknown({ channel: id }) }))
       return def.enabled ? Effect.asVoid(start(def)) : Effect.void
-    }
+    },
+    send: ({ channel, idempotencyKey, text, to }) =>
+      Effect.gen(function*() {
+        const def = channel === undefined
+          ? (channels.length === 1 ? channels[0] : undefined)
+          : channels.find((c) => c.id === channel)
+        if (def === undefined) return yield* fail(new ChannelUnknown({ channel: channel ?? "" }))
+        const key = `${def.id}\u0000${idempotencyKey}`
+        const earlier = sentByKey.get(key)
+        if (earlier !== undefined) return earlier
+        if (!def.enabled) return yield* fail(new ChannelSendFailed({ channel: def.id, message: `channels.${def.id}.enabled is false` }))
+        if (def.send === undefined) return yield* fail(new ChannelSendFailed({ channel: def.id, message: "this channel cannot send" }))
+        const sent = yield* def.send(to, text).pipe(Effect.mapError((message) => new ChannelRunnerError({ reason: new ChannelSendFailed({ channel: def.id, message }) })))
+        const result: SendResult = { channel: def.id, ...sent }
+        sentByKey.set(key, result)
+        if (sentByKey.size > SENT_KEYS_KEPT) sentByKey.delete(sentByKey.keys().next().value!)
+        return result
+      })
   })
 })
 
@@ -90,7 +122,8 @@ export const layer: Layer.Layer<ChannelRunner, never, GatewayConfig | Agent> = L
           allowFrom: telegram.allowFrom,
           mode: "polling"
         },
-        run: telegramChannel(telegram, agent, config.paths.stateDir)
+        run: telegramChannel(telegram, agent, config.paths.stateDir),
+        send: telegramSend(telegram)
       })
     }
     return yield* make(channels)

@@ -4,7 +4,8 @@
  */
 import * as RpcGroup from "effect/rpc/RpcGroup"
 import { Authorize } from "./authorize.ts"
-import { ChannelsStatus, ConfigGet, DiagnosticsStability, GatewayIdentityGet, Health, LastHeartbeat, Status, SystemPresence } from "./rpcs/core.ts"
+import { ChannelsStatus, Send } from "./rpcs/channels.ts"
+import { ConfigGet, DiagnosticsStability, GatewayIdentityGet, Health, LastHeartbeat, Status, SystemPresence } from "./rpcs/core.ts"
 import {
   DeviceBootstrapCreate,
   DevicePairApprove,
@@ -43,6 +44,7 @@ export const GatewayRpcs = RpcGroup.make(
   GatewayIdentityGet,
   ConfigGet,
   ChannelsStatus,
+  Send,
   DevicePairList,
   DevicePairApprove,
   DevicePairReject,

@@ -29,6 +29,8 @@ export interface ChannelDefinition {
   readonly details?: Record<string, unknown> | undefined
   /** Runs the channel until it fails (or forever); the runner restarts it with backoff. */
   readonly run: Effect.Effect<void, unknown>
+  /** Sends `text` to `to`; fails with a message a person can act on. */
+  readonly send?: ((to: string, text: string) => Effect.Effect<{ readonly messageId: string; readonly chatId: string }, string>) | undefined
 }
 
 /** The named channel is not configured. */
@@ -36,15 +38,40 @@ export class ChannelUnknown extends Schema.TaggedClass<ChannelUnknown>()("Channe
   channel: Schema.String
 }) {}
 
-export class ChannelRunnerError extends Schema.TaggedError<ChannelRunnerError>()("ChannelRunnerError", {
-  reason: Schema.Union([ChannelUnknown])
+/** The channel could not deliver a message (disabled, bad recipient, refused by the platform). */
+export class ChannelSendFailed extends Schema.TaggedClass<ChannelSendFailed>()("ChannelSendFailed", {
+  channel: Schema.String,
+  message: Schema.String
 }) {}
+
+export class ChannelRunnerError extends Schema.TaggedError<ChannelRunnerError>()("ChannelRunnerError", {
+  reason: Schema.Union([ChannelUnknown, ChannelSendFailed])
+}) {}
+
+/** An outgoing message, as the `send` method asks for it. */
+export interface SendRequest {
+  /** The channel; may be left out when exactly one is configured. */
+  readonly channel?: string | undefined
+  /** The recipient in the channel's terms (a Telegram chat id). */
+  readonly to: string
+  readonly text: string
+  /** A repeated key returns the first send's result instead of sending again. */
+  readonly idempotencyKey: string
+}
+
+export interface SendResult {
+  readonly channel: string
+  readonly messageId: string
+  readonly chatId: string
+}
 
 export interface ChannelRunnerShape {
   /** Every configured channel and its state. */
   readonly status: Effect.Effect<ReadonlyArray<ChannelStatus>>
   /** Restarts one channel now (after a config change or a failure). */
   readonly restart: (channel: string) => Effect.Effect<void, ChannelRunnerError>
+  /** Sends a message out on a channel (the `send` method). */
+  readonly send: (request: SendRequest) => Effect.Effect<SendResult, ChannelRunnerError>
 }
 
 export class ChannelRunner extends Context.Service<ChannelRunner, ChannelRunnerShape>()("gatehouse/services/ChannelRunner") {}

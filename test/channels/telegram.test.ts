@@ -69,6 +69,33 @@ describe("telegram channel, end to end", () => {
     }).pipe(Effect.scoped))
 })
 
+describe("send", () => {
+  it.live("sends on the configured channel, once per idempotency key, and refuses what it cannot send", () =>
+    Effect.gen(function*() {
+      const tg = yield* fakeTelegram(TOKEN)
+      const env = homeWithConfig(telegramConfig(tg.apiRoot))
+      yield* Effect.gen(function*() {
+        const op = yield* memoryOperator(["operator.write"])
+        const long = "z".repeat(5000)
+        const first = yield* op.call("send", { to: "telegram:111", message: long, idempotencyKey: "k1" })
+        assert.strictEqual(first.ok, true, JSON.stringify(first.error))
+        assert.deepInclude(first.payload, { channel: "telegram", chatId: "111", messageId: "2" })
+        assert.deepStrictEqual(tg.sent.map((m) => [m.chat_id, m.text.length]), [[111, 4096], [111, 904]])
+        const again = yield* op.call("send", { to: "111", channel: "telegram", message: long, idempotencyKey: "k1" })
+        assert.strictEqual(again.payload.messageId, "2")
+        assert.strictEqual(tg.sent.length, 2)
+        const badRecipient = yield* op.call("send", { to: "bob", message: "hi", idempotencyKey: "k2" })
+        assert.strictEqual(badRecipient.error.code, "UNAVAILABLE")
+        assert.include(badRecipient.error.message, "not a Telegram chat id")
+        const unknown = yield* op.call("send", { to: "1", channel: "slack", message: "hi", idempotencyKey: "k3" })
+        assert.strictEqual(unknown.error.code, "INVALID_REQUEST")
+        assert.include(unknown.error.message, "channel \"slack\" is not configured")
+        const reader = yield* memoryOperator(["operator.read"])
+        assert.isFalse((yield* reader.call("send", { to: "111", message: "hi", idempotencyKey: "k4" })).ok)
+      }).pipe(Effect.provide(coreLayer({}, env)))
+    }).pipe(Effect.scoped))
+})
+
 describe("telegram Bot API client", () => {
   it.effect("waits the retry_after of a 429 through Clock, then sends again", () =>
     Effect.gen(function*() {

@@ -2,14 +2,13 @@
  * Handlers of the core methods: health, status, presence, heartbeat, the
  * gateway's identity and its (redacted) config.
  */
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { hostname, platform, release } from "node:os"
 import { redactConfig } from "../../config/redact.ts"
 import { CurrentCaller } from "../../protocol/authorize.ts"
 import { GatewayRpcs } from "../../protocol/methods.ts"
 import { declaredIn } from "../../protocol/rpcs/define.ts"
-import { ChannelRunner, type ChannelStatus } from "../../services/ChannelRunner.ts"
+import { ChannelRunner } from "../../services/ChannelRunner.ts"
 import { ConnectionHub } from "../../services/ConnectionHub.ts"
 import { Discovery } from "../../services/Discovery.ts"
 import { GatewayConfig } from "../../services/GatewayConfig.ts"
@@ -79,29 +78,6 @@ export const handlers = Effect.gen(function*() {
         uptimeMs: v.uptimeMs,
         eventLoop: v.eventLoop
       })),
-    "channels.status": ({ channel }: { readonly channel?: string }) =>
-      Effect.gen(function*() {
-        const all = (yield* channels.status).filter((c) => channel === undefined || c.id === channel)
-        const account = (c: ChannelStatus) => ({
-          accountId: "default",
-          enabled: c.enabled,
-          configured: true,
-          running: c.running,
-          ...(c.lastError === undefined ? {} : { lastError: c.lastError }),
-          ...toJson(c.details ?? {})
-        })
-        return {
-          ts: yield* Clock.currentTimeMillis,
-          channelOrder: all.map((c) => c.id),
-          channelLabels: Object.fromEntries(all.map((c) => [c.id, c.label])),
-          channels: Object.fromEntries(all.map((c) => {
-            const a = account(c)
-            return [c.id, { configured: a.configured, running: c.running, ...(c.lastError === undefined ? {} : { lastError: c.lastError }) }]
-          })),
-          channelAccounts: Object.fromEntries(all.map((c) => [c.id, [account(c)]])),
-          channelDefaultAccountId: Object.fromEntries(all.map((c) => [c.id, "default"]))
-        }
-      }),
     "system-presence": () => hub.presence,
     "last-heartbeat": () => info.lastHeartbeat,
     "gateway.identity.get": () => Effect.succeed({ deviceId: identity.deviceId, publicKey: identity.publicKey }),
@@ -113,6 +89,3 @@ export const handlers = Effect.gen(function*() {
       })
   })
 })
-
-// Channel details are JSON facts by contract; a round trip drops anything that is not.
-const toJson = (details: Record<string, unknown>): Record<string, unknown> => JSON.parse(JSON.stringify(details)) as Record<string, unknown>

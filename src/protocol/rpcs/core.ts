@@ -120,26 +120,6 @@ export class Health extends method("health", { probe: opt(Schema.Boolean) }, Hea
 
 export class Status extends method("status", {}, StatusResult).annotate(MethodAccess, operator("operator.read")) {}
 
-/**
- * `channels.status` in the shape `openclaw channels status` prints: per channel an
- * entry in `channelOrder`/`channelLabels`/`channels` and its accounts (gatehouse runs
- * one account per channel, `default`) with their state.
- */
-export const ChannelsStatusResult = Schema.Struct({
-  ts: Schema.Number,
-  channelOrder: Schema.Array(Schema.String),
-  channelLabels: Schema.Record(Schema.String, Schema.String),
-  channels: Schema.Record(Schema.String, Schema.Record(Schema.String, JsonValue)),
-  channelAccounts: Schema.Record(Schema.String, Schema.Array(Schema.Record(Schema.String, JsonValue))),
-  channelDefaultAccountId: Schema.Record(Schema.String, Schema.String)
-})
-
-export class ChannelsStatus extends method("channels.status", {
-  probe: opt(Schema.Boolean),
-  timeoutMs: opt(Schema.Number),
-  channel: opt(Schema.String.check(Schema.isMaxLength(128)))
-}, ChannelsStatusResult).annotate(MethodAccess, operator("operator.read")) {}
-
 export class SystemPresence extends method("system-presence", {}, Schema.Array(PresenceEntry)).annotate(MethodAccess, operator("operator.read")) {}
 
 /** The last agent heartbeat; `null` until there is one. */
