@@ -4,7 +4,7 @@
  */
 import * as RpcGroup from "effect/rpc/RpcGroup"
 import { Authorize } from "./authorize.ts"
-import { ChannelsStatus, Send } from "./rpcs/channels.ts"
+import { ChannelsStatus, MessageAction, Send } from "./rpcs/channels.ts"
 import { ConfigGet, DiagnosticsStability, GatewayIdentityGet, Health, LastHeartbeat, Status, SystemPresence } from "./rpcs/core.ts"
 import {
   DeviceBootstrapCreate,
@@ -45,6 +45,7 @@ export const GatewayRpcs = RpcGroup.make(
   ConfigGet,
   ChannelsStatus,
   Send,
+  MessageAction,
   DevicePairList,
   DevicePairApprove,
   DevicePairReject,

@@ -19,6 +19,9 @@ export const fakeTelegram = (token: string) =>
     (f) => Effect.promise(() => f.close())
   )
 
+/** The same double, started outside Effect (for beforeAll/afterAll suites). */
+export const startFakeTelegram = (token: string) => start(token)
+
 const start = async (token: string) => {
   const updates: Array<{ update_id: number }> = []
   const sent: Array<SentMessage> = []

@@ -5,6 +5,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
+import { ErrorCode, GatewayError } from "../../protocol/errors.ts"
 import { GatewayRpcs } from "../../protocol/methods.ts"
 import { declaredIn } from "../../protocol/rpcs/define.ts"
 import { ChannelRunner, type ChannelStatus } from "../../services/ChannelRunner.ts"
@@ -39,9 +40,25 @@ export const handlers = Effect.gen(function*() {
       Effect.map(
         channels.send({ channel: p.channel, to: p.to, text: p.message ?? "", idempotencyKey: p.idempotencyKey }),
         (sent) => ({ runId: randomUUID(), ...sent })
-      )
+      ),
+    "message.action": (p: { readonly channel: string; readonly action: string; readonly params: Record<string, unknown>; readonly idempotencyKey: string }) =>
+      Effect.gen(function*() {
+        if (p.action !== "send") {
+          return yield* new GatewayError({ code: ErrorCode.invalidRequest, message: `message action "${p.action}" is not supported by gatehouse (only "send")` })
+        }
+        const to = stringParam(p.params, "to") ?? stringParam(p.params, "target")
+        if (to === undefined) return yield* new GatewayError({ code: ErrorCode.invalidRequest, message: "message send needs a target (--target)" })
+        const text = stringParam(p.params, "message") ?? stringParam(p.params, "text") ?? ""
+        const sent = yield* channels.send({ channel: p.channel, to, text, idempotencyKey: p.idempotencyKey })
+        return { ok: true, to, ...sent }
+      })
   })
 })
 
 // Channel details are JSON facts by contract; a round trip drops anything that is not.
 const toJson = (details: Record<string, unknown>): Record<string, unknown> => JSON.parse(JSON.stringify(details)) as Record<string, unknown>
+
+const stringParam = (params: Record<string, unknown>, key: string): string | undefined => {
+  const v = params[key]
+  return typeof v === "string" && v.length > 0 ? v : typeof v === "number" ? String(v) : undefined
+}

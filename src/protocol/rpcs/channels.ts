@@ -49,3 +49,16 @@ export class Send extends method("send", {
   sessionKey: opt(Schema.String)
 }, Schema.Struct({ runId: Schema.String, messageId: Schema.String, channel: Schema.String, chatId: Schema.String }))
   .annotate(MethodAccess, operator("operator.write")) {}
+
+/**
+ * `message.action` (what `openclaw message send` calls): only the `send` action, with
+ * `params.to` (or `target`) and `params.message`; other actions are refused.
+ */
+export class MessageAction extends method("message.action", {
+  channel: Text(128),
+  action: Text(64),
+  params: Schema.Record(Schema.String, Schema.Unknown),
+  accountId: opt(Schema.String),
+  idempotencyKey: Text(256)
+}, Schema.Struct({ ok: Schema.Boolean, channel: Schema.String, to: Schema.String, messageId: Schema.String, chatId: Schema.String }))
+  .annotate(MethodAccess, operator("operator.write")) {}
