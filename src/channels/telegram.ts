@@ -92,7 +92,18 @@ export const fetchPost = (apiRoot: string, token: Redacted.Redacted<string>): Bo
       const message = (e instanceof Error ? e.message : String(e)) + cause
       return new TelegramError({ reason: new TelegramUnreachable({ method, message: message.replaceAll(Redacted.value(token), "<token>") }) })
     }
-  })
+  }).pipe(
+    // A connection that silently died would hold a long poll forever: give up past the poll's own timeout.
+    Effect.timeoutOrElse({
+      duration: Duration.seconds(requestTimeoutS(body)),
+      orElse: () => Effect.fail(new TelegramError({ reason: new TelegramUnreachable({ method, message: `no answer in ${requestTimeoutS(body)} s` }) }))
+    })
+  )
+
+const requestTimeoutS = (body: unknown) => {
+  const poll = (body as { timeout?: unknown } | null)?.timeout
+  return (typeof poll === "number" ? poll : 0) + 30
+}
 
 /** A Telegram message as the channel reads it (other fields are ignored). */
 const Message = Schema.Struct({
