@@ -55,6 +55,23 @@ describe("telegram channel, end to end", () => {
       assert.strictEqual(tg.sent.length, 3)
     }).pipe(Effect.scoped))
 
+  it.live("a refused bot token shows as the channel's lastError, without the token, and the gateway keeps serving", () =>
+    Effect.gen(function*() {
+      const tg = yield* fakeTelegram("111:OtherTokenTheFakeExpectsInsteadOfOurs9")
+      const env = homeWithConfig(telegramConfig(tg.apiRoot))
+      yield* Effect.gen(function*() {
+        const op = yield* memoryOperator(["operator.read"])
+        // The first getUpdates is refused at once; status shows it as soon as the runner has recorded it.
+        let account: Record<string, any> = {}
+        while (account.lastError === undefined) account = (yield* op.call("channels.status")).payload.channelAccounts.telegram[0]
+        assert.include(account.lastError, "401 Unauthorized")
+        assert.include(account.lastError, "TELEGRAM_BOT_TOKEN")
+        assert.notInclude(JSON.stringify(account), "AAHdqTcv")
+        assert.strictEqual(account.running, false)
+        assert.strictEqual((yield* op.call("health")).ok, true)
+      }).pipe(Effect.provide(coreLayer({}, env)))
+    }).pipe(Effect.scoped))
+
   it.live("under dmPolicy disabled nobody gets an answer", () =>
     Effect.gen(function*() {
       const tg = yield* fakeTelegram(TOKEN)
