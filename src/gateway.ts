@@ -9,7 +9,8 @@
  * - `layerDefault(swaps)` adds the embedded defaults (file pairing state under
  *   the state dir, or PostgreSQL when configured; in-memory rate limiter; the `ws`
  *   listener; mDNS discovery on a machine with a LAN, chosen by `discovery.mdns.mode`
- *   and OPENCLAW_DISABLE_BONJOUR; no channels), each replaceable by a swap, and
+ *   and OPENCLAW_DISABLE_BONJOUR; the configured channels answered by the rules
+ *   agent, none when no channel is configured), each replaceable by a swap, and
  *   also outputs the public contracts so the embedding program can use them.
  * - `layerProcess(overrides)` is the daemon: config from flags, environment and
  *   the state dir.
@@ -20,8 +21,10 @@ import * as Layer from "effect/Layer"
 import * as RpcServer from "effect/rpc/RpcServer"
 import type { ConfigError } from "./config/errors.ts"
 import type { Overrides } from "./config/resolve.ts"
+import * as AgentRules from "./layers/AgentRules.ts"
 import * as AuthLive from "./layers/AuthLive.ts"
 import * as AuthorizeLive from "./layers/AuthorizeLive.ts"
+import * as ChannelRunnerLive from "./layers/ChannelRunnerLive.ts"
 import * as ChannelRunnerNone from "./layers/ChannelRunnerNone.ts"
 import * as ConnectionHubLive from "./layers/ConnectionHubLive.ts"
 import * as DevicePairingLive from "./layers/DevicePairingLive.ts"
@@ -37,6 +40,7 @@ import { acquireProfileLock } from "./programs/profileLock.ts"
 import { serveGateway } from "./programs/serveGateway.ts"
 import { ensureToken, refuseUnsafe } from "./programs/startupChecks.ts"
 import { GatewayRpcs } from "./protocol/methods.ts"
+import type { Agent } from "./services/Agent.ts"
 import type { Auth } from "./services/Auth.ts"
 import type { ChannelRunner } from "./services/ChannelRunner.ts"
 import type { ConnectionHub } from "./services/ConnectionHub.ts"
@@ -88,6 +92,19 @@ export const layerDiscovery: Layer.Layer<Discovery, never, GatewayConfig> = Laye
     return Mdns.layer
   })
 )
+
+/**
+ * The ChannelRunner the config asks for: none when no channel is configured, else
+ * the live runner answering with `agent` (the rules agent by default).
+ */
+export const layerChannels = <E, R>(
+  agent: Layer.Layer<Agent, E, R>
+): Layer.Layer<ChannelRunner, E, R | GatewayConfig> =>
+  Layer.unwrap(Effect.gen(function*() {
+    const { config } = yield* GatewayConfig
+    const configured = Object.values(config.channels).some((c) => c !== undefined)
+    return configured ? ChannelRunnerLive.layer.pipe(Layer.provide(agent)) : ChannelRunnerNone.layer
+  }))
 
 /** The contracts a running gateway is made of, all taken from outside by `layer`. */
 export type Services =
@@ -143,14 +160,16 @@ export interface Swaps<E = never> {
   readonly gatewayInfo?: Layer.Layer<GatewayInfo, E, GatewayConfig>
   readonly hostIdentity?: Layer.Layer<HostIdentity, E, GatewayConfig>
   readonly discovery?: Layer.Layer<Discovery, E, GatewayConfig>
-  readonly channelRunner?: Layer.Layer<ChannelRunner, E, GatewayConfig>
   readonly listener?: Layer.Layer<Listener, E, GatewayConfig>
   readonly devicePairing?: Layer.Layer<DevicePairing, E, GatewayConfig | Tier0>
   readonly nodeRegistry?: Layer.Layer<NodeRegistry, E, GatewayConfig | Tier0>
   readonly auth?: Layer.Layer<Auth, E, GatewayConfig | Tier0 | Tier1>
+  /** The agent the default channel runner answers with. */
+  readonly agent?: Layer.Layer<Agent, E, GatewayConfig | Tier0 | Tier1>
+  readonly channelRunner?: Layer.Layer<ChannelRunner, E, GatewayConfig | Tier0 | Tier1>
 }
 
-type Tier0 = PairingStore | NodePairingStore | RateLimiter | ConnectionHub | GatewayInfo | HostIdentity | Discovery | ChannelRunner
+type Tier0 = PairingStore | NodePairingStore | RateLimiter | ConnectionHub | GatewayInfo | HostIdentity | Discovery
 type Tier1 = DevicePairing | NodeRegistry
 
 /** The embedded default of every service, with `swaps` in place of the ones given. */
@@ -163,11 +182,11 @@ export const layerServices = <E = never>(
     swaps.connectionHub ?? ConnectionHubLive.layer,
     swaps.gatewayInfo ?? GatewayInfo.layer,
     swaps.hostIdentity ?? HostIdentity.layer,
-    swaps.discovery ?? layerDiscovery,
-    swaps.channelRunner ?? ChannelRunnerNone.layer
+    swaps.discovery ?? layerDiscovery
   )
   const tier1 = Layer.mergeAll(swaps.devicePairing ?? DevicePairingLive.layer, swaps.nodeRegistry ?? NodeRegistryLive.layer)
-  const services = (swaps.auth ?? AuthLive.layer).pipe(
+  const tier2 = Layer.mergeAll(swaps.auth ?? AuthLive.layer, swaps.channelRunner ?? layerChannels(swaps.agent ?? AgentRules.layer))
+  const services = tier2.pipe(
     Layer.provideMerge(tier1),
     Layer.provideMerge(tier0),
     // The profile lock comes first, so a second gateway on the same state dir says why it cannot start.

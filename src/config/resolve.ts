@@ -13,7 +13,7 @@ import { invalidEntries } from "../net/addressSet.ts"
 import { normalizeFingerprint } from "../tls/fingerprint.ts"
 import { redactUrl } from "./redact.ts"
 import { type Env, type ProfilePaths } from "./paths.ts"
-import type { AuthMode, BindMode, MdnsMode } from "./schema.ts"
+import type { AuthMode, BindMode, DmPolicy, MdnsMode } from "./schema.ts"
 
 export type Source = "flag" | "env" | "file" | "state" | "profile" | "default"
 
@@ -83,7 +83,45 @@ export interface EffectiveConfig {
   readonly postgresUrlSource: "env" | "file" | undefined
   /** Bonjour/mDNS advertising and the values of its TXT hints that come from the environment. */
   readonly discovery: DiscoveryConfig
+  /** The configured channels (none configured: no channel runs). */
+  readonly channels: { readonly telegram: TelegramSettings | undefined }
   readonly file: LoadedFile
+}
+
+/** `channels.telegram.*`, with TELEGRAM_BOT_TOKEN as the token when the file has none. */
+export interface TelegramSettings {
+  readonly enabled: boolean
+  readonly botToken: Redacted.Redacted<string> | undefined
+  /** Where the token came from, in OpenClaw's words. */
+  readonly tokenSource: "config" | "env" | "none"
+  readonly apiRoot: string
+  /** Normalised user ids; "*" admits anyone. */
+  readonly allowFrom: ReadonlyArray<string>
+  readonly dmPolicy: DmPolicy
+}
+
+/** Telegram's own Bot API. */
+export const TELEGRAM_API_ROOT = "https://api.telegram.org"
+
+/** Resolves `channels.telegram.*`: undefined when neither the file nor the environment mentions Telegram. */
+export const resolveTelegram = (file: LoadedFile, env: Env): TelegramSettings | string | undefined => {
+  const t = file.config.channels?.telegram
+  const envToken = nonEmpty(env.TELEGRAM_BOT_TOKEN?.trim())
+  if (t === undefined && envToken === undefined) return undefined
+  const fileToken = nonEmpty(t?.botToken?.trim())
+  const apiRoot = (nonEmpty(t?.apiRoot?.trim()) ?? TELEGRAM_API_ROOT).replace(/\/+$/, "")
+  if (!URL.canParse(apiRoot) || !["http:", "https:"].includes(new URL(apiRoot).protocol)) {
+    return `channels.telegram.apiRoot must be an http(s) URL (e.g. ${TELEGRAM_API_ROOT}), got ${redactUrl(apiRoot)}`
+  }
+  const token = fileToken ?? envToken
+  return {
+    enabled: t?.enabled ?? true,
+    botToken: token === undefined ? undefined : Redacted.make(token),
+    tokenSource: fileToken !== undefined ? "config" : envToken !== undefined ? "env" : "none",
+    apiRoot,
+    allowFrom: (t?.allowFrom ?? []).map((id) => String(id).trim().replace(/^(telegram|tg):/i, "")).filter((id) => id.length > 0),
+    dmPolicy: t?.dmPolicy ?? "pairing"
+  }
 }
 
 /** `discovery.*` and its environment overrides. */
@@ -214,6 +252,8 @@ export const resolveConfig = (
   }
   const discovery = resolveDiscovery(file, env, paths.stateDir)
   if (typeof discovery === "string") return discovery
+  const telegram = resolveTelegram(file, env)
+  if (typeof telegram === "string") return telegram
   const remoteToken = nonEmpty(gw.remote?.token)
   const remotePassword = nonEmpty(gw.remote?.password)
   return {
@@ -251,6 +291,7 @@ export const resolveConfig = (
     postgresUrl: postgres === undefined ? undefined : Redacted.make(postgres.value),
     postgresUrlSource: postgres === undefined ? undefined : postgres.source === "env" ? "env" : "file",
     discovery,
+    channels: { telegram },
     file
   }
 }

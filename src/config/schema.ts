@@ -16,6 +16,10 @@ export type AuthMode = typeof AUTH_MODES[number]
 export const MDNS_MODES = ["off", "minimal", "full"] as const
 export type MdnsMode = typeof MDNS_MODES[number]
 
+// OpenClaw's direct-message policies; `open` (anyone may talk to the bot, and so run node commands) is not offered.
+export const DM_POLICIES = ["allowlist", "pairing", "disabled"] as const
+export type DmPolicy = typeof DM_POLICIES[number]
+
 const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))
 const Strings = Schema.Array(Schema.String)
 // Zero or negative limits would silently disable protection (or lock everyone out): refuse them.
@@ -86,6 +90,17 @@ export const FileConfig = Schema.Struct({
       enabled: Schema.optionalKey(Schema.Boolean),
       domain: Schema.optionalKey(Schema.String),
       zoneFile: Schema.optionalKey(Schema.String)
+    }))
+  })),
+  channels: Schema.optionalKey(Schema.Struct({
+    telegram: Schema.optionalKey(Schema.Struct({
+      enabled: Schema.optionalKey(Schema.Boolean),
+      botToken: Schema.optionalKey(Schema.String),
+      // The Bot API base URL (a local Bot API server, or a test double).
+      apiRoot: Schema.optionalKey(Schema.String),
+      // Telegram user ids, as numbers or strings ("123", "tg:123", "telegram:123"); "*" is anyone.
+      allowFrom: Schema.optionalKey(Schema.Array(Schema.Union([Schema.String, Schema.Number]))),
+      dmPolicy: Schema.optionalKey(Schema.Literals(DM_POLICIES))
     }))
   })),
   node: Schema.optionalKey(Schema.Struct({

@@ -7,5 +7,6 @@ import { ChannelRunner, ChannelRunnerError, ChannelUnknown } from "../services/C
 
 export const layer = Layer.succeed(ChannelRunner, ChannelRunner.of({
   status: Effect.succeed([]),
-  restart: (channel) => Effect.fail(new ChannelRunnerError({ reason: new ChannelUnknown({ channel }) }))
+  restart: (channel) => Effect.fail(new ChannelRunnerError({ reason: new ChannelUnknown({ channel }) })),
+  send: ({ channel }) => Effect.fail(new ChannelRunnerError({ reason: new ChannelUnknown({ channel: channel ?? "" }) }))
 }))

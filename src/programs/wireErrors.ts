@@ -11,13 +11,21 @@ import { randomUUID } from "node:crypto"
 import { deviceAuthMessage } from "../protocol/deviceAuth.ts"
 import { ErrorCode, GatewayError } from "../protocol/errors.ts"
 import type { AuthError } from "../services/Auth.ts"
+import type { ChannelRunnerError } from "../services/ChannelRunner.ts"
 import type { DevicePairingError } from "../services/DevicePairing.ts"
 import type { NodePairingStoreError } from "../services/NodePairingStore.ts"
 import type { NodeRegistryError } from "../services/NodeRegistry.ts"
 import type { PairingStoreError } from "../services/PairingStore.ts"
 
 /** Any error a method handler or the handshake may fail with. */
-export type ServiceError = AuthError | DevicePairingError | PairingStoreError | NodePairingStoreError | NodeRegistryError | GatewayError
+export type ServiceError =
+  | AuthError
+  | DevicePairingError
+  | PairingStoreError
+  | NodePairingStoreError
+  | NodeRegistryError
+  | ChannelRunnerError
+  | GatewayError
 
 /** The wire error for a service error (a GatewayError passes through); logs what it keeps off the wire. */
 export const toWire = (error: ServiceError): Effect.Effect<GatewayError> => {
@@ -69,6 +77,27 @@ const publicError = (error: ServiceError): GatewayError => {
     case "NodePairingStoreError":
     case "NodeRegistryError":
       return reasonToWire(error.reason)
+    case "ChannelRunnerError":
+      return channelToWire(error.reason)
+  }
+}
+
+const channelToWire = (reason: ChannelRunnerError["reason"]): GatewayError => {
+  switch (reason._tag) {
+    case "ChannelUnknown":
+      return new GatewayError({
+        code: ErrorCode.invalidRequest,
+        message: reason.channel === ""
+          ? "name the channel: none or several are configured (see `openclaw channels status`)"
+          : `channel "${reason.channel}" is not configured (see \`openclaw channels status\`; channels.${reason.channel} in openclaw.json)`,
+        details: { code: "CHANNEL_UNKNOWN" }
+      })
+    case "ChannelSendFailed":
+      return new GatewayError({
+        code: ErrorCode.unavailable,
+        message: `${reason.channel}: ${reason.message}`,
+        details: { code: "CHANNEL_SEND_FAILED", channel: reason.channel }
+      })
   }
 }
 

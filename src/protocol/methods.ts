@@ -4,6 +4,7 @@
  */
 import * as RpcGroup from "effect/rpc/RpcGroup"
 import { Authorize } from "./authorize.ts"
+import { ChannelsStatus, MessageAction, Send } from "./rpcs/channels.ts"
 import { ConfigGet, DiagnosticsStability, GatewayIdentityGet, Health, LastHeartbeat, Status, SystemPresence } from "./rpcs/core.ts"
 import {
   DeviceBootstrapCreate,
@@ -42,6 +43,9 @@ export const GatewayRpcs = RpcGroup.make(
   LastHeartbeat,
   GatewayIdentityGet,
   ConfigGet,
+  ChannelsStatus,
+  Send,
+  MessageAction,
   DevicePairList,
   DevicePairApprove,
   DevicePairReject,

@@ -138,7 +138,8 @@ describe("swapping a service in a real gateway", () => {
       })),
       channelRunner: Layer.succeed(ChannelRunner, ChannelRunner.of({
         status: Effect.succeed([{ id: "telegram", label: "Telegram", enabled: true, running: false, lastError: "401 Unauthorized" }]),
-        restart: () => Effect.void
+        restart: () => Effect.void,
+        send: () => Effect.die("not sent in this test")
       }))
     }))))
 

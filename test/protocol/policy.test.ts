@@ -54,7 +54,7 @@ describe("scope policy", () => {
         ? nodeOnly
         : name.startsWith("device.") || name.startsWith("node.pair.") || name === "node.rename"
         ? operator("operator.pairing")
-        : name === "node.invoke"
+        : ["node.invoke", "send", "message.action"].includes(name)
         ? operator("operator.write")
         : operator("operator.read")
       assert.deepStrictEqual(access, expected, name)

@@ -16,7 +16,8 @@ const mask = (payload: unknown) =>
 const gateway = () =>
   coreLayer({}, homeWithConfig({
     gateway: { trustedProxies: ["127.0.0.1"], auth: { token: TEST_TOKEN }, remote: { url: "wss://u:pw@example.com" } },
-    channels: { telegram: { botToken: "123:abc", allowFrom: ["me"] } }
+    // Configured but not enabled: the channel is reported, and nothing reaches out to Telegram.
+    channels: { telegram: { enabled: false, botToken: "123:abc", allowFrom: ["me"] } }
   }))
 
 /** Connects a device from a (trusted-proxied) remote address, so that it waits for pairing. */
@@ -45,6 +46,7 @@ describe("method results on the wire", () => {
       record("last-heartbeat", yield* op.call("last-heartbeat"))
       record("gateway.identity.get", yield* op.call("gateway.identity.get"))
       record("config.get", yield* op.call("config.get"))
+      record("channels.status", yield* op.call("channels.status"))
       record("status (read only)", yield* (yield* memoryOperator(["operator.read"])).call("status"))
 
       // Devices: two wait; one is approved, rotated, revoked and removed, the other rejected.
@@ -104,12 +106,13 @@ describe("method results on the wire", () => {
 
 const EXPECTED: Record<string, string> = {
   "health": '{"ok":true,"ts":0,"durationMs":0,"channels":{},"channelOrder":[],"channelLabels":{},"heartbeatSeconds":0,"defaultAgentId":"s","agents":[],"sessions":{"path":"s","count":0,"recent":[]}}',
-  "status": '{"ok":true,"version":"s","uptimeMs":0,"host":"s","os":"s","node":"s","gateway":{"bind":"s","host":"s","port":0,"authMode":"s","tls":{"enabled":false},"stateDir":"s","configPath":"s"},"connections":{"total":0,"operators":0,"nodes":0},"presence":[{"host":"s","version":"s","mode":"s","reason":"s","ts":0},{"host":"s","ip":"s","version":"s","platform":"s","mode":"s","reason":"s","roles":["s"],"ts":0}],"stateVersion":{"presence":0,"health":0},"discovery":{"mode":"s","advertised":[],"state":{"phase":"s","interfaces":[],"conflicts":0,"restarts":0}},"channels":[]}',
-  "status (read only)": '{"ok":true,"version":"s","uptimeMs":0,"host":"s","os":"s","node":"s","gateway":{"bind":"s","host":"s","port":0,"authMode":"s","tls":{"enabled":false}},"connections":{"total":0,"operators":0,"nodes":0},"presence":[{"host":"s","version":"s","mode":"s","reason":"s","ts":0},{"host":"s","ip":"s","version":"s","platform":"s","mode":"s","reason":"s","roles":["s"],"ts":0},{"host":"s","ip":"s","version":"s","platform":"s","mode":"s","reason":"s","roles":["s"],"ts":0}],"stateVersion":{"presence":0,"health":0},"discovery":{"mode":"s","advertised":[],"state":{"phase":"s","interfaces":[],"conflicts":0,"restarts":0}},"channels":[]}',
+  "status": '{"ok":true,"version":"s","uptimeMs":0,"host":"s","os":"s","node":"s","gateway":{"bind":"s","host":"s","port":0,"authMode":"s","tls":{"enabled":false},"stateDir":"s","configPath":"s"},"connections":{"total":0,"operators":0,"nodes":0},"presence":[{"host":"s","version":"s","mode":"s","reason":"s","ts":0},{"host":"s","ip":"s","version":"s","platform":"s","mode":"s","reason":"s","roles":["s"],"ts":0}],"stateVersion":{"presence":0,"health":0},"discovery":{"mode":"s","advertised":[],"state":{"phase":"s","interfaces":[],"conflicts":0,"restarts":0}},"channels":[{"id":"s","label":"s","enabled":false,"running":false}]}',
+  "status (read only)": '{"ok":true,"version":"s","uptimeMs":0,"host":"s","os":"s","node":"s","gateway":{"bind":"s","host":"s","port":0,"authMode":"s","tls":{"enabled":false}},"connections":{"total":0,"operators":0,"nodes":0},"presence":[{"host":"s","version":"s","mode":"s","reason":"s","ts":0},{"host":"s","ip":"s","version":"s","platform":"s","mode":"s","reason":"s","roles":["s"],"ts":0},{"host":"s","ip":"s","version":"s","platform":"s","mode":"s","reason":"s","roles":["s"],"ts":0}],"stateVersion":{"presence":0,"health":0},"discovery":{"mode":"s","advertised":[],"state":{"phase":"s","interfaces":[],"conflicts":0,"restarts":0}},"channels":[{"id":"s","label":"s","enabled":false,"running":false}]}',
   "system-presence": '[{"host":"s","version":"s","mode":"s","reason":"s","ts":0},{"host":"s","ip":"s","version":"s","platform":"s","mode":"s","reason":"s","roles":["s"],"ts":0}]',
   "last-heartbeat": 'null',
   "gateway.identity.get": '{"deviceId":"s","publicKey":"s"}',
-  "config.get": '{"path":"s","exists":true,"config":{"gateway":{"trustedProxies":["s"],"auth":{"token":"s"},"remote":{"url":"s"}},"channels":{"telegram":{"botToken":"s","allowFrom":["s"]}}}}',
+  "config.get": '{"path":"s","exists":true,"config":{"gateway":{"trustedProxies":["s"],"auth":{"token":"s"},"remote":{"url":"s"}},"channels":{"telegram":{"enabled":false,"botToken":"s","allowFrom":["s"]}}}}',
+  "channels.status": '{"ts":0,"channelOrder":["s"],"channelLabels":{"telegram":"s"},"channels":{"telegram":{"configured":true,"running":false}},"channelAccounts":{"telegram":[{"accountId":"s","enabled":false,"configured":true,"running":false,"tokenSource":"s","dmPolicy":"s","allowFrom":["s"],"mode":"s"}]},"channelDefaultAccountId":{"telegram":"s"}}',
   "device.pair.list (pending)": '{"pending":[{"requestId":"s","deviceId":"s","publicKey":"s","clientId":"s","clientMode":"s","displayName":"s","platform":"s","deviceFamily":"s","remoteIp":"s","role":"s","roles":["s"],"scopes":["s"],"silent":false,"isRepair":false,"reason":"s","ts":0},{"requestId":"s","deviceId":"s","publicKey":"s","clientId":"s","clientMode":"s","displayName":"s","platform":"s","deviceFamily":"s","remoteIp":"s","role":"s","roles":["s"],"scopes":["s"],"silent":false,"isRepair":false,"reason":"s","ts":0}],"paired":[]}',
   "device.pair.approve": '{"requestId":"s","device":{"deviceId":"s","publicKey":"s","displayName":"s","platform":"s","deviceFamily":"s","clientId":"s","clientMode":"s","remoteIp":"s","roles":["s"],"approvedScopes":["s"],"approvedVia":"s","createdAtMs":0,"approvedAtMs":0,"role":"s","scopes":["s"],"tokens":[{"role":"s","scopes":["s"],"createdAtMs":0}]}}',
   "device.pair.reject": '{"requestId":"s","deviceId":"s"}',

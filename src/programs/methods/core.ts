@@ -62,7 +62,7 @@ export const handlers = Effect.gen(function*() {
             advertised: (yield* discovery.advertised).map(({ host, name, port }) => ({ name, host, port })),
             state: yield* Effect.map(discovery.state, ({ lastError, ...s }) => (lastError === undefined ? s : { ...s, lastError }))
           },
-          channels: (yield* channels.status).map(({ lastError, ...c }) => (lastError === undefined ? c : { ...c, lastError }))
+          channels: (yield* channels.status).map(({ details: _details, lastError, ...c }) => (lastError === undefined ? c : { ...c, lastError }))
         }
       }),
     "diagnostics.stability": () =>

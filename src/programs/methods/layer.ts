@@ -6,13 +6,14 @@ import * as Effect from "effect/Effect"
 import type { GatewayError } from "../../protocol/errors.ts"
 import { GatewayRpcs } from "../../protocol/methods.ts"
 import { failOnWire, type ServiceError } from "../wireErrors.ts"
+import * as Channels from "./channels.ts"
 import * as Core from "./core.ts"
 import * as Devices from "./devices.ts"
 import * as Nodes from "./nodes.ts"
 
 export const layer = GatewayRpcs.toLayer(
   Effect.gen(function*() {
-    return GatewayRpcs.of(atTheEdge({ ...(yield* Core.handlers), ...(yield* Devices.handlers), ...(yield* Nodes.handlers) }))
+    return GatewayRpcs.of(atTheEdge({ ...(yield* Core.handlers), ...(yield* Channels.handlers), ...(yield* Devices.handlers), ...(yield* Nodes.handlers) }))
   })
 )
 

@@ -1,0 +1,280 @@
+/**
+ * The Telegram channel on the Bot API: long polling `getUpdates` from the stored
+ * offset, the sender checked against `dmPolicy`/`allowFrom`, the agent's reply sent
+ * with `sendMessage` in pieces of at most 4096 characters. A `429` waits the
+ * `retry_after` it names (through Clock) and tries again.
+ *
+ * The offset is written (atomically, under the state dir) before an update is
+ * answered, so a restart never answers the same update twice: an update whose
+ * answer was cut short by a crash is dropped rather than repeated.
+ *
+ * The bot token is part of every request URL; it appears in no message this module
+ * writes or fails with.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import { readFile } from "node:fs/promises"
+import type { TelegramSettings } from "../config/resolve.ts"
+import { writeFileAtomic } from "../fs/atomicWrite.ts"
+import type { AgentShape } from "../services/Agent.ts"
+
+/** Telegram's limit on the text of one message. */
+export const MESSAGE_LIMIT = 4096
+/** How long one `getUpdates` call waits for news (seconds). */
+export const POLL_TIMEOUT_S = 30
+/** How many times one call is retried after a 429 before the failure is reported. */
+export const MAX_RETRIES_429 = 5
+
+/** The Bot API answered with an error. */
+export class TelegramApiFailed extends Schema.TaggedClass<TelegramApiFailed>()("TelegramApiFailed", {
+  method: Schema.String,
+  status: Schema.Number,
+  description: Schema.String
+}) {}
+
+/** The Bot API could not be reached, or answered something that is not the Bot API's JSON. */
+export class TelegramUnreachable extends Schema.TaggedClass<TelegramUnreachable>()("TelegramUnreachable", {
+  method: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The channel cannot run as configured. */
+export class TelegramMisconfigured extends Schema.TaggedClass<TelegramMisconfigured>()("TelegramMisconfigured", {
+  message: Schema.String
+}) {}
+
+export class TelegramError extends Schema.TaggedError<TelegramError>()("TelegramError", {
+  reason: Schema.Union([TelegramApiFailed, TelegramUnreachable, TelegramMisconfigured])
+}) {
+  override get message() {
+    const r = this.reason
+    switch (r._tag) {
+      case "TelegramApiFailed":
+        return `telegram ${r.method}: ${r.status} ${r.description}${
+          r.status === 401 ? " (check channels.telegram.botToken or TELEGRAM_BOT_TOKEN)" : r.status === 409 ? " (another client polls this bot, or a webhook is set)" : ""
+        }`
+      case "TelegramUnreachable":
+        return `telegram ${r.method}: ${r.message}`
+      case "TelegramMisconfigured":
+        return `telegram: ${r.message}`
+    }
+  }
+}
+
+/** One HTTP exchange with the Bot API: a JSON body posted to `method`, the status and parsed JSON back. */
+export type BotPost = (method: string, body: unknown) => Effect.Effect<{ readonly status: number; readonly body: unknown }, TelegramError>
+
+/** `post` over `fetch`, to `<apiRoot>/bot<token>/<method>`. */
+export const fetchPost = (apiRoot: string, token: Redacted.Redacted<string>): BotPost => (method, body) =>
+  Effect.tryPromise({
+    try: async (signal) => {
+      const response = await fetch(`${apiRoot}/bot${Redacted.value(token)}/${method}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal
+      })
+      const text = await response.text()
+      let json: unknown
+      try {
+        json = JSON.parse(text)
+      } catch {
+        json = undefined
+      }
+      return { status: response.status, body: json }
+    },
+    catch: (e) => {
+      // fetch errors may quote the URL, and so the token: never pass one on unscrubbed.
+      const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : ""
+      const message = (e instanceof Error ? e.message : String(e)) + cause
+      return new TelegramError({ reason: new TelegramUnreachable({ method, message: message.replaceAll(Redacted.value(token), "<token>") }) })
+    }
+  }).pipe(
+    // A connection that silently died would hold a long poll forever: give up past the poll's own timeout.
+    Effect.timeoutOrElse({
+      duration: Duration.seconds(requestTimeoutS(body)),
+      orElse: () => Effect.fail(new TelegramError({ reason: new TelegramUnreachable({ method, message: `no answer in ${requestTimeoutS(body)} s` }) }))
+    })
+  )
+
+const requestTimeoutS = (body: unknown) => {
+  const poll = (body as { timeout?: unknown } | null)?.timeout
+  return (typeof poll === "number" ? poll : 0) + 30
+}
+
+/** A Telegram message as the channel reads it (other fields are ignored). */
+const Message = Schema.Struct({
+  message_id: Schema.Number,
+  from: Schema.optionalKey(Schema.Struct({ id: Schema.Number, is_bot: Schema.optionalKey(Schema.Boolean) })),
+  chat: Schema.Struct({ id: Schema.Number, type: Schema.String }),
+  text: Schema.optionalKey(Schema.String)
+})
+const Update = Schema.Struct({ update_id: Schema.Number, message: Schema.optionalKey(Message) })
+export type Update = typeof Update.Type
+
+const Envelope = Schema.Struct({
+  ok: Schema.Boolean,
+  result: Schema.optionalKey(Schema.Unknown),
+  description: Schema.optionalKey(Schema.String),
+  error_code: Schema.optionalKey(Schema.Number),
+  parameters: Schema.optionalKey(Schema.Struct({ retry_after: Schema.optionalKey(Schema.Number) }))
+})
+const decodeEnvelope = Schema.decodeUnknownResult(Envelope)
+const decodeUpdate = Schema.decodeUnknownResult(Update)
+
+/** The Bot API calls the channel makes. */
+export interface BotApi {
+  readonly getUpdates: (offset: number | undefined, timeoutS: number) => Effect.Effect<ReadonlyArray<unknown>, TelegramError>
+  /** Sends one message (at most 4096 characters); returns its message id. */
+  readonly sendMessage: (chatId: number | string, text: string) => Effect.Effect<number, TelegramError>
+}
+
+/** The Bot API over `post`: envelopes decoded, 429s waited out (`retry_after` seconds, through Clock). */
+export const makeBotApi = (post: BotPost): BotApi => {
+  const call = (method: string, body: unknown): Effect.Effect<unknown, TelegramError> =>
+    Effect.gen(function*() {
+      for (let attempt = 0;; attempt++) {
+        const { body: raw, status } = yield* post(method, body)
+        const envelope = decodeEnvelope(raw)
+        if (Result.isFailure(envelope)) {
+          return yield* new TelegramError({
+            reason: new TelegramUnreachable({ method, message: `HTTP ${status} with a body that is not a Bot API answer` })
+          })
+        }
+        const e = envelope.success
+        if (e.ok) return e.result
+        const code = e.error_code ?? status
+        const retryAfter = e.parameters?.retry_after
+        if (code === 429 && attempt < MAX_RETRIES_429) {
+          const waitS = Math.max(1, Math.min(retryAfter ?? 1, 3600))
+          yield* Effect.logWarning(`telegram ${method}: rate limited, retrying in ${waitS} s`)
+          yield* Effect.sleep(Duration.seconds(waitS))
+          continue
+        }
+        return yield* new TelegramError({ reason: new TelegramApiFailed({ method, status: code, description: e.description ?? "" }) })
+      }
+    })
+  return {
+    getUpdates: (offset, timeoutS) =>
+      Effect.map(call("getUpdates", { ...(offset === undefined ? {} : { offset }), timeout: timeoutS, allowed_updates: ["message"] }), (r) =>
+        Array.isArray(r) ? r : []),
+    sendMessage: (chatId, text) =>
+      Effect.map(call("sendMessage", { chat_id: chatId, text }), (r) => {
+        const id = (r as { message_id?: unknown } | null)?.message_id
+        return typeof id === "number" ? id : 0
+      })
+  }
+}
+
+/** `text` in pieces of at most `limit` characters, cut at a line break or a space where there is one. */
+export const splitMessage = (text: string, limit = MESSAGE_LIMIT): ReadonlyArray<string> => {
+  const pieces: Array<string> = []
+  let rest = text
+  while (rest.length > limit) {
+    const window = rest.slice(0, limit)
+    const newline = window.lastIndexOf("\n")
+    const space = window.lastIndexOf(" ")
+    const cut = newline > limit / 2 ? newline : space > limit / 2 ? space : limit
+    pieces.push(rest.slice(0, cut))
+    rest = rest.slice(cut).replace(/^[\n ]/, "")
+  }
+  if (rest.length > 0 || pieces.length === 0) pieces.push(rest)
+  return pieces
+}
+
+/** Where the channel keeps the next update id to ask for. */
+export const offsetPath = (stateDir: string) => `${stateDir}/channels/telegram-offset.json`
+
+const OffsetFile = Schema.fromJsonString(Schema.Struct({ offset: Schema.Int }))
+const decodeOffsetFile = Schema.decodeUnknownResult(OffsetFile)
+
+const readOffset = (path: string): Effect.Effect<number | undefined> =>
+  Effect.gen(function*() {
+    const text = yield* Effect.promise(() => readFile(path, "utf8").catch(() => undefined))
+    if (text === undefined) return undefined
+    const decoded = decodeOffsetFile(text)
+    if (Result.isSuccess(decoded)) return decoded.success.offset
+    yield* Effect.logWarning(`${path} does not hold an update offset; Telegram will resend the updates it still keeps`)
+    return undefined
+  })
+
+/** What a sender may do under the configured policy. */
+export const admission = (settings: Pick<TelegramSettings, "dmPolicy" | "allowFrom">, userId: string): "allowed" | "refused" | "ignored" => {
+  if (settings.dmPolicy === "disabled") return "ignored"
+  return settings.allowFrom.includes("*") || settings.allowFrom.includes(userId) ? "allowed" : "refused"
+}
+
+const refusal = (settings: TelegramSettings, userId: string) =>
+  settings.dmPolicy === "pairing"
+    ? `This bot answers only people its owner has approved. Your Telegram user id is ${userId}: ask the owner to add it to channels.telegram.allowFrom.`
+    : `Sorry, you are not allowed to use this bot. Your Telegram user id is ${userId}; the owner can add it to channels.telegram.allowFrom.`
+
+/** Runs the channel: polls, answers, and fails only when the Bot API cannot be used (the runner restarts it). */
+export const runTelegram = (settings: TelegramSettings, deps: { readonly api: BotApi; readonly agent: AgentShape; readonly offsetFile: string }) =>
+  Effect.gen(function*() {
+    const { agent, api, offsetFile } = deps
+    const reply = (chatId: number, text: string) =>
+      Effect.forEach(splitMessage(text), (piece) => api.sendMessage(chatId, piece), { discard: true }).pipe(
+        // One reply that cannot be delivered (chat gone, bot blocked) must not stop the channel.
+        Effect.catchReason("TelegramError", "TelegramApiFailed", (r) =>
+          r.status === 401 ? Effect.fail(new TelegramError({ reason: r })) : Effect.logWarning(`telegram sendMessage to ${chatId}: ${r.status} ${r.description}`))
+      )
+    const handle = (update: Update) =>
+      Effect.gen(function*() {
+        const m = update.message
+        if (m === undefined || m.from === undefined || m.text === undefined || m.from.is_bot === true) return
+        const userId = String(m.from.id)
+        const verdict = admission(settings, userId)
+        if (verdict === "ignored") return
+        if (verdict === "refused") {
+          yield* Effect.logInfo(`telegram: refused a message from user ${userId} (not in channels.telegram.allowFrom)`)
+          return yield* reply(m.chat.id, refusal(settings, userId))
+        }
+        const text = yield* agent.reply({ channel: "telegram", from: userId, text: m.text }).pipe(
+          Effect.catch((e) => Effect.succeed(`Sorry, I cannot answer now: ${e.reason.message}`))
+        )
+        yield* reply(m.chat.id, text)
+      })
+
+    let offset = yield* readOffset(offsetFile)
+    while (true) {
+      const updates = yield* api.getUpdates(offset, POLL_TIMEOUT_S)
+      for (const raw of updates) {
+        const id = (raw as { update_id?: unknown } | null)?.update_id
+        if (typeof id !== "number" || !Number.isInteger(id)) continue
+        if (offset !== undefined && id < offset) continue
+        offset = id + 1
+        yield* writeFileAtomic(offsetFile, JSON.stringify({ offset }) + "\n").pipe(Effect.orDie)
+        const update = decodeUpdate(raw)
+        if (Result.isSuccess(update)) yield* handle(update.success)
+      }
+    }
+  })
+
+/** Checks the settings and runs the channel over `fetch`. */
+export const telegramChannel = (settings: TelegramSettings, agent: AgentShape, stateDir: string): Effect.Effect<void, TelegramError> =>
+  settings.botToken === undefined
+    ? Effect.fail(new TelegramError({ reason: new TelegramMisconfigured({ message: "no bot token: set channels.telegram.botToken or TELEGRAM_BOT_TOKEN" }) }))
+    : runTelegram(settings, { api: makeBotApi(fetchPost(settings.apiRoot, settings.botToken)), agent, offsetFile: offsetPath(stateDir) })
+
+/** A `send` recipient as Telegram takes it: a chat id (`123`, `-100…`, `telegram:123`) or a public `@channel`. */
+export const parseChatId = (to: string): number | string | undefined => {
+  const t = to.trim().replace(/^(telegram|tg):/i, "")
+  if (/^-?\d{1,20}$/.test(t)) return Number(t)
+  return /^@[A-Za-z0-9_]{5,32}$/.test(t) ? t : undefined
+}
+
+/** The `send` of the channel: the text in pieces; answers the last piece's message id. */
+export const telegramSend = (settings: TelegramSettings) => (to: string, text: string): Effect.Effect<{ readonly messageId: string; readonly chatId: string }, string> => {
+  if (settings.botToken === undefined) return Effect.fail("no bot token: set channels.telegram.botToken or TELEGRAM_BOT_TOKEN")
+  const chatId = parseChatId(to)
+  if (chatId === undefined) return Effect.fail(`"${to.slice(0, 64)}" is not a Telegram chat id (a number such as 123456789, or @channelname)`)
+  const api = makeBotApi(fetchPost(settings.apiRoot, settings.botToken))
+  return Effect.forEach(splitMessage(text), (piece) => api.sendMessage(chatId, piece)).pipe(
+    Effect.map((ids) => ({ messageId: String(ids.at(-1) ?? 0), chatId: String(chatId) })),
+    Effect.mapError((e) => e.message)
+  )
+}

@@ -1,0 +1,34 @@
+/**
+ * Agent: turns a message that arrived on a channel into the reply to send back,
+ * calling node tools through NodeRegistry when the message asks for it.
+ *
+ * Layers: `AgentRules` (the embedded default: slash commands, fully offline).
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+
+/** A message as a channel hands it to the agent. */
+export interface IncomingMessage {
+  /** The channel it came from (`telegram`, …). */
+  readonly channel: string
+  /** The sender's id on that channel. */
+  readonly from: string
+  readonly text: string
+}
+
+/** The agent cannot answer now (its backend is down or refused the request). */
+export class AgentUnavailable extends Schema.TaggedClass<AgentUnavailable>()("AgentUnavailable", {
+  message: Schema.String
+}) {}
+
+export class AgentError extends Schema.TaggedError<AgentError>()("AgentError", {
+  reason: Schema.Union([AgentUnavailable])
+}) {}
+
+export interface AgentShape {
+  /** The reply to `message` (never empty). */
+  readonly reply: (message: IncomingMessage) => Effect.Effect<string, AgentError>
+}
+
+export class Agent extends Context.Service<Agent, AgentShape>()("gatehouse/services/Agent") {}
