@@ -52,7 +52,7 @@ describe("the gatehouse command", () => {
     const invalid = JSON.parse((await run(["health", "--json", "--url", "ws://127.0.0.1:1"], { HOME: tempHome() })).stdout)
     assert.deepInclude(invalid, { ok: false })
     assert.isString(invalid.error.hint)
-  })
+  }, 240_000)
 
   it("stops a profile's gateway cleanly with gateway stop, and stopping again is not an error", async () => {
     const own = { HOME: tempHome() }
