@@ -33,6 +33,7 @@ import * as ListenerWs from "./layers/ListenerWs.ts"
 import * as NodeRegistryLive from "./layers/NodeRegistryLive.ts"
 import * as PairingStoreFile from "./layers/PairingStoreFile.ts"
 import type { PairingStorePgError } from "./layers/PairingStorePg.ts"
+import type { RateLimiterRedisError } from "./layers/RateLimiterRedis.ts"
 import * as RateLimiterMemory from "./layers/RateLimiterMemory.ts"
 import * as RpcFrameProtocol from "./layers/RpcFrameProtocol.ts"
 import * as Methods from "./programs/methods/layer.ts"
@@ -55,6 +56,22 @@ import type { NodePairingStore } from "./services/NodePairingStore.ts"
 import type { NodeRegistry } from "./services/NodeRegistry.ts"
 import type { PairingStore } from "./services/PairingStore.ts"
 import type { RateLimiter } from "./services/RateLimiter.ts"
+
+/**
+ * The rate limiter the config asks for: Redis, shared by several gateways, when
+ * `gateway.rateLimit.redisUrl` (or GATEHOUSE_REDIS_URL) is set, else `fallback`
+ * (in memory by default).
+ */
+export const layerRateLimiter = <E, R>(
+  fallback: Layer.Layer<RateLimiter, E, R>
+): Layer.Layer<RateLimiter, E | RateLimiterRedisError, R | GatewayConfig> =>
+  Layer.unwrap(Effect.gen(function*(): Effect.fn.Return<Layer.Layer<RateLimiter, E | RateLimiterRedisError, R | GatewayConfig>, never, GatewayConfig> {
+    const { config } = yield* GatewayConfig
+    if (config.redisUrl === undefined) return fallback
+    // Loaded only when configured: the Redis client is not needed by a single gateway.
+    const Redis = yield* Effect.promise(() => import("./layers/RateLimiterRedis.ts"))
+    return Redis.layer(config.redisUrl)
+  }))
 
 /**
  * The pairing stores the config asks for: PostgreSQL when `state.postgres.url` (or
@@ -175,10 +192,10 @@ type Tier1 = DevicePairing | NodeRegistry
 /** The embedded default of every service, with `swaps` in place of the ones given. */
 export const layerServices = <E = never>(
   swaps: Swaps<E> = {}
-): Layer.Layer<Exclude<Services, GatewayConfig>, E | ConfigError | ListenerError | PairingStorePgError, GatewayConfig> => {
+): Layer.Layer<Exclude<Services, GatewayConfig>, E | ConfigError | ListenerError | PairingStorePgError | RateLimiterRedisError, GatewayConfig> => {
   const tier0 = Layer.mergeAll(
     swaps.pairingStores ?? layerPairingStores(PairingStoreFile.layer),
-    swaps.rateLimiter ?? RateLimiterMemory.layer,
+    swaps.rateLimiter ?? layerRateLimiter(RateLimiterMemory.layer),
     swaps.connectionHub ?? ConnectionHubLive.layer,
     swaps.gatewayInfo ?? GatewayInfo.layer,
     swaps.hostIdentity ?? HostIdentity.layer,
@@ -198,7 +215,7 @@ export const layerServices = <E = never>(
 }
 
 /** The gateway with its embedded defaults (and `swaps`), given a GatewayConfig. */
-export const layerDefault = <E = never>(swaps: Swaps<E> = {}): Layer.Layer<Provided, E | ConfigError | ListenerError | PairingStorePgError, GatewayConfig> =>
+export const layerDefault = <E = never>(swaps: Swaps<E> = {}): Layer.Layer<Provided, E | ConfigError | ListenerError | PairingStorePgError | RateLimiterRedisError, GatewayConfig> =>
   layer.pipe(Layer.provideMerge(layerServices(swaps)))
 
 /** The gateway for a process: config from flags, `process.env` and the state dir. */

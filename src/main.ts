@@ -22,6 +22,7 @@ import { gatewayRun } from "./cli/gatewayRun.ts"
 import { gatewayStop } from "./cli/gatewayStop.ts"
 import { node, nodes } from "./cli/nodes.ts"
 import { root } from "./cli/root.ts"
+import { securityAudit } from "./cli/securityAudit.ts"
 import { setupCode } from "./cli/setupCode.ts"
 import { tunnel } from "./cli/tunnel.ts"
 import { GATEHOUSE_VERSION } from "./version.ts"
@@ -36,7 +37,12 @@ const config = Command.make("config").pipe(
   Command.withSubcommands([configShow, configGet, configSet, configUnset, configValidate])
 )
 
-export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, discover, config, doctor]))
+const security = Command.make("security").pipe(
+  Command.withDescription("Check this gateway's settings for risks"),
+  Command.withSubcommands([securityAudit])
+)
+
+export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, discover, config, doctor, security]))
 
 const mistyped = mistypedSubcommand(cli, process.argv.slice(2))
 if (mistyped !== undefined) {

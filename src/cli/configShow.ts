@@ -69,6 +69,9 @@ export const configShow = Command.make(
           pairing: config.postgresUrl === undefined
             ? { store: "file" as const, source: "default" }
             : { store: "postgres" as const, url: redactUrl(config.postgresUrl), source: config.postgresUrlSource },
+          rateLimit: config.redisUrl === undefined
+            ? { store: "memory" as const, source: "default" }
+            : { store: "redis" as const, url: redactUrl(config.redisUrl), source: config.redisUrlSource },
           controlUi: { allowedOrigins: config.allowedOrigins },
           discovery: {
             mdns: config.discovery.mdnsMode,
@@ -107,6 +110,12 @@ export const configShow = Command.make(
             view.pairing.store === "postgres"
               ? `PostgreSQL ${view.pairing.url} (${view.pairing.source})`
               : `files under ${view.stateDir} (set state.postgres.url or GATEHOUSE_POSTGRES_URL to share with other gateways)`
+          ),
+          line(
+            "rate limits",
+            view.rateLimit.store === "redis"
+              ? `Redis ${view.rateLimit.url} (${view.rateLimit.source})`
+              : "in memory (set gateway.rateLimit.redisUrl or GATEHOUSE_REDIS_URL to share with other gateways)"
           ),
           line(
             "mdns",

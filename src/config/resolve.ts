@@ -81,6 +81,13 @@ export interface EffectiveConfig {
   readonly postgresUrl: Redacted.Redacted<string> | undefined
   /** Where `postgresUrl` came from. */
   readonly postgresUrlSource: "env" | "file" | undefined
+  /**
+   * The Redis holding failed-credential counts shared by several gateways
+   * (`GATEHOUSE_REDIS_URL` > `gateway.rateLimit.redisUrl`); unset: counted in memory.
+   */
+  readonly redisUrl: Redacted.Redacted<string> | undefined
+  /** Where `redisUrl` came from. */
+  readonly redisUrlSource: "env" | "file" | undefined
   /** Bonjour/mDNS advertising and the values of its TXT hints that come from the environment. */
   readonly discovery: DiscoveryConfig
   /** The configured channels (none configured: no channel runs). */
@@ -182,6 +189,9 @@ export const resolveDiscovery = (file: LoadedFile, env: Env, stateDir = "."): Di
 /** The environment variable naming the pairing database (wins over `state.postgres.url`). */
 export const POSTGRES_URL_ENV = "GATEHOUSE_POSTGRES_URL"
 
+/** The environment variable naming the rate limiter's Redis (wins over `gateway.rateLimit.redisUrl`). */
+export const REDIS_URL_ENV = "GATEHOUSE_REDIS_URL"
+
 /** The shared secrets in force right now. */
 export interface Secrets {
   readonly token: Sourced<Redacted.Redacted<string>> | undefined
@@ -235,6 +245,11 @@ export const resolveConfig = (
     // Never echo the raw value: it may hold the password.
     const where = postgres.source === "env" ? POSTGRES_URL_ENV : `state.postgres.url in ${paths.configPath}`
     return `${where} must be a postgres:// or postgresql:// URL (e.g. postgres://gatehouse:PASSWORD@db.internal:5432/gatehouse), got ${redactUrl(postgres.value)}`
+  }
+  const redis = pick<string>([nonEmpty(env[REDIS_URL_ENV]), "env"], [nonEmpty(gw.rateLimit?.redisUrl), "file"])
+  if (redis !== undefined && !isRedisUrl(redis.value)) {
+    const where = redis.source === "env" ? REDIS_URL_ENV : `gateway.rateLimit.redisUrl in ${paths.configPath}`
+    return `${where} must be a redis:// or rediss:// URL with a host (e.g. redis://:PASSWORD@redis.internal:6379/0), got ${redactUrl(redis.value)}`
   }
   const badProxies = invalidEntries(gw.trustedProxies ?? [])
   if (badProxies.length > 0) {
@@ -290,6 +305,8 @@ export const resolveConfig = (
     },
     postgresUrl: postgres === undefined ? undefined : Redacted.make(postgres.value),
     postgresUrlSource: postgres === undefined ? undefined : postgres.source === "env" ? "env" : "file",
+    redisUrl: redis === undefined ? undefined : Redacted.make(redis.value),
+    redisUrlSource: redis === undefined ? undefined : redis.source === "env" ? "env" : "file",
     discovery,
     channels: { telegram },
     file
@@ -377,6 +394,8 @@ const readGeneratedToken = (paths: ProfilePaths): string | undefined => {
     return undefined
   }
 }
+
+const isRedisUrl = (raw: string) => URL.canParse(raw) && ["redis:", "rediss:"].includes(new URL(raw).protocol) && new URL(raw).hostname !== ""
 
 const isPostgresUrl = (raw: string) => URL.canParse(raw) && ["postgres:", "postgresql:"].includes(new URL(raw).protocol)
 

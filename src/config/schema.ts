@@ -64,6 +64,10 @@ export const FileConfig = Schema.Struct({
     controlUi: Schema.optionalKey(Schema.Struct({
       allowedOrigins: Schema.optionalKey(Strings)
     })),
+    // gatehouse's own: a Redis holding the failed-credential counts shared by several gateways.
+    rateLimit: Schema.optionalKey(Schema.Struct({
+      redisUrl: Schema.optionalKey(Schema.String)
+    })),
     trustedProxies: Schema.optionalKey(Strings),
     pairing: Schema.optionalKey(Schema.Struct({
       autoApproveLocal: Schema.optionalKey(Schema.Boolean)

@@ -16,12 +16,14 @@ import * as Redacted from "effect/Redacted"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { createServer as createTlsServer } from "node:https"
+import { hostname, networkInterfaces } from "node:os"
 import type { Duplex } from "node:stream"
 import { type RawData, type WebSocket, WebSocketServer } from "ws"
 import { type Conn, hasProxyHeaders } from "../connections/conn.ts"
 import { secretEquals } from "../auth/secretEquals.ts"
 import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "../observability/metrics.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
+import { hostAllowed, originAllowed, ownOrigins, servedHosts } from "../net/origin.ts"
 import { CloseCode, MAX_PAYLOAD_BYTES, MAX_PREAUTH_CONNECTIONS_PER_IP, MAX_PREAUTH_PAYLOAD_BYTES } from "../protocol/constants.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { ListenFailed, Listener, ListenerError, TlsUnavailable } from "../services/Listener.ts"
@@ -78,7 +80,28 @@ export const layer = Layer.effect(
       else start(handler)
     }
 
+    // Filled in once the port is known; until then no browser origin is the gateway's own (fail closed).
+    let own: ReadonlyArray<string> = []
+    const configuredHosts = [host, config.customHost.value].filter((h): h is string => h !== undefined && h !== "")
+    // DNS rebinding: a request on a loopback socket must name a loopback host or the configured one.
+    const hostRefused = (request: IncomingMessage) =>
+      isLoopbackIp(canonicalIp(request.socket.localAddress ?? "")) && !hostAllowed(request.headers.host, configuredHosts)
+    const httpRoutes = (request: IncomingMessage, response: ServerResponse) => {
+      const origin = request.headers.origin
+      if (hostRefused(request)) {
+        return refuseHttp(response, 421, { ok: false, error: "host not allowed: this gateway answers only to loopback names and its configured host (DNS rebinding guard)" })
+      }
+      if (origin !== undefined && !originAllowed(origin, own, config.allowedOrigins)) {
+        return refuseHttp(response, 403, { ok: false, code: "CONTROL_UI_ORIGIN_NOT_ALLOWED", error: ORIGIN_HINT })
+      }
+      return probes(request, response)
+    }
+
     const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (hostRefused(request)) {
+        socket.end("HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nHost not allowed (DNS rebinding guard): use 127.0.0.1, localhost or the configured host\n")
+        return
+      }
       const remote = canonicalIp(request.socket.remoteAddress ?? "unknown")
       if ((preauth.get(remote) ?? 0) >= MAX_PREAUTH_CONNECTIONS_PER_IP) {
         socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nToo many unauthenticated sockets\n")
@@ -141,10 +164,21 @@ export const layer = Layer.effect(
       else yield* Effect.logWarning(`also listening on 127.0.0.1:${port} failed (${bound.failure.message}); local commands must use --url`)
     }
     const urlHost = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
+    own = ownOrigins({
+      tls: tls !== undefined,
+      port,
+      hosts: servedHosts(host, {
+        alsoLoopback: servers.length > 1,
+        configuredHost: config.customHost.value,
+        machineNames: [hostname(), `${hostname()}.local`],
+        interfaceAddresses: Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address.replace(/%.*$/, "")))
+      })
+    })
     return Listener.of({
       address: {
         host,
         port,
+        ownOrigins: own,
         url: `${tls === undefined ? "ws" : "wss"}://${urlHost}:${port}`,
         ...(tls === undefined ? {} : { tlsFingerprint: tls.fingerprint })
       },
@@ -192,7 +226,15 @@ const listen = (server: Server, host: string, port: number) =>
     })
   })
 
-const httpRoutes = (request: IncomingMessage, response: ServerResponse) => {
+/** Why a browser origin is refused, and the fix. */
+const ORIGIN_HINT = "origin not allowed (open the Control UI from the gateway's own address or add the origin to gateway.controlUi.allowedOrigins)"
+
+const refuseHttp = (response: ServerResponse, status: number, value: unknown) => {
+  response.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", connection: "close" })
+  response.end(JSON.stringify(value))
+}
+
+const probes = (request: IncomingMessage, response: ServerResponse) => {
   const path = (request.url ?? "/").split("?")[0]
   const body = (status: number, value: unknown) => {
     response.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })

@@ -69,10 +69,14 @@ export const layer = Layer.effect(
 // ---------------------------------------------------------------------------
 
 /** The one key of every loopback address. */
-const LOOPBACK_KEY = "loopback"
+export const LOOPBACK_KEY = "loopback"
 
-// An IPv6 client owns at least a /64, so it is counted as one; IPv4 per address; loopback is one client.
-const limitKey = (address: string): string => {
+/**
+ * The key a client's failures are counted under: an IPv6 client owns at least a
+ * /64, so it is counted as one; IPv4 per address; loopback is one client.
+ * Shared by every limiter layer, so they count the same clients the same way.
+ */
+export const limitKey = (address: string): string => {
   if (isLoopbackIp(address)) return LOOPBACK_KEY
   const ip = canonicalIp(address)
   if (isIP(ip) !== 6) return ip

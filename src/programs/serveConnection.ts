@@ -39,19 +39,23 @@ import { NodeRegistry } from "../services/NodeRegistry.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 import { toWire } from "./wireErrors.ts"
 import { countHandshake, trackConnection } from "../observability/metrics.ts"
+import { originAllowed } from "../net/origin.ts"
 import { type Conn, hasProxyHeaders, headerValue } from "../connections/conn.ts"
 
 const served = new Set(servedMethods)
 const decodeConnectParams = Schema.decodeUnknownResult(ConnectParamsSchema, { onExcessProperty: "error", errors: "all" })
 
 /** Runs one connection until it closes; `clientId` is its number for the RPC server. */
-export const serveConnection = Effect.fnUntraced(function*(conn: Conn, clientId: number) {
+export const serveConnection = Effect.fnUntraced(function*(conn: Conn, clientId: number, ownOrigins: ReadonlyArray<string> = []) {
   const config = yield* GatewayConfig
+  // Before anything else (no credential read, no limiter touched): a browser page must be the gateway's own or listed.
   const origin = headerValue(conn.headers, "origin")
   const directLocal = isLoopbackIp(conn.remoteAddress) && !hasProxyHeaders(conn.headers)
-  if (origin !== undefined && !originAllowed(origin, directLocal, config.config.allowedOrigins)) {
-    yield* Effect.logWarning("refused browser origin").pipe(Effect.annotateLogs({ origin, remote: conn.remoteAddress }))
-    return yield* conn.close(CloseCode.policyViolation, "origin not allowed")
+  if (origin !== undefined && !originAllowed(origin, ownOrigins, config.config.allowedOrigins)) {
+    yield* Effect.logWarning(`refused browser origin ${JSON.stringify(origin.slice(0, 200))} (CONTROL_UI_ORIGIN_NOT_ALLOWED)`).pipe(
+      Effect.annotateLogs({ remote: conn.remoteAddress })
+    )
+    return yield* conn.close(CloseCode.policyViolation, ORIGIN_CLOSE_REASON)
   }
 
   const nonce = randomUUID()
@@ -287,11 +291,5 @@ const reasonOf = (error: GatewayError) => {
   return reason
 }
 
-const originAllowed = (origin: string, directLocal: boolean, allowed: ReadonlyArray<string>) => {
-  if (allowed.includes("*") || allowed.includes(origin)) return true
-  if (!directLocal) return false
-  const host = Result.try(() => new URL(origin).hostname)
-  if (Result.isFailure(host)) return false
-  const name = host.success.replace(/^\[|\]$/g, "")
-  return name === "localhost" || isLoopbackIp(name)
-}
+// The close reason of a refused origin: the code clients match on, and the fix (under the spec's 123 bytes).
+const ORIGIN_CLOSE_REASON = "CONTROL_UI_ORIGIN_NOT_ALLOWED: origin not allowed; add it to gateway.controlUi.allowedOrigins"

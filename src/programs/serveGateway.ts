@@ -23,7 +23,7 @@ export const serveGateway = Effect.gen(function*() {
   const context = yield* Effect.context<Effect.Services<ReturnType<typeof serveConnection>>>()
   let nextClientId = 1
   yield* runBroadcasts
-  yield* Effect.forkScoped(listener.run((conn) => Effect.provideContext(serveConnection(conn, nextClientId++), context)))
+  yield* Effect.forkScoped(listener.run((conn) => Effect.provideContext(serveConnection(conn, nextClientId++, listener.address.ownOrigins ?? []), context)))
   // Advertised only once the port is bound, with the served certificate's fingerprint when TLS is on (a hint: clients never pin it).
   const { port, tlsFingerprint } = listener.address
   yield* Discovery.use((discovery) => discovery.publish(tlsFingerprint === undefined ? { port } : { port, tlsSha256: tlsFingerprint }))

@@ -42,6 +42,12 @@ export interface ListenAddress {
    * discovery advertises as `gatewayTlsSha256`, and clients pin).
    */
   readonly tlsFingerprint?: string | undefined
+  /**
+   * The gateway's own browser origins (`http://127.0.0.1:18789`, normalized): a page
+   * there may connect without being listed in `gateway.controlUi.allowedOrigins`.
+   * Absent (in-memory listeners): only listed origins are accepted.
+   */
+  readonly ownOrigins?: ReadonlyArray<string> | undefined
 }
 
 export interface ListenerShape {
