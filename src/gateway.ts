@@ -210,7 +210,7 @@ export const layerServices = <E = never>(
     Layer.provideMerge(layerStartup)
   )
   // The port is bound last: nothing is accepted (and /readyz says nothing) before every service is up.
-  const listener: Layer.Layer<Listener, E | ListenerError, GatewayConfig> = swaps.listener ?? ListenerWs.layer
+  const listener: Layer.Layer<Listener, E | ListenerError, GatewayConfig | RateLimiter> = swaps.listener ?? ListenerWs.layer
   return listener.pipe(Layer.provideMerge(services))
 }
 

@@ -26,6 +26,7 @@ import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
 import { hostAllowed, originAllowed, ownOrigins, servedHosts } from "../net/origin.ts"
 import { CloseCode, MAX_PAYLOAD_BYTES, MAX_PREAUTH_CONNECTIONS_PER_IP, MAX_PREAUTH_PAYLOAD_BYTES } from "../protocol/constants.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
+import { RateLimiter } from "../services/RateLimiter.ts"
 import { ListenFailed, Listener, ListenerError, TlsUnavailable } from "../services/Listener.ts"
 import { loadOrCreateCertificate } from "../tls/certificate.ts"
 
@@ -34,6 +35,7 @@ export const layer = Layer.effect(
   Listener,
   Effect.gen(function*() {
     const { config, host, secrets } = yield* GatewayConfig
+    const limiter = yield* RateLimiter
     const tls = config.tls.enabled.value
       ? yield* loadOrCreateCertificate(config.paths.stateDir, config.tls).pipe(
         Effect.provide(NodeServices.layer),
@@ -89,7 +91,7 @@ export const layer = Layer.effect(
     const httpRoutes = (request: IncomingMessage, response: ServerResponse) => {
       const origin = request.headers.origin
       if (hostRefused(request)) {
-        return refuseHttp(response, 421, { ok: false, error: "host not allowed: this gateway answers only to loopback names and its configured host (DNS rebinding guard)" })
+        return refuseHttp(response, 421, { ok: false, error: HOST_HINT })
       }
       if (origin !== undefined && !originAllowed(origin, own, config.allowedOrigins)) {
         return refuseHttp(response, 403, { ok: false, code: "CONTROL_UI_ORIGIN_NOT_ALLOWED", error: ORIGIN_HINT })
@@ -123,23 +125,42 @@ export const layer = Layer.effect(
       server.on("clientError", (_err, socket) => socket.destroy())
       return server
     }
-    // `/metrics` is open to direct loopback; anyone else presents the gateway token (or password) as a Bearer.
+    // `/metrics` is open to direct loopback; anyone else presents the secret of the active auth mode as a
+    // Bearer. Every guess goes through the RateLimiter, like a handshake's, so the port is no side door.
     const routes = (request: IncomingMessage, response: ServerResponse) => {
       if ((request.url ?? "/").split("?")[0] !== "/metrics") return httpRoutes(request, response)
+      if (hostRefused(request)) return refuseHttp(response, 421, { ok: false, error: HOST_HINT })
       const direct = isLoopbackIp(canonicalIp(request.socket.remoteAddress ?? "")) && !hasProxyHeaders(request.headers)
       if (direct) return serveMetrics(request, response)
+      const remote = canonicalIp(request.socket.remoteAddress ?? "unknown")
       const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1]
-      runFork(Effect.match(secrets, {
-        onFailure: () => false,
-        onSuccess: (s) => {
-          const expected = [s.token?.value, s.password?.value].flatMap((r) => (r === undefined ? [] : [Redacted.value(r)]))
-          return bearer !== undefined && expected.some((e) => secretEquals(bearer, e))
-        }
-      }).pipe(Effect.map((ok) => {
-        if (ok) return serveMetrics(request, response)
+      const unauthorized = () => {
         response.writeHead(401, { "content-type": "application/json", "www-authenticate": "Bearer", "cache-control": "no-store" })
         response.end(JSON.stringify({ ok: false, error: "unauthorized: send the gateway token as Authorization: Bearer <token> (loopback needs none)" }))
-      })))
+      }
+      runFork(Effect.gen(function*() {
+        const verdict = yield* limiter.check(remote)
+        if (verdict._tag === "Refuse") {
+          response.writeHead(429, { "content-type": "application/json", "retry-after": String(Math.ceil(verdict.retryAfterMs / 1000)), "cache-control": "no-store" })
+          return response.end(JSON.stringify({ ok: false, error: "too many wrong credentials from this address; try again later" }))
+        }
+        if (verdict._tag === "Delay") yield* Effect.sleep(verdict.ms)
+        const s = yield* secrets
+        const mode = config.authMode.value
+        const active = mode === "token" ? s.token : mode === "password" ? s.password : undefined
+        if (bearer !== undefined && active !== undefined && secretEquals(bearer, Redacted.value(active.value))) {
+          yield* limiter.succeed(remote)
+          return serveMetrics(request, response)
+        }
+        yield* limiter.fail(remote, "metrics-bearer")
+        return unauthorized()
+      }).pipe(Effect.catchCause((cause) =>
+        Effect.sync(() => {
+          if (response.headersSent) return response.destroy()
+          response.writeHead(503, { "content-type": "application/json", "cache-control": "no-store" })
+          response.end(JSON.stringify({ ok: false, error: "metrics are unavailable right now (rate limiter or config unreadable); see the gateway log" }))
+        }).pipe(Effect.andThen(Effect.logWarning("metrics request failed", cause)))
+      )))
     }
     const server = makeServer()
 
@@ -225,6 +246,9 @@ const listen = (server: Server, host: string, port: number) =>
       resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : port))
     })
   })
+
+/** Why a Host header is refused (DNS rebinding), and the fix. */
+const HOST_HINT = "host not allowed: this gateway answers only to loopback names and its configured host (DNS rebinding guard)"
 
 /** Why a browser origin is refused, and the fix. */
 const ORIGIN_HINT = "origin not allowed (open the Control UI from the gateway's own address or add the origin to gateway.controlUi.allowedOrigins)"

@@ -38,8 +38,8 @@ export const coreLayer = <E = never>(overrides: Overrides = {}, env: Env = testE
 }
 
 /** A whole gateway on a real loopback port with file state, as the daemon runs it. */
-export const serverLayer = (overrides: Overrides = {}, env: Env = testEnv()) =>
-  Gateway.layerDefault().pipe(Layer.provideMerge(testConfigLayer(overrides, env)))
+export const serverLayer = <E = never>(overrides: Overrides = {}, env: Env = testEnv(), swaps: Gateway.Swaps<E> = {}) =>
+  Gateway.layerDefault<E>(swaps).pipe(Layer.provideMerge(testConfigLayer(overrides, env)))
 
 /** Hands a new in-memory connection to the gateway of `coreLayer`. */
 export const openMemory = (options?: Parameters<typeof makeMemoryConn>[0]) =>

@@ -1,5 +1,7 @@
 import { assert, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { RateLimiter } from "../../src/services/RateLimiter.ts"
 import { GatewayServer } from "../../src/services/GatewayServer.ts"
 import { connectParams, serverLayer, TEST_TOKEN } from "../helpers/testGateway.ts"
 import { openWs } from "../helpers/wsClient.ts"
@@ -120,5 +122,31 @@ layer(serverLayer())("GET /metrics on the gateway port", (it) => {
       const right = yield* get(httpUrl(url), { ...proxied, authorization: `Bearer ${TEST_TOKEN}` })
       assert.strictEqual(right.status, 200)
       assert.include(right.body, "# TYPE gatehouse_handshakes_total counter")
+    }))
+})
+
+// A limiter that locks any address out after 3 failures (the memory layer never locks out loopback,
+// which is all a test can connect from), recording what it was told.
+const failed: Array<string> = []
+const strictLimiter = Layer.succeed(RateLimiter, RateLimiter.of({
+  check: () => Effect.sync(() => failed.length >= 3 ? { _tag: "Refuse" as const, retryAfterMs: 300_000 } : { _tag: "Allow" as const }),
+  fail: (_address, reason) => Effect.sync(() => void failed.push(reason)),
+  succeed: () => Effect.void
+}))
+
+layer(serverLayer({}, undefined, { rateLimiter: strictLimiter }))("GET /metrics Bearer guesses", (it) => {
+  it.effect("count against the RateLimiter, so guessing the token there gets locked out like a handshake", () =>
+    Effect.gen(function*() {
+      const { url } = yield* GatewayServer
+      const proxied = { "x-forwarded-for": "203.0.113.7" }
+      for (let i = 0; i < 3; i++) {
+        const wrong = yield* get(httpUrl(url), { ...proxied, authorization: `Bearer guess-${i}` })
+        assert.strictEqual(wrong.status, 401)
+      }
+      assert.deepStrictEqual(failed, ["metrics-bearer", "metrics-bearer", "metrics-bearer"])
+      // Locked out: even the right token is not checked, so a late right guess learns nothing.
+      const right = yield* get(httpUrl(url), { ...proxied, authorization: `Bearer ${TEST_TOKEN}` })
+      assert.strictEqual(right.status, 429)
+      assert.notInclude(right.body, "gatehouse_")
     }))
 })
