@@ -11,6 +11,10 @@
  * atomic Lua script (read, prune the window, append, lock), the verdict is a
  * plain GET read with the pure `verdict` of the memory layer, and a success a DEL.
  *
+ * Every failure is counted in process too, and a check takes the stricter of
+ * the two verdicts, so a Redis that answers reads but refuses writes cannot
+ * open the door. The loopback key is per host (`loopback:<hostname>`).
+ *
  * Redis down at start: the layer fails with the URL (password masked). Down
  * later: a remote client's credential check fails closed (`RateLimiterUnavailable`,
  * which the wire turns into a retryable UNAVAILABLE); the loopback key falls back
@@ -26,7 +30,8 @@ import * as Layer from "effect/Layer"
 import * as Redis from "effect/persistence/Redis"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { type FailurePolicy, type KeyState, verdict } from "../auth/failureWindow.ts"
+import { hostname } from "node:os"
+import { type FailurePolicy, type KeyState, type Verdict, verdict } from "../auth/failureWindow.ts"
 import { redactUrl } from "../config/redact.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { RateLimiter, RateLimiterError, RateLimiterUnavailable } from "../services/RateLimiter.ts"
@@ -70,44 +75,53 @@ export const make = (policy: FailurePolicy, url: Redacted.Redacted<string>) =>
     const orLocal = <A>(key: string, op: Effect.Effect<A, RateLimiterError>, fallback: Effect.Effect<A, RateLimiterError>) =>
       key === RateLimiterMemory.LOOPBACK_KEY ? Effect.catch(op, () => fallback) : op
     const recordScript = recordFailureScript.withReturnType<ReadonlyArray<number>>()
+    // Each host's loopback is its own client: one host's stray script must not slow another host's owner.
+    const redisKey = (key: string) => KEY_PREFIX + (key === RateLimiterMemory.LOOPBACK_KEY ? `${key}:${hostname()}` : key)
     return RateLimiter.of({
+      // Every failure is also counted here, and the stricter verdict wins: a Redis that answers reads but
+      // refuses writes (a read-only replica, OOM) must not turn into unlimited guesses.
       check: (address) => {
         const key = RateLimiterMemory.limitKey(address)
-        return orLocal(
-          key,
-          Effect.gen(function*() {
-            const raw = yield* guarded(redis.send<string | null>("GET", KEY_PREFIX + key))
-            const state = decodeState(raw)
-            if (state === undefined) return yield* Effect.fail(unavailable(new Error(`unreadable state under ${KEY_PREFIX}${key}`)))
-            const v = verdict(state, yield* Clock.currentTimeMillis, policy, key === RateLimiterMemory.LOOPBACK_KEY)
-            if (v._tag === "Refuse") yield* Effect.logWarning(`auth refused: ${key} is locked out for ${Math.ceil(v.retryAfterMs / 1000)}s after repeated failures (shared limiter)`)
-            if (v._tag === "Delay") yield* Effect.logWarning(`auth delayed: ${key} waits ${v.ms} ms after repeated failures (loopback is delayed, never locked out)`)
-            return v
-          }),
-          local.check(address)
-        )
+        const shared = Effect.gen(function*() {
+          const raw = yield* guarded(redis.send<string | null>("GET", redisKey(key)))
+          const state = decodeState(raw)
+          if (state === undefined) return yield* Effect.fail(unavailable(new Error(`unreadable state under ${redisKey(key)}`)))
+          const v = verdict(state, yield* Clock.currentTimeMillis, policy, key === RateLimiterMemory.LOOPBACK_KEY)
+          if (v._tag === "Refuse") yield* Effect.logWarning(`auth refused: ${key} is locked out for ${Math.ceil(v.retryAfterMs / 1000)}s after repeated failures (shared limiter)`)
+          if (v._tag === "Delay") yield* Effect.logWarning(`auth delayed: ${key} waits ${v.ms} ms after repeated failures (loopback is delayed, never locked out)`)
+          return v
+        })
+        return Effect.gen(function*() {
+          const mine = yield* local.check(address)
+          if (mine._tag === "Refuse") return mine
+          return stricter(mine, yield* orLocal(key, shared, Effect.succeed(mine)))
+        })
       },
       fail: (address, reason) => {
         const key = RateLimiterMemory.limitKey(address)
         const loopback = key === RateLimiterMemory.LOOPBACK_KEY
-        return orLocal(
-          key,
-          Effect.gen(function*() {
-            const now = yield* Clock.currentTimeMillis
-            const [outcome] = yield* guarded(redis.eval(recordScript)(KEY_PREFIX + key, now, policy, loopback))
-            yield* outcome === LOCKED_NOW
-              ? Effect.logWarning(`auth lockout: ${key} locked for ${policy.lockoutMs / 1000}s after ${policy.maxFailures} failures (last: ${reason}; shared limiter)`)
-              : Effect.logInfo(`auth failure from ${key}: ${reason}`)
-          }),
-          local.fail(address, reason)
-        )
+        const shared = Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const [outcome] = yield* guarded(redis.eval(recordScript)(redisKey(key), now, policy, loopback))
+          yield* outcome === LOCKED_NOW
+            ? Effect.logWarning(`auth lockout: ${key} locked for ${policy.lockoutMs / 1000}s after ${policy.maxFailures} failures (last: ${reason}; shared limiter)`)
+            : Effect.logInfo(`auth failure from ${key}: ${reason}`)
+        })
+        return Effect.andThen(local.fail(address, reason), orLocal(key, shared, Effect.void))
       },
       succeed: (address) => {
         const key = RateLimiterMemory.limitKey(address)
-        return orLocal(key, Effect.asVoid(guarded(redis.send("DEL", KEY_PREFIX + key))), local.succeed(address))
+        return Effect.andThen(local.succeed(address), orLocal(key, Effect.asVoid(guarded(redis.send("DEL", redisKey(key)))), Effect.void))
       }
     })
   })
+
+/** The stricter of two verdicts: a refusal over a delay, the longer delay over the shorter, either over allow. */
+const stricter = (a: Verdict, b: Verdict): Verdict => {
+  if (a._tag === "Refuse" || b._tag === "Refuse") return a._tag === "Refuse" ? a : b
+  if (a._tag === "Delay" && b._tag === "Delay") return a.ms >= b.ms ? a : b
+  return a._tag === "Delay" ? a : b
+}
 
 /** The limiter over the Redis at `url` with `policy`; fails to build (without showing the password) when Redis cannot be used. */
 export const layerWith = (url: Redacted.Redacted<string>, policy: FailurePolicy): Layer.Layer<RateLimiter, RateLimiterRedisError> => {

@@ -1,4 +1,5 @@
 import { assert, describe, it, layer } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -106,6 +107,25 @@ describe("RateLimiter over a real Redis", () => {
         for (let i = 0; i < policy.maxFailures; i++) yield* (i % 2 === 0 ? a : b).fail(client, "AUTH_TOKEN_MISMATCH")
         assert.strictEqual((yield* b.check(client))._tag, "Refuse")
         assert.strictEqual((yield* a.check(client))._tag, "Refuse")
+      })))
+
+    it.effect("a Redis that answers reads but refuses writes (OOM) still locks a guessing client out", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const redis = yield* TestRedis
+        const l = yield* redisLimiter(redis.url())
+        const cli = (...args: Array<string>) =>
+          execFileSync("redis-cli", ["-p", String(redis.port), "-a", redis.password, "--no-auth-warning", ...args], { encoding: "utf8" })
+        yield* Effect.acquireRelease(
+          Effect.sync(() => cli("CONFIG", "SET", "maxmemory-policy", "noeviction", "maxmemory", "1")),
+          () => Effect.sync(() => cli("CONFIG", "SET", "maxmemory", "0"))
+        )
+        const client = freshAddress()
+        for (let i = 0; i < policy.maxFailures; i++) {
+          // The shared count cannot be written: the failure is reported (fail closed), and still counted here.
+          const written = yield* Effect.exit(l.fail(client, "AUTH_TOKEN_MISMATCH"))
+          assert.isTrue(Exit.isFailure(written))
+        }
+        assert.strictEqual((yield* l.check(client))._tag, "Refuse")
       })))
 
     it.effect("failures through gateway A lock the same client out of gateway B", () =>
