@@ -41,6 +41,7 @@ import { toWire } from "./wireErrors.ts"
 import { countHandshake, trackConnection } from "../observability/metrics.ts"
 import { originAllowed } from "../net/origin.ts"
 import { type Conn, hasProxyHeaders, headerValue } from "../connections/conn.ts"
+import { isIP } from "node:net"
 
 const served = new Set(servedMethods)
 const decodeConnectParams = Schema.decodeUnknownResult(ConnectParamsSchema, { onExcessProperty: "error", errors: "all" })
@@ -50,7 +51,8 @@ export const serveConnection = Effect.fnUntraced(function*(conn: Conn, clientId:
   const config = yield* GatewayConfig
   // Before anything else (no credential read, no limiter touched): a browser page must be the gateway's own or listed.
   const origin = headerValue(conn.headers, "origin")
-  const directLocal = isLoopbackIp(conn.remoteAddress) && !hasProxyHeaders(conn.headers)
+  // A browser page is never "the owner at the keyboard", even on loopback: any page the owner visits can open a socket.
+  const directLocal = isLoopbackIp(conn.remoteAddress) && !hasProxyHeaders(conn.headers) && origin === undefined
   if (origin !== undefined && !originAllowed(origin, ownOrigins, config.config.allowedOrigins)) {
     yield* Effect.logWarning(`refused browser origin ${JSON.stringify(origin.slice(0, 200))} (CONTROL_UI_ORIGIN_NOT_ALLOWED)`).pipe(
       Effect.annotateLogs({ remote: conn.remoteAddress })
@@ -277,9 +279,18 @@ const clientAddress = (conn: Conn, trustedProxies: ReadonlyArray<string>) => {
   const forwarded = headerValue(conn.headers, "x-forwarded-for")
   if (forwarded === undefined) return peer
   const hops = forwarded.split(",").slice(-MAX_FORWARDED_HOPS).map((h) => canonicalIp(h.trim())).filter((h) => h.length > 0)
-  for (let i = hops.length - 1; i >= 0; i--) if (!trusted.has(hops[i]!)) return hops[i]!
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i]!
+    if (trusted.has(hop)) continue
+    // A real proxy appends an address; anything else, or a claim to be this host, is forged.
+    return isIP(hop) === 0 || isLoopbackIp(hop) ? UNATTRIBUTABLE : hop
+  }
   return peer
 }
+
+// The one limiter key shared by every forwarded client whose address is forged or malformed:
+// locked out like any remote client, and never a fresh key per attempt.
+const UNATTRIBUTABLE = "forwarded-unattributable"
 
 // A chain longer than this is not a real proxy path; only its right-most hops are read.
 const MAX_FORWARDED_HOPS = 16

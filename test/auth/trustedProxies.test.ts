@@ -34,6 +34,29 @@ describe("trusted proxies", () => {
       assert.include(presence.payload.map((p: { ip?: string }) => p.ip), "203.0.113.9")
     }).pipe(Effect.provide(coreLayer({}, homeWithConfig({ gateway: { trustedProxies: ["10.0.0.0/24"] } })))))
 
+  it.effect("a forged hop (not an address, or claiming loopback) is one shared remote client, never a fresh key or loopback", () =>
+    Effect.gen(function*() {
+      for (const forged of ["x1", "x2", "::1", "127.0.0.1"]) {
+        const c = yield* openMemory({ remoteAddress: "10.0.0.5", headers: { "x-forwarded-for": `${forged}, 10.0.0.6` } })
+        yield* c.next
+        yield* c.push({ type: "req", id: "c", method: "connect", params: connectParams({ client: { id: "openclaw-tui", version: "1", platform: "linux", mode: "ui" } }) })
+        const hello = yield* c.nextMatching((f) => f.id === "c")
+        assert.strictEqual(hello.ok, true, JSON.stringify(hello.error))
+      }
+      const owner = yield* openMemory()
+      yield* owner.next
+      yield* owner.push({ type: "req", id: "c", method: "connect", params: connectParams({ scopes: ["operator.read"] }) })
+      yield* owner.nextMatching((f) => f.id === "c")
+      yield* owner.push({ type: "req", id: "p", method: "system-presence" })
+      const presence = yield* owner.nextMatching((f) => f.id === "p")
+      const ips: Array<string | undefined> = presence.payload.filter((p: { mode?: string }) => p.mode === "ui").map((p: { ip?: string }) => p.ip)
+      assert.strictEqual(ips.length, 4, JSON.stringify(presence.payload))
+      assert.notInclude(ips, "x1")
+      assert.notInclude(ips, "::1")
+      assert.notInclude(ips, "127.0.0.1")
+      assert.deepStrictEqual(ips, Array(4).fill("forwarded-unattributable"))
+    }).pipe(Effect.provide(coreLayer({}, homeWithConfig({ gateway: { trustedProxies: ["10.0.0.0/24"] } })))))
+
   it.effect("an entry that is neither an address nor a CIDR range is refused at start, with the fix", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(GatewayConfig.make({ port: 0 }, homeWithConfig({ gateway: { trustedProxies: ["proxy.internal"] } })))

@@ -6,7 +6,7 @@ import * as Redacted from "effect/Redacted"
 import { TestClock } from "effect/testing"
 import { GatewayRpcs } from "../../src/protocol/methods.ts"
 import { ConnectionHub } from "../../src/services/ConnectionHub.ts"
-import { connectParams, coreLayer, openMemory, TEST_TOKEN } from "../helpers/testGateway.ts"
+import { connectParams, coreLayer, homeWithConfig, openMemory, TEST_TOKEN } from "../helpers/testGateway.ts"
 
 const handshake = (params: Record<string, unknown> = connectParams()) =>
   Effect.gen(function*() {
@@ -146,6 +146,17 @@ describe("handshake", () => {
       assert.strictEqual(closed.code, 1008)
       assert.include(closed.reason, "CONTROL_UI_ORIGIN_NOT_ALLOWED")
     }).pipe(Effect.provide(coreLayer())))
+
+  it.effect("never treats an allowed browser page on loopback as the owner at the keyboard", () =>
+    Effect.gen(function*() {
+      // Same token and loopback socket as the CLI, which gets the scopes it asks for without a device.
+      const c = yield* openMemory({ headers: { origin: "https://ui.example" } })
+      yield* c.next
+      yield* c.push({ type: "req", id: "c", method: "connect", params: connectParams({ scopes: ["operator.admin"] }) })
+      const res = yield* c.nextMatching((f) => f.id === "c")
+      assert.strictEqual(res.ok, true, JSON.stringify(res.error))
+      assert.deepStrictEqual(res.payload.auth.scopes, [])
+    }).pipe(Effect.provide(coreLayer({}, homeWithConfig({ gateway: { controlUi: { allowedOrigins: ["https://ui.example"] } } })))))
 
   it.effect("refuses a node role without a device identity", () =>
     Effect.gen(function*() {
