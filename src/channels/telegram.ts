@@ -204,7 +204,7 @@ const readOffset = (path: string): Effect.Effect<number | undefined> =>
 /** What a sender may do under the configured policy. */
 export const admission = (settings: Pick<TelegramSettings, "dmPolicy" | "allowFrom">, userId: string): "allowed" | "refused" | "ignored" => {
   if (settings.dmPolicy === "disabled") return "ignored"
-  return settings.allowFrom.includes("*") || settings.allowFrom.includes(userId) ? "allowed" : "refused"
+  return settings.allowFrom.includes(userId) ? "allowed" : "refused"
 }
 
 const refusal = (settings: TelegramSettings, userId: string) =>

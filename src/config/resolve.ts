@@ -120,13 +120,19 @@ export const resolveTelegram = (file: LoadedFile, env: Env): TelegramSettings | 
   if (!URL.canParse(apiRoot) || !["http:", "https:"].includes(new URL(apiRoot).protocol)) {
     return `channels.telegram.apiRoot must be an http(s) URL (e.g. ${TELEGRAM_API_ROOT}), got ${redactUrl(apiRoot)}`
   }
+  const allowFrom = (t?.allowFrom ?? []).map((id) => String(id).trim().replace(/^(telegram|tg):/i, "")).filter((id) => id.length > 0)
+  // "*" would let any Telegram user drive the agent, and through it the nodes' tools (OpenClaw's `open` policy, not offered).
+  if (allowFrom.includes("*")) {
+    return `channels.telegram.allowFrom must list Telegram user ids, not "*" (that would let anyone on Telegram run the agent and its node tools); ` +
+      `run \`gatehouse config unset channels.telegram.allowFrom\` and add ids one by one`
+  }
   const token = fileToken ?? envToken
   return {
     enabled: t?.enabled ?? true,
     botToken: token === undefined ? undefined : Redacted.make(token),
     tokenSource: fileToken !== undefined ? "config" : envToken !== undefined ? "env" : "none",
     apiRoot,
-    allowFrom: (t?.allowFrom ?? []).map((id) => String(id).trim().replace(/^(telegram|tg):/i, "")).filter((id) => id.length > 0),
+    allowFrom,
     dmPolicy: t?.dmPolicy ?? "pairing"
   }
 }

@@ -33,6 +33,16 @@ describe("channels.telegram config", () => {
       assert.notInclude(String(t.botToken), TOKEN)
     }))
 
+  it.effect("refuses \"*\" in allowFrom at start, with the fix (anyone on Telegram could run node tools)", () =>
+    Effect.gen(function*() {
+      for (const star of ["*", " * ", "tg:*"]) {
+        const error = yield* Effect.flip(GatewayConfig.make({}, withFile({ channels: { telegram: { botToken: TOKEN, allowFrom: [111, star] } } })))
+        assert.include(error.message, "channels.telegram.allowFrom")
+        assert.include(error.message, "gatehouse config unset channels.telegram.allowFrom")
+        assert.notInclude(error.message, TOKEN)
+      }
+    }))
+
   it.effect("takes TELEGRAM_BOT_TOKEN when the file has no token; the file's token wins", () =>
     Effect.gen(function*() {
       const env = { ...withFile({ channels: { telegram: { dmPolicy: "allowlist" } } }), TELEGRAM_BOT_TOKEN: "42:envtoken" }
