@@ -10,7 +10,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { chmodSync, readFileSync, statSync } from "node:fs"
+import { closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { audit, type Finding, octal, type StatePath } from "../config/audit.ts"
 import { generatedTokenPath } from "../config/resolve.ts"
@@ -50,8 +50,7 @@ export const securityAudit = Command.make(
             if (finding.autoFix === undefined) continue
             const { path, mode } = finding.autoFix
             try {
-              const from = statSync(path).mode
-              chmodSync(path, mode)
+              const from = chmodNoFollow(path, mode)
               fixed.push({ path, from: octal(from), to: octal(mode) })
             } catch (e) {
               failed.push({ path, error: e instanceof Error ? e.message : String(e) })
@@ -93,6 +92,19 @@ export const securityAudit = Command.make(
 // ---------------------------------------------------------------------------
 // Internal
 // ---------------------------------------------------------------------------
+
+// Through a descriptor opened without following links: a link planted in a loose state dir
+// must not get its target's mode changed. Returns the mode it had.
+const chmodNoFollow = (path: string, mode: number): number => {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
+  try {
+    const from = fstatSync(fd).mode
+    fchmodSync(fd, mode)
+    return from
+  } finally {
+    closeSync(fd)
+  }
+}
 
 const modeOf = (path: string): number | undefined => {
   try {

@@ -5,6 +5,8 @@
  * and the fix; the ones that are safe to apply unattended (file modes) carry it.
  */
 import { isLoopbackIp } from "../net/ip.ts"
+import { codeRunners } from "../node/systemRun.ts"
+import { addressSet } from "../net/addressSet.ts"
 import { DANGEROUS, matches } from "../nodes/commandPolicy.ts"
 import type { EffectiveConfig } from "./resolve.ts"
 
@@ -43,12 +45,6 @@ export interface AuditInput {
 /** Shorter shared secrets than this are guessable enough to flag. */
 export const MIN_SECRET_LENGTH = 24
 
-/** Programs that run their arguments as code: allowing them in `node.run.allow` allows anything. */
-export const CODE_RUNNERS = [
-  "sh", "bash", "zsh", "dash", "fish", "ksh", "env", "xargs", "find", "git", "ssh", "sudo", "su", "doas", "nohup", "setsid", "timeout",
-  "python", "python3", "perl", "ruby", "node", "deno", "bun", "php", "lua", "awk", "gawk", "sed", "make", "npm", "npx", "docker", "busybox"
-]
-
 /** Every finding for `input`, the most severe first. */
 export const audit = (input: AuditInput): ReadonlyArray<Finding> => {
   const { config } = input
@@ -72,10 +68,29 @@ export const audit = (input: AuditInput): ReadonlyArray<Finding> => {
       fix: `set gateway.auth.mode to "token" in ${where} (the default), or bind loopback`
     })
   }
+  if (!exposed && config.authMode.value === "none") {
+    findings.push({
+      id: "auth.none-loopback",
+      severity: input.sshListening || config.allowedOrigins.length > 0 ? "critical" : "warn",
+      message: "auth mode is \"none\": every account on this host" + (input.sshListening ? ", every SSH forward into it," : "") +
+        " and every local process is a full operator",
+      fix: `set gateway.auth.mode to "token" in ${where} (the default)`
+    })
+  }
+  // A range that trusts everyone lets any client write its own X-Forwarded-For, and pick its limiter key.
+  const broadProxies = config.trustedProxies.filter((p) => /\/0$/.test(p.trim()) || (addressSet([p]).has("8.8.8.8") && addressSet([p]).has("10.0.0.1")))
+  if (broadProxies.length > 0) {
+    findings.push({
+      id: "proxies.too-broad",
+      severity: exposed ? "critical" : "warn",
+      message: `gateway.trustedProxies trusts ${broadProxies.join(", ")}: any client can claim any address in X-Forwarded-For (and escape rate limits)`,
+      fix: `list only your reverse proxy's own address in gateway.trustedProxies in ${where}`
+    })
+  }
   if (config.allowedOrigins.includes("*")) {
     findings.push({
       id: "origins.wildcard",
-      severity: exposed ? "critical" : "warn",
+      severity: exposed || config.authMode.value === "none" ? "critical" : "warn",
       message: "gateway.controlUi.allowedOrigins contains \"*\": any web page a user visits may drive the gateway with their browser",
       fix: `list the exact origins of your Control UI instead (scheme, host and port, e.g. https://gw.example:18789) in ${where}`
     })
@@ -133,7 +148,8 @@ export const audit = (input: AuditInput): ReadonlyArray<Finding> => {
       fix: `remove them from gateway.nodes.allowCommands in ${where} unless you need them; keep each node's node.run.allow short`
     })
   }
-  const runners = (config.file.config.node?.run?.allow ?? []).filter((a) => CODE_RUNNERS.includes(a.split("/").pop() ?? a))
+  // The same list the node host warns with at start, so the two never disagree.
+  const runners = codeRunners(config.file.config.node?.run?.allow ?? [])
   if (runners.length > 0) {
     findings.push({
       id: "node.run.code-runners",

@@ -55,10 +55,10 @@ const INHERITED_ENV = /^(PATH|HOME|USER|LOGNAME|SHELL|TMPDIR|TERM|TZ|LANG|LANGUA
 const CALLER_ENV = /^(TERM|TZ|LANG|LANGUAGE|LC_[A-Z]+|COLUMNS|LINES|NO_COLOR|FORCE_COLOR|CLICOLOR)$/
 
 /** Programs that run their arguments (or files they name) as code: allowing one allows anything. */
-const RUNS_CODE = /^(env|sh|bash|dash|zsh|fish|ksh|csh|tcsh|busybox|python[0-9.]*|node|nodejs|deno|bun|perl|ruby|php|lua[0-9.]*|tclsh|awk|gawk|mawk|find|xargs|git|make|ssh|sudo|doas|nohup|setsid|timeout|nice|watch|docker|podman|systemd-run|script|expect)$/
+const RUNS_CODE = /^(env|su|sed|npm|npx|sh|bash|dash|zsh|fish|ksh|csh|tcsh|busybox|python[0-9.]*|node|nodejs|deno|bun|perl|ruby|php|lua[0-9.]*|tclsh|awk|gawk|mawk|find|xargs|git|make|ssh|sudo|doas|nohup|setsid|timeout|nice|watch|docker|podman|systemd-run|script|expect)$/
 
 /** The allowed programs that can run arbitrary code through their arguments, for a warning at start. */
-export const codeRunners = (allowed: ReadonlySet<string>): ReadonlyArray<string> =>
+export const codeRunners = (allowed: Iterable<string>): ReadonlyArray<string> =>
   [...allowed].filter((p) => RUNS_CODE.test(p.slice(p.lastIndexOf("/") + 1)))
 
 /** The environment a checked program runs with. */

@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { chmodSync, mkdirSync, statSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { audit, type AuditInput, MIN_SECRET_LENGTH } from "../../src/config/audit.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
@@ -93,6 +93,33 @@ describe("security audit checks", () => {
       assert.notInclude(nodes.message, "system.which")
       assert.deepStrictEqual(yield* auditOf({ gateway: { pairing: { autoApproveLocal: false } } }, { sshListening: true }), [])
     }))
+
+  it.effect("the code-runner list is the node host's own (versioned interpreters, podman, systemd-run, sed)", () =>
+    Effect.gen(function*() {
+      for (const program of ["python3.12", "/usr/bin/nodejs", "mawk", "lua5.4", "podman", "systemd-run", "sed", "npx"]) {
+        const findings = yield* auditOf({ gateway: { pairing: { autoApproveLocal: false } }, node: { run: { allow: [program, "ls"] } } })
+        assert.deepStrictEqual(ids(findings), ["node.run.code-runners"], program)
+      }
+    }))
+
+  it.effect("auth mode none on loopback warns, and is critical with an SSH server or a browser origin", () =>
+    Effect.gen(function*() {
+      const quiet = { pairing: { autoApproveLocal: false } }
+      const none = yield* auditOf({ gateway: { ...quiet, auth: { mode: "none" } } })
+      assert.deepStrictEqual(none.map((f) => [f.id, f.severity]), [["auth.none-loopback", "warn"]])
+      const ssh = yield* auditOf({ gateway: { ...quiet, auth: { mode: "none" } } }, { sshListening: true })
+      assert.deepStrictEqual(ssh.map((f) => [f.id, f.severity]), [["auth.none-loopback", "critical"]])
+      const star = yield* auditOf({ gateway: { ...quiet, auth: { mode: "none" }, controlUi: { allowedOrigins: ["*"] } } })
+      assert.deepStrictEqual(star.map((f) => [f.id, f.severity]), [["auth.none-loopback", "critical"], ["origins.wildcard", "critical"]])
+    }))
+
+  it.effect("trusted proxies that cover everyone are flagged; a proxy's own address is not", () =>
+    Effect.gen(function*() {
+      for (const broad of ["0.0.0.0/0", "::/0", "0.0.0.0/1"]) {
+        assert.deepStrictEqual(ids(yield* auditOf({ gateway: { trustedProxies: [broad] } })), ["proxies.too-broad"], broad)
+      }
+      assert.deepStrictEqual(yield* auditOf({ gateway: { trustedProxies: ["127.0.0.1", "10.0.0.0/24"] } }), [])
+    }))
 })
 
 describe("gatehouse security audit", () => {
@@ -128,5 +155,16 @@ describe("gatehouse security audit", () => {
     assert.strictEqual(statSync(env.OPENCLAW_STATE_DIR).mode & 0o777, 0o700)
     const after = JSON.parse((await run(["security", "audit", "--json"], env)).stdout)
     assert.deepStrictEqual(after.findings.map((f: { id: string }) => f.id), ["secret.short-token"])
+  })
+
+  it("--fix never follows a link planted in the state dir", async () => {
+    const env = homeWith({})
+    const victim = join(tempDir("gatehouse-victim-"), "victim")
+    writeFileSync(victim, "v", { mode: 0o644 })
+    chmodSync(victim, 0o644)
+    symlinkSync(victim, join(env.OPENCLAW_STATE_DIR, "gateway.token"))
+    const fixed = await run(["security", "audit", "--fix", "--json"], env)
+    assert.strictEqual(fixed.code, 0, fixed.stderr)
+    assert.strictEqual(statSync(victim).mode & 0o777, 0o644)
   })
 })
