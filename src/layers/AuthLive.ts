@@ -11,6 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type { Admitted, Principal, TransportInfo } from "../auth/principal.ts"
 import { secretEquals } from "../auth/secretEquals.ts"
+import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
 import type { ConfigError } from "../config/errors.ts"
 import type { Secrets } from "../config/resolve.ts"
 import type { AuthMode } from "../config/schema.ts"
@@ -125,8 +126,9 @@ export const layer = Layer.effect(
           return counted === undefined ? Effect.void : Effect.mapError(limiter.fail(transport.remoteAddress, counted), fromLimiter)
         }),
         Effect.tap((admitted) =>
-          // Only a credential that was checked and right clears the count; `none` on loopback checks nothing.
-          admitted.principal.method === "none" ? Effect.void : Effect.mapError(limiter.succeed(transport.remoteAddress), fromLimiter))
+          clearsCount(admitted.principal.method, transport.remoteAddress)
+            ? Effect.mapError(limiter.succeed(transport.remoteAddress), fromLimiter)
+            : Effect.void)
       )
     })
     return Auth.of({ authenticate })
@@ -138,6 +140,13 @@ export const layer = Layer.effect(
 // ---------------------------------------------------------------------------
 
 type Reason = AuthError["reason"]
+
+// A remote count is cleared only by the shared secret itself: otherwise a client holding any weak
+// credential (its own device token, a setup code) could reset its count between guesses at the
+// gateway's token or password. On loopback (delayed, never locked out) any checked credential clears it.
+// `none` checks nothing and clears nothing.
+const clearsCount = (method: Principal["method"], address: string): boolean =>
+  method === "token" || method === "password" || (method !== "none" && isLoopbackIp(canonicalIp(address)))
 
 const fail = (reason: Reason) => Effect.fail(new AuthError({ reason }))
 

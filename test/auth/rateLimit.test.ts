@@ -133,6 +133,24 @@ describe("credential limiting at the handshake", () => {
       assert.strictEqual((yield* after.nextMatching((f) => f.id === "c")).ok, true)
     }).pipe(Effect.provide(coreLayer())))
 
+  it.effect("a remote client's own device token does not reset its count of guesses at the gateway token", () =>
+    Effect.gen(function*() {
+      const device = newDevice()
+      const local = yield* openMemory()
+      const pairing = yield* local.next
+      yield* local.push({ type: "req", id: "c", method: "connect", params: signedConnect(device, pairing.payload, { auth: { token: TEST_TOKEN } }) })
+      const paired = yield* local.nextMatching((f) => f.id === "c")
+      const deviceToken = paired.payload.auth.deviceToken as string
+      const address = "203.0.113.77"
+      for (let i = 0; i < 9; i++) assert.strictEqual((yield* attempt(address, { token: "bad-1" }, false)).error.details.code, "AUTH_TOKEN_MISMATCH")
+      const own = yield* openMemory({ headers: { "x-forwarded-for": address } })
+      const challenge = yield* own.next
+      yield* own.push({ type: "req", id: "c", method: "connect", params: signedConnect(device, challenge.payload, { auth: { deviceToken } }) })
+      assert.strictEqual((yield* own.nextMatching((f) => f.id === "c")).ok, true)
+      assert.strictEqual((yield* attempt(address, { token: "bad-2" }, false)).error.details.code, "AUTH_TOKEN_MISMATCH")
+      assert.strictEqual((yield* attempt(address, { token: TEST_TOKEN }, false)).error.details.code, "AUTH_RATE_LIMITED")
+    }).pipe(Effect.provide(limited())))
+
   it.effect("locks out a remote address, tells how long to wait, and lets it in again after five minutes", () =>
     Effect.gen(function*() {
       const from = (token: string) =>
