@@ -15,6 +15,7 @@ import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 import { reportFailures } from "./output.ts"
 import { root } from "./root.ts"
+import { safeMessages } from "../observability/safeLogger.ts"
 
 const flags = {
   port: Flag.Int("port").pipe(Flag.withDescription("Port (default 18789, or the profile's)"), Flag.optional),
@@ -49,7 +50,7 @@ export const gatewayRun = Command.make("run", flags, (f) =>
     }
     const config = yield* GatewayConfig.make(overrides, process.env)
     const format = Option.getOrUndefined(f.logFormat) ?? config.config.file.config.logging?.format ?? "pretty"
-    const loggerLayer = Logger.layer([format === "json" ? Logger.consoleJson : Logger.consolePretty({ colors: false })])
+    const loggerLayer = Logger.layer([safeMessages(format === "json" ? Logger.consoleJson : Logger.consolePretty({ colors: false }))])
     const announce = Effect.gen(function*() {
       const server = yield* GatewayServer
       yield* Effect.logInfo(`gatehouse ${GATEHOUSE_VERSION} listening on ${server.url}`).pipe(

@@ -27,6 +27,7 @@ import { transportFor } from "./clientCommands.ts"
 import { reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 import { pinFlags } from "./targetFlags.ts"
+import { safeMessages } from "../observability/safeLogger.ts"
 
 /** Decodes a setup code into its URL and bootstrap token. */
 export const decodeSetupCode = (
@@ -131,7 +132,7 @@ export const nodeRun = Command.make("run", flags, (f) =>
       : ""
     yield* Effect.logInfo(`node ${identity.deviceId} → ${url}${route}; system.run allows ${allowed.size === 0 ? "nothing (use --allow <program>)" : [...allowed].join(", ")}`)
     return yield* runNode(currentTarget, { displayName: Option.getOrUndefined(f.displayName), allowed }).pipe(
-      Effect.provide([local === undefined ? TransportDirect.layer : transportFor(local), Logger.layer([Logger.consolePretty({ colors: false })])])
+      Effect.provide([local === undefined ? TransportDirect.layer : transportFor(local), Logger.layer([safeMessages(Logger.consolePretty({ colors: false }))])])
     )
   }))
 ).pipe(Command.withDescription("Run this host as a node (Ctrl-C stops it)"))

@@ -15,6 +15,7 @@ import { ErrorCode } from "../protocol/errors.ts"
 import type { ErrorShape, ResponseFrame } from "../protocol/frames.ts"
 import { FrameRouter } from "../services/FrameRouter.ts"
 import { countRpc } from "../observability/metrics.ts"
+import { escapeControls } from "../observability/safeLogger.ts"
 
 interface Client {
   readonly write: (frame: ResponseFrame) => Effect.Effect<void>
@@ -46,7 +47,7 @@ const make = Effect.gen(function*() {
         const correlationId = randomUUID()
         return Effect.andThen(
           Effect.andThen(counted, Effect.logError(`${method} failed inside the gateway`, JSON.stringify(response.exit.cause)).pipe(
-            Effect.annotateLogs({ correlationId, requestId: id })
+            Effect.annotateLogs({ correlationId, requestId: escapeControls(id) })
           )),
           client.write({
             ...frame,

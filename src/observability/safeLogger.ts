@@ -1,0 +1,25 @@
+/**
+ * Log records a client cannot forge. Log messages interpolate strings that came
+ * from the network (node command names, Telegram user ids, method names); a
+ * newline in one would start a fake record, an ANSI escape would hide text on
+ * the operator's terminal. Every string of every message is escaped before the
+ * wrapped logger formats it, so the class is closed at the one place all records
+ * pass, not at each call site.
+ */
+import * as Logger from "effect/Logger"
+
+// C0/C1 controls, DEL, and the bidirectional overrides and isolates that reorder what a terminal shows.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" }
+
+/** `text` with every control or bidi character shown as a visible escape (`\n`, `\u001b`). */
+export const escapeControls = (text: string): string =>
+  text.replace(UNSAFE, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
+const clean = (message: unknown): unknown =>
+  typeof message === "string" ? escapeControls(message) : Array.isArray(message) ? message.map(clean) : message
+
+/** `logger` with every string in each record's message escaped first. */
+export const safeMessages = <Output>(logger: Logger.Logger<unknown, Output>): Logger.Logger<unknown, Output> =>
+  Logger.make((options) => logger.log({ ...options, message: clean(options.message) }))
