@@ -78,13 +78,8 @@ export const fetchPost = (apiRoot: string, token: Redacted.Redacted<string>): Bo
         signal
       })
       const text = await response.text()
-      let json: unknown
-      try {
-        json = JSON.parse(text)
-      } catch {
-        json = undefined
-      }
-      return { status: response.status, body: json }
+      const json = Result.try(() => JSON.parse(text) as unknown)
+      return { status: response.status, body: Result.isSuccess(json) ? json.success : undefined }
     },
     catch: (e) => {
       // fetch errors may quote the URL, and so the token: never pass one on unscrubbed.

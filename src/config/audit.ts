@@ -78,7 +78,10 @@ export const audit = (input: AuditInput): ReadonlyArray<Finding> => {
     })
   }
   // A range that trusts everyone lets any client write its own X-Forwarded-For, and pick its limiter key.
-  const broadProxies = config.trustedProxies.filter((p) => /\/0$/.test(p.trim()) || (addressSet([p]).has("8.8.8.8") && addressSet([p]).has("10.0.0.1")))
+  const broadProxies = config.trustedProxies.filter((p) => {
+    const range = addressSet([p])
+    return (range.has("8.8.8.8") && range.has("10.0.0.1")) || (range.has("2001:db8::1") && range.has("fd00::1"))
+  })
   if (broadProxies.length > 0) {
     findings.push({
       id: "proxies.too-broad",

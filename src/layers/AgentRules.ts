@@ -7,6 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
 import { randomUUID } from "node:crypto"
 import { resolveNodeRef } from "../nodes/nodeRef.ts"
 import { Agent, type IncomingMessage } from "../services/Agent.ts"
@@ -50,14 +51,9 @@ export const make = Effect.gen(function*() {
       const m = /^(\S+)\s+(\S+)(?:\s+([\s\S]+))?$/.exec(args.trim())
       if (m === null) return "Usage: /run <node> <command> [json params]"
       const [, ref, command, rawParams] = m as unknown as [string, string, string, string | undefined]
-      let params: unknown
-      if (rawParams !== undefined) {
-        try {
-          params = JSON.parse(rawParams)
-        } catch {
-          return `The params must be JSON, e.g. {"name":"sh"}; got: ${rawParams.slice(0, 200)}`
-        }
-      }
+      const parsed = rawParams === undefined ? Result.succeed(undefined) : Result.try(() => JSON.parse(rawParams) as unknown)
+      if (Result.isFailure(parsed)) return `The params must be JSON, e.g. {"name":"sh"}; got: ${rawParams!.slice(0, 200)}`
+      const params = parsed.success
       const resolved = resolveNodeRef(yield* connected, ref)
       if (resolved._tag === "NotFound") return `No connected node is called "${ref}". Send /nodes to see them.`
       if (resolved._tag === "Ambiguous") {
@@ -109,14 +105,10 @@ const nameOf = (n: NodeView) => n.displayName ?? n.nodeId.slice(0, 12)
 // The node's answer as NodeRegistry hands it back: `{ok, nodeId, payload, payloadJSON}`.
 const formatAnswer = (answer: unknown): string => {
   const a = (typeof answer === "object" && answer !== null ? answer : {}) as { payload?: unknown; payloadJSON?: unknown }
-  let payload = a.payload
-  if (payload === undefined && typeof a.payloadJSON === "string") {
-    try {
-      payload = JSON.parse(a.payloadJSON)
-    } catch {
-      payload = a.payloadJSON
-    }
-  }
+  const json = a.payloadJSON
+  const payload = a.payload !== undefined || typeof json !== "string"
+    ? a.payload
+    : Result.getOrElse(Result.try(() => JSON.parse(json) as unknown), () => json)
   if (payload === undefined || payload === null) return "(done, no output)"
   return typeof payload === "string" ? payload : JSON.stringify(payload, null, 2)
 }

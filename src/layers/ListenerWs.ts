@@ -90,9 +90,6 @@ export const layer = Layer.effect(
       isLoopbackIp(canonicalIp(request.socket.localAddress ?? "")) && !hostAllowed(request.headers.host, configuredHosts)
     const httpRoutes = (request: IncomingMessage, response: ServerResponse) => {
       const origin = request.headers.origin
-      if (hostRefused(request)) {
-        return refuseHttp(response, 421, { ok: false, error: HOST_HINT })
-      }
       if (origin !== undefined && !originAllowed(origin, own, config.allowedOrigins)) {
         return refuseHttp(response, 403, { ok: false, code: "CONTROL_UI_ORIGIN_NOT_ALLOWED", error: ORIGIN_HINT })
       }
@@ -128,8 +125,9 @@ export const layer = Layer.effect(
     // `/metrics` is open to direct loopback; anyone else presents the secret of the active auth mode as a
     // Bearer. Every guess goes through the RateLimiter, like a handshake's, so the port is no side door.
     const routes = (request: IncomingMessage, response: ServerResponse) => {
-      if ((request.url ?? "/").split("?")[0] !== "/metrics") return httpRoutes(request, response)
+      // DNS rebinding: checked before any route, probes and metrics alike.
       if (hostRefused(request)) return refuseHttp(response, 421, { ok: false, error: HOST_HINT })
+      if ((request.url ?? "/").split("?")[0] !== "/metrics") return httpRoutes(request, response)
       const direct = isLoopbackIp(canonicalIp(request.socket.remoteAddress ?? "")) && !hasProxyHeaders(request.headers)
       if (direct) return serveMetrics(request, response)
       const remote = canonicalIp(request.socket.remoteAddress ?? "unknown")

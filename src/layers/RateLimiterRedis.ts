@@ -30,6 +30,7 @@ import * as Layer from "effect/Layer"
 import * as Redis from "effect/persistence/Redis"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Result from "effect/Result"
 import { hostname } from "node:os"
 import { type FailurePolicy, type KeyState, type Verdict, verdict } from "../auth/failureWindow.ts"
 import { redactUrl } from "../config/redact.ts"
@@ -76,7 +77,8 @@ export const make = (policy: FailurePolicy, url: Redacted.Redacted<string>) =>
       key === RateLimiterMemory.LOOPBACK_KEY ? Effect.catch(op, () => fallback) : op
     const recordScript = recordFailureScript.withReturnType<ReadonlyArray<number>>()
     // Each host's loopback is its own client: one host's stray script must not slow another host's owner.
-    const redisKey = (key: string) => KEY_PREFIX + (key === RateLimiterMemory.LOOPBACK_KEY ? `${key}:${hostname()}` : key)
+    const loopbackKey = `${KEY_PREFIX}${RateLimiterMemory.LOOPBACK_KEY}:${hostname()}`
+    const redisKey = (key: string) => (key === RateLimiterMemory.LOOPBACK_KEY ? loopbackKey : KEY_PREFIX + key)
     return RateLimiter.of({
       // Every failure is also counted here, and the stricter verdict wins: a Redis that answers reads but
       // refuses writes (a read-only replica, OOM) must not turn into unlimited guesses.
@@ -216,15 +218,13 @@ return {0, #recent}
 // The stored state, or undefined when it is not ours to read (never guessed as "no failures").
 const decodeState = (raw: string | null): KeyState | undefined => {
   if (raw === null) return { failures: [], lockedUntil: undefined }
-  try {
-    const s = JSON.parse(raw) as { f?: unknown; l?: unknown }
-    // cjson writes an empty table as {}.
-    const failures = Array.isArray(s.f) ? s.f : typeof s.f === "object" && s.f !== null && Object.keys(s.f).length === 0 ? [] : undefined
-    if (failures === undefined || !failures.every((t) => typeof t === "number") || typeof s.l !== "number") return undefined
-    return { failures, lockedUntil: s.l > 0 ? s.l : undefined }
-  } catch {
-    return undefined
-  }
+  const parsed = Result.try(() => JSON.parse(raw) as { f?: unknown; l?: unknown } | null)
+  if (Result.isFailure(parsed) || parsed.success === null) return undefined
+  const s = parsed.success
+  // cjson writes an empty table as {}.
+  const failures = Array.isArray(s.f) ? s.f : typeof s.f === "object" && s.f !== null && Object.keys(s.f).length === 0 ? [] : undefined
+  if (failures === undefined || !failures.every((t) => typeof t === "number") || typeof s.l !== "number") return undefined
+  return { failures, lockedUntil: s.l > 0 ? s.l : undefined }
 }
 
 // A cause fit to show: its message (or error code), on one line, with the URL's password masked should it appear.

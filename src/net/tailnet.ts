@@ -5,6 +5,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import { execFile } from "node:child_process"
 import { existsSync } from "node:fs"
 import { networkInterfaces } from "node:os"
@@ -23,13 +24,9 @@ export const tailnetHint = (info: TailnetInfo | undefined) => info?.dnsName ?? i
 
 /** Reads `tailscale status --json`: `Self.DNSName` (trailing dot stripped) and `Self.TailscaleIPs`. */
 export const parseTailscaleStatus = (text: string): TailnetInfo | undefined => {
-  let doc: unknown
-  try {
-    doc = JSON.parse(text)
-  } catch {
-    return undefined
-  }
-  const self = (doc as { Self?: { DNSName?: unknown; TailscaleIPs?: unknown } } | null)?.Self
+  const doc = Result.try(() => JSON.parse(text) as unknown)
+  if (Result.isFailure(doc)) return undefined
+  const self = (doc.success as { Self?: { DNSName?: unknown; TailscaleIPs?: unknown } } | null)?.Self
   if (self === undefined || self === null) return undefined
   const dns = typeof self.DNSName === "string" ? self.DNSName.replace(/\.$/, "") : ""
   const ips = Array.isArray(self.TailscaleIPs) ? self.TailscaleIPs.filter((x): x is string => typeof x === "string") : []
