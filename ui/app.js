@@ -170,12 +170,14 @@ const refreshDevices = async () => {
     return fill("devices", h("p", { class: "muted" }, errorText(e)))
   }
   const resolve = (method, requestId) => async () => {
+    let failed
     try {
       await gw.request(method, { requestId })
     } catch (e) {
-      alert(errorText(e))
+      failed = errorText(e)
     }
-    refreshDevices()
+    await refreshDevices()
+    if (failed !== undefined) document.getElementById("devices").append(h("p", { class: "result error" }, failed))
   }
   fill("devices",
     table(
