@@ -234,6 +234,8 @@ const refreshAll = () => Promise.all([refreshHealth(), refreshPresence(), refres
 // WebChat (chat.send / chat.history / `chat` events, OpenClaw's shapes) ------------------------------
 
 const runs = new Map()
+// Runs whose events came before chat.send answered (a fast agent): no placeholder is added for them.
+const seenRuns = new Set()
 
 const messageText = (message) => {
   if (message === undefined || message === null) return ""
@@ -264,6 +266,8 @@ const loadChatHistory = async () => {
 
 const onChatEvent = (payload) => {
   if (!payload || (payload.sessionKey !== undefined && !String(payload.sessionKey).endsWith(SESSION_KEY) && !runs.has(payload.runId))) return
+  seenRuns.add(payload.runId)
+  if (seenRuns.size > MAX_CHAT_MESSAGES) seenRuns.delete(seenRuns.values().next().value)
   let el = runs.get(payload.runId)
   if (el === undefined) {
     el = addMessage("assistant", "", { "data-run-id": payload.runId ?? "" })
@@ -293,7 +297,7 @@ $("chat-form").addEventListener("submit", async (e) => {
   const idempotencyKey = crypto.randomUUID()
   try {
     const ack = await gw.request("chat.send", { sessionKey: SESSION_KEY, message: text, idempotencyKey })
-    if (ack?.runId && !runs.has(ack.runId)) runs.set(ack.runId, addMessage("assistant", "…", { "data-run-id": ack.runId }))
+    if (ack?.runId && !runs.has(ack.runId) && !seenRuns.has(ack.runId)) runs.set(ack.runId, addMessage("assistant", "…", { "data-run-id": ack.runId }))
   } catch (err) {
     addMessage("assistant error", errorText(err))
   }
