@@ -38,17 +38,44 @@ export const base64url = (bytes) => {
 
 const hex = (bytes) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("")
 
+const valid = (d) => d?.privateKey !== undefined && typeof d.publicKey === "string" && typeof d.deviceId === "string"
+
+// One identity per browser profile: concurrent callers in this page share one promise, and the store step
+// keeps whichever identity another tab stored first (get and put in one readwrite transaction).
+let identity
+
 /** This browser's identity ({deviceId, publicKey, privateKey}), created on first use. */
-export const loadOrCreateIdentity = async () => {
+export const loadOrCreateIdentity = () =>
+  (identity ??= createOnce().catch((e) => {
+    identity = undefined
+    throw e
+  }))
+
+const createOnce = async () => {
   const stored = await tx("readonly", (s) => s.get("device"))
-  if (stored?.privateKey && stored.publicKey && stored.deviceId) return stored
+  if (valid(stored)) return stored
   if (!globalThis.crypto?.subtle) throw new Error("WebCrypto is unavailable: open the Control UI over https:// or from 127.0.0.1/localhost")
   // extractable=false: the private key can sign, never be exported. The public key is always exportable.
   const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"])
   const raw = await crypto.subtle.exportKey("raw", pair.publicKey)
   const device = { deviceId: hex(await crypto.subtle.digest("SHA-256", raw)), publicKey: base64url(raw), privateKey: pair.privateKey }
-  await tx("readwrite", (s) => s.put(device, "device"))
-  return device
+  const db = await openDb()
+  try {
+    return await new Promise((resolve, reject) => {
+      const t = db.transaction(STORE, "readwrite")
+      const store = t.objectStore(STORE)
+      let winner = device
+      const existing = store.get("device")
+      existing.onsuccess = () => {
+        if (valid(existing.result)) winner = existing.result
+        else store.put(device, "device")
+      }
+      t.oncomplete = () => resolve(winner)
+      t.onerror = () => reject(t.error)
+    })
+  } finally {
+    db.close()
+  }
 }
 
 /** Signs a UTF-8 string with the device key; base64url signature. */
