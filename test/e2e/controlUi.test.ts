@@ -108,7 +108,7 @@ describe.runIf(available)("the Control UI in headless Chromium", () => {
     foreign = createServer((_req, res) => {
       res.writeHead(200, { "content-type": "text/html" })
       res.end(`<!doctype html><title>pending</title><script>
-        const ws = new WebSocket("ws://127.0.0.1:${port}/");
+        const ws = new WebSocket("ws://127.0.0.1:" + (new URLSearchParams(location.search).get("port") ?? "${port}") + "/");
         ws.onmessage = (m) => { document.title = "message: " + String(m.data).slice(0, 60) };
         ws.onclose = (e) => { document.title = "closed " + e.code + " " + e.reason };
       </script>`)
@@ -224,14 +224,21 @@ describe.runIf(available)("the Control UI in headless Chromium", () => {
   })
 
   it("refuses a page from another loopback port: the socket is closed 1008 CONTROL_UI_ORIGIN_NOT_ALLOWED", async () => {
-    const other = await browser.newPage()
+    assert.match(await foreignPageTitle(browser, `http://127.0.0.1:${foreignPort}/`), /^closed 1008 CONTROL_UI_ORIGIN_NOT_ALLOWED/)
+  }, 30_000)
+
+  it("serves that page once its origin is in gateway.controlUi.allowedOrigins", async () => {
+    const allowingPort = await freePort()
+    const allowing = await startDaemon(
+      ["gateway", "run", "--port", String(allowingPort)],
+      homeWithConfig({ gateway: { auth: { token }, controlUi: { allowedOrigins: [`http://127.0.0.1:${foreignPort}`] } } }),
+      /listening on ws:/
+    )
     try {
-      await other.goto(`http://127.0.0.1:${foreignPort}/`)
-      await other.waitForFunction(`document.title.startsWith("closed") || document.title.startsWith("message")`, undefined, { timeout: 15_000 })
-      const title = await other.title()
-      assert.match(title, /^closed 1008 CONTROL_UI_ORIGIN_NOT_ALLOWED/)
+      assert.match(await foreignPageTitle(browser, `http://127.0.0.1:${foreignPort}/?port=${allowingPort}`), /^message: .*connect\.challenge/)
     } finally {
-      await other.close()
+      allowing.child.kill("SIGTERM")
+      await allowing.exited
     }
   }, 30_000)
 })
@@ -246,6 +253,18 @@ const waitFor = async <A>(probe: () => Promise<A | undefined>, timeoutMs = 15_00
     await new Promise((r) => setTimeout(r, 200))
   }
   throw new Error("timed out waiting")
+}
+
+// The title the foreign test page sets: the first frame it got, or how its socket closed.
+const foreignPageTitle = async (browser: Browser, url: string) => {
+  const other = await browser.newPage()
+  try {
+    await other.goto(url)
+    await other.waitForFunction(`document.title.startsWith("closed") || document.title.startsWith("message")`, undefined, { timeout: 15_000 })
+    return await other.title()
+  } finally {
+    await other.close()
+  }
 }
 
 // A request with the path and Host exactly as written (fetch would normalize both).
