@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { connectDevice, newDevice } from "../helpers/device.ts"
 import { type Daemon, freePort, run, startDaemon } from "../helpers/processes.ts"
-import { homeWithConfig } from "../helpers/testGateway.ts"
+import { homeWithConfig, tempHome } from "../helpers/testGateway.ts"
 import { openWs } from "../helpers/wsClient.ts"
 
 // The Control UI in a real browser: Debian's chromium (apt), driven by playwright-core (no browser download).
@@ -73,6 +73,18 @@ describe("the Control UI over HTTP", () => {
     const human = await cli(port, "dashboard")
     assert.strictEqual(human.stdout.trim(), `http://127.0.0.1:${port}/`)
     assert.include(human.stderr, "gatehouse devices approve")
+  })
+
+  it("without a running gateway or a stored token, says so: one JSON document either way", async () => {
+    const home = { HOME: tempHome(), OPENCLAW_GATEWAY_PORT: "18999" }
+    const idle = await run(["dashboard", "--json"], home)
+    assert.strictEqual(idle.code, 0, idle.stderr)
+    assert.deepInclude(JSON.parse(idle.stdout), { ok: true, url: "http://127.0.0.1:18999/", running: false })
+    const noToken = await run(["dashboard", "--with-token", "--json"], home)
+    assert.strictEqual(noToken.code, 1)
+    const doc = JSON.parse(noToken.stdout)
+    assert.strictEqual(doc.ok, false)
+    assert.include(doc.error.hint, "OPENCLAW_GATEWAY_TOKEN")
   })
 
   it("with --open and no opener on PATH, fails softly: prints the URL and how to open it", async () => {
