@@ -24,6 +24,7 @@ import { secretEquals } from "../auth/secretEquals.ts"
 import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "../observability/metrics.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
 import { hostAllowed, originAllowed, ownOrigins, servedHosts } from "../net/origin.ts"
+import { isControlUiPath, loadControlUi, lookupAsset, SECURITY_HEADERS } from "../http/controlUi.ts"
 import { CloseCode, MAX_PAYLOAD_BYTES, MAX_PREAUTH_CONNECTIONS_PER_IP, MAX_PREAUTH_PAYLOAD_BYTES } from "../protocol/constants.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
@@ -43,6 +44,9 @@ export const layer = Layer.effect(
       )
       : undefined
     const fibers = yield* FiberSet.make()
+    // The Control UI's files are read once here; requests only look them up.
+    const ui = loadControlUi()
+    if (ui._tag === "Missing") yield* Effect.logWarning(`Control UI unavailable: ${ui.reason}`)
     const runFork = yield* FiberSet.runtime(fibers)<never>()
     const preauth = new Map<string, number>()
     let handler: ((conn: Conn) => Effect.Effect<void>) | undefined
@@ -93,6 +97,7 @@ export const layer = Layer.effect(
       if (origin !== undefined && !originAllowed(origin, own, config.allowedOrigins)) {
         return refuseHttp(response, 403, { ok: false, code: "CONTROL_UI_ORIGIN_NOT_ALLOWED", error: ORIGIN_HINT })
       }
+      if (isControlUiPath(request.url)) return serveControlUi(request, response, lookupAsset(ui, request.url), ui._tag === "Missing" ? ui.reason : undefined)
       return probes(request, response)
     }
 
@@ -271,8 +276,22 @@ const probes = (request: IncomingMessage, response: ServerResponse) => {
     case "/readyz":
       return body(200, { ok: true, status: "ready" })
     default:
-      return body(404, { ok: false, error: "not found: the gateway serves its WebSocket here and /healthz, /readyz" })
+      return body(404, { ok: false, error: "not found: the gateway serves its WebSocket here, the Control UI at /, and /healthz, /readyz" })
   }
+}
+
+// One of the fixed Control UI files, from memory, with the strict headers; HEAD answers like GET without a body.
+const serveControlUi = (request: IncomingMessage, response: ServerResponse, asset: { body: Buffer; contentType: string } | undefined, missing: string | undefined) => {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    response.writeHead(405, { ...SECURITY_HEADERS, allow: "GET, HEAD", "content-type": "application/json" })
+    return response.end(JSON.stringify({ ok: false, error: "method not allowed" }))
+  }
+  if (asset === undefined) {
+    response.writeHead(503, { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" })
+    return response.end(request.method === "HEAD" ? undefined : `Control UI unavailable: ${missing ?? "not installed"}\n`)
+  }
+  response.writeHead(200, { ...SECURITY_HEADERS, "content-type": asset.contentType, "content-length": asset.body.length, "cache-control": "no-cache" })
+  response.end(request.method === "HEAD" ? undefined : asset.body)
 }
 
 const serveMetrics = (request: IncomingMessage, response: ServerResponse) => {
