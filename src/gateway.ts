@@ -123,6 +123,17 @@ export const layerChannels = <E, R>(
     return configured ? ChannelRunnerLive.layer.pipe(Layer.provide(agent)) : ChannelRunnerNone.layer
   }))
 
+/** The agent `agent.provider` names: the rules agent, or the model-backed one (loaded only when configured). */
+export const layerAgent: Layer.Layer<Agent, never, GatewayConfig | NodeRegistry | GatewayInfo> = Layer.unwrap(
+  Effect.gen(function*() {
+    const { config } = yield* GatewayConfig
+    const rules: Layer.Layer<Agent, never, GatewayConfig | NodeRegistry | GatewayInfo> = AgentRules.layer
+    if (config.agent.provider === "rules") return rules
+    const Model = yield* Effect.promise(() => import("./layers/AgentLanguageModel.ts"))
+    return Model.layerConfig
+  })
+)
+
 /** The contracts a running gateway is made of, all taken from outside by `layer`. */
 export type Services =
   | GatewayConfig
@@ -202,7 +213,7 @@ export const layerServices = <E = never>(
     swaps.discovery ?? layerDiscovery
   )
   const tier1 = Layer.mergeAll(swaps.devicePairing ?? DevicePairingLive.layer, swaps.nodeRegistry ?? NodeRegistryLive.layer)
-  const tier2 = Layer.mergeAll(swaps.auth ?? AuthLive.layer, swaps.channelRunner ?? layerChannels(swaps.agent ?? AgentRules.layer))
+  const tier2 = Layer.mergeAll(swaps.auth ?? AuthLive.layer, swaps.channelRunner ?? layerChannels(swaps.agent ?? layerAgent))
   const services = tier2.pipe(
     Layer.provideMerge(tier1),
     Layer.provideMerge(tier0),

@@ -107,6 +107,16 @@ export const FileConfig = Schema.Struct({
       dmPolicy: Schema.optionalKey(Schema.Literals(DM_POLICIES))
     }))
   })),
+  // gatehouse's own: the agent that answers channel messages (see src/config/agent.ts).
+  agent: Schema.optionalKey(Schema.Struct({
+    provider: Schema.optionalKey(Schema.Literals(["rules", "openai"])),
+    baseUrl: Schema.optionalKey(Schema.String),
+    model: Schema.optionalKey(Schema.String),
+    apiKey: Schema.optionalKey(Schema.String),
+    allowInsecureHttp: Schema.optionalKey(Schema.Boolean),
+    maxSteps: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 20 }))),
+    timeoutSeconds: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 600 })))
+  })),
   node: Schema.optionalKey(Schema.Struct({
     run: Schema.optionalKey(Schema.Struct({
       allow: Schema.optionalKey(Strings)
