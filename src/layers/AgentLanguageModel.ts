@@ -123,6 +123,12 @@ export const make = (options: AgentLoopOptions) =>
         )),
         Effect.catch((e: AiError.AiError) =>
           Effect.logWarning(`agent: the model call failed: ${printable(e.message, 300)}`).pipe(Effect.as(describeAiError(e)))
+        ),
+        // A bug here must cost one answer, not the channel.
+        Effect.catchDefect((defect) =>
+          Effect.logError(`agent: failed unexpectedly: ${printable(String(defect), 300)}`).pipe(
+            Effect.as("The agent failed unexpectedly; the gateway log says why.")
+          )
         )
       )
     }
@@ -148,21 +154,7 @@ export const layerConfig: Layer.Layer<Agent, never, NodeRegistry | GatewayConfig
   })
 )
 
-// ---------------------------------------------------------------------------
-// Internal
-// ---------------------------------------------------------------------------
-
-const NodeInvokeParams = Schema.Struct({
-  node: Schema.String.annotate({ description: "The node: its id, display name, or an id prefix of 6+ characters" }),
-  command: Schema.String.annotate({ description: "One of the commands the node accepts, e.g. system.which" }),
-  params: Schema.optional(Schema.Unknown).annotate({ description: "The command's parameters as a JSON object, e.g. {\"name\":\"sh\"}" })
-})
-
-const nameOf = (n: NodeView) => n.displayName ?? n.nodeId.slice(0, 12)
-
-const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
-
-// The tool's description: what it does, then the connected nodes and their commands, bounded.
+/** The tool's description: what it does, then the connected nodes and their commands, bounded. */
 export const describeNodes = (connected: ReadonlyArray<NodeView>): string => {
   const head = "Run a command on one of the user's connected nodes and get its output."
   if (connected.length === 0) return `${head} No node is connected now: tell the user to start one with \`gatehouse node run\`.`
@@ -175,7 +167,7 @@ export const describeNodes = (connected: ReadonlyArray<NodeView>): string => {
   return clip(`${head} Connected nodes and the commands they accept:\n${lines.join("\n")}${extra}`, MAX_DESCRIPTION_CHARS)
 }
 
-// A failed model call, in words: what went wrong and what to check (never the key).
+/** A failed model call, in words: what went wrong and what to check (never the key). */
 export const describeAiError = (e: AiError.AiError): string => {
   const r = e.reason
   switch (r._tag) {
@@ -200,3 +192,17 @@ export const describeAiError = (e: AiError.AiError): string => {
       return `The model call failed (${r._tag}); see the gateway log.`
   }
 }
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+const NodeInvokeParams = Schema.Struct({
+  node: Schema.String.annotate({ description: "The node: its id, display name, or an id prefix of 6+ characters" }),
+  command: Schema.String.annotate({ description: "One of the commands the node accepts, e.g. system.which" }),
+  params: Schema.optional(Schema.Unknown).annotate({ description: "The command's parameters as a JSON object, e.g. {\"name\":\"sh\"}" })
+})
+
+const nameOf = (n: NodeView) => n.displayName ?? n.nodeId.slice(0, 12)
+
+const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
