@@ -9,6 +9,9 @@ import * as AgentLanguageModel from "../../src/layers/AgentLanguageModel.ts"
 import { Agent } from "../../src/services/Agent.ts"
 import { type InvokeRequest, NodeRegistry, type NodeRegistryShape, type NodeView } from "../../src/services/NodeRegistry.ts"
 import { fakeOpenAi, lastToolResult, textAnswer, toolCallAnswer } from "../helpers/fakeOpenAi.ts"
+import { fakeTelegram } from "../helpers/fakeTelegram.ts"
+import { memoryNode } from "../helpers/memoryNode.ts"
+import { coreLayer, homeWithConfig } from "../helpers/testGateway.ts"
 
 const KEY = "sk-test-0123456789abcdefghijklmnop"
 
@@ -143,5 +146,36 @@ describe("the model-backed agent", () => {
       yield* TestClock.adjust("31 seconds")
       const reply = yield* Fiber.join(fiber)
       assert.include(reply, "did not finish within 30 s")
+    }).pipe(Effect.scoped))
+
+  it.live("chosen by agent.provider in the gateway: a model failure is a readable Telegram reply, and the channel goes on to the node tool", () =>
+    Effect.gen(function*() {
+      const botToken = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+      const tg = yield* fakeTelegram(botToken)
+      const server = yield* fakeOpenAi((req, i) =>
+        i === 0
+          ? { status: 500, body: { error: { message: "overloaded" } } }
+          : lastToolResult(req) === undefined
+          ? toolCallAnswer("node_invoke", { node: req.body.tools[0].function.description.match(/\(id ([0-9a-f]+)\)/)[1], command: "system.which", params: { name: "sh" } })
+          : textAnswer(`found: ${lastToolResult(req)}`)
+      )
+      const env = homeWithConfig({
+        channels: { telegram: { botToken, apiRoot: tg.apiRoot, allowFrom: [111], dmPolicy: "allowlist" } },
+        agent: { provider: "openai", baseUrl: server.baseUrl, model: "m", apiKey: KEY }
+      })
+      yield* Effect.gen(function*() {
+        const node = yield* memoryNode()
+        tg.deliver(111, "where is sh?")
+        const first = yield* tg.sentCount(1)
+        assert.include(first[0]!.text, "server error")
+        tg.deliver(111, "where is sh, now?")
+        const request = yield* node.nextInvoke
+        assert.deepInclude(request.payload, { nodeId: node.nodeId, command: "system.which", paramsJSON: "{\"name\":\"sh\"}" })
+        yield* node.answer(request.payload, { path: "/usr/bin/sh" })
+        const second = yield* tg.sentCount(2)
+        assert.include(second[1]!.text, "found: system.which on")
+        assert.include(second[1]!.text, "/usr/bin/sh")
+        for (const m of second) assert.notInclude(m.text, KEY)
+      }).pipe(Effect.provide(coreLayer({}, env)))
     }).pipe(Effect.scoped))
 })
