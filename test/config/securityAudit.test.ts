@@ -30,6 +30,16 @@ const auditOf = (doc: unknown, input: Partial<Omit<AuditInput, "config" | "host"
 const ids = (findings: ReadonlyArray<{ id: string }>) => findings.map((f) => f.id)
 
 describe("security audit checks", () => {
+  it.effect("a model agent over plain http to another host (allowed explicitly) warns; https or loopback does not", () =>
+    Effect.gen(function*() {
+      const agent = (baseUrl: string) => ({ agent: { provider: "openai", model: "m", baseUrl, allowInsecureHttp: true } })
+      const plain = yield* auditOf(agent("http://192.0.2.7:8000/v1"))
+      assert.deepStrictEqual(plain.map((f) => [f.id, f.severity]), [["agent.insecure-http", "warn"]])
+      assert.include(plain[0]!.fix, "https://")
+      assert.deepStrictEqual(yield* auditOf(agent("https://192.0.2.7/v1")), [])
+      assert.deepStrictEqual(yield* auditOf(agent("http://127.0.0.1:11434/v1")), [])
+    }))
+
   it.effect("a default config reports nothing", () =>
     Effect.gen(function*() {
       assert.deepStrictEqual(yield* auditOf({}), [])
