@@ -148,6 +148,23 @@ describe("the model-backed agent", () => {
       assert.include(reply, "did not finish within 30 s")
     }).pipe(Effect.scoped))
 
+  it.effect("a node call that never answers ends at the per-call timeout, and the model gets told so (moved by TestClock)", () =>
+    Effect.gen(function*() {
+      const invokes: Array<InvokeRequest> = []
+      const server = yield* fakeOpenAi((req, i) =>
+        i === 0 ? toolCallAnswer("node_invoke", { node: "lab", command: "system.which", params: { name: "sh" } }) : textAnswer(lastToolResult(req)!)
+      )
+      const layer = AgentLanguageModel.layer(settings(server.baseUrl, { toolTimeoutMs: 5_000 })).pipe(Layer.provide(stubNodes(invokes, () => Effect.never)))
+      const fiber = yield* ask("where is sh?").pipe(Effect.provide(layer), Effect.forkChild)
+      yield* Effect.promise(async () => {
+        for (let i = 0; i < 500 && invokes.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+      })
+      assert.strictEqual(invokes.length, 1)
+      yield* TestClock.adjust("7 seconds")
+      const reply = yield* Fiber.join(fiber)
+      assert.include(reply, "system.which on lab did not answer within 5000 ms")
+    }).pipe(Effect.scoped))
+
   it.live("chosen by agent.provider in the gateway: a model failure is a readable Telegram reply, and the channel goes on to the node tool", () =>
     Effect.gen(function*() {
       const botToken = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
