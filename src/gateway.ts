@@ -123,12 +123,15 @@ export const layerChannels = <E, R>(
     return configured ? ChannelRunnerLive.layer.pipe(Layer.provide(agent)) : ChannelRunnerNone.layer
   }))
 
-/** The agent `agent.provider` names: the rules agent, or the model-backed one (loaded only when configured). */
+/** The agent the config names: the rules agent, or the model-backed one (loaded only when a model is configured). */
 export const layerAgent: Layer.Layer<Agent, never, GatewayConfig | NodeRegistry | GatewayInfo> = Layer.unwrap(
   Effect.gen(function*() {
     const { config } = yield* GatewayConfig
     const rules: Layer.Layer<Agent, never, GatewayConfig | NodeRegistry | GatewayInfo> = AgentRules.layer
-    if (config.agent.provider === "rules") return rules
+    if (config.agent.provider === "rules") {
+      if (config.agent.note !== undefined) yield* Effect.logWarning(`agent: ${config.agent.note}`)
+      return rules
+    }
     const Model = yield* Effect.promise(() => import("./layers/AgentLanguageModel.ts"))
     return Model.layerConfig
   })

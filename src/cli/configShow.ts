@@ -75,9 +75,10 @@ export const configShow = Command.make(
             : { store: "redis" as const, url: redactUrl(config.redisUrl), source: config.redisUrlSource },
           controlUi: { allowedOrigins: config.allowedOrigins },
           agent: config.agent.provider === "rules"
-            ? { provider: "rules" as const }
+            ? { provider: "rules" as const, note: config.agent.note ?? null }
             : {
               provider: config.agent.provider,
+              providerId: config.agent.providerId,
               baseUrl: redactUrl(config.agent.baseUrl),
               model: config.agent.model,
               apiKey: { set: config.agent.apiKey !== undefined, source: config.agent.apiKeySource }
@@ -134,8 +135,8 @@ export const configShow = Command.make(
           line(
             "agent",
             view.agent.provider === "rules"
-              ? "rules (offline slash commands; set agent.provider openai with agent.model for a model)"
-              : `model ${printable(view.agent.model, 80)} at ${view.agent.baseUrl} (key: ${view.agent.apiKey.set ? view.agent.apiKey.source : "none"})`
+              ? `rules (offline slash commands${view.agent.note === null ? "; agents.defaults.model names a model" : `: ${view.agent.note}`})`
+              : `${printable(view.agent.providerId, 40)}/${printable(view.agent.model, 80)} at ${view.agent.baseUrl} (key: ${view.agent.apiKey.set ? view.agent.apiKey.source : "none"})`
           ),
           ...(view.unknownKeys.length > 0 ? [line("ignored keys", view.unknownKeys.join(", "))] : []),
           "",

@@ -177,9 +177,9 @@ export const audit = (input: AuditInput): ReadonlyArray<Finding> => {
       findings.push({
         id: "agent.insecure-http",
         severity: "warn",
-        message: `agent.baseUrl ${agent.baseUrl} is plain http to another host (allowed by agent.allowInsecureHttp): ` +
+        message: `the model base URL ${agent.baseUrl} is plain http to another host (allowed by GATEHOUSE_AGENT_ALLOW_INSECURE_HTTP=1): ` +
           "the model API key and every message cross the network in clear",
-        fix: `use an https:// agent.baseUrl in ${where}, or reach the model server over an SSH forward or a tailnet`
+        fix: `use an https:// models.providers.${agent.providerId}.baseUrl in ${where}, or reach the model server over an SSH forward or a tailnet`
       })
     }
   }

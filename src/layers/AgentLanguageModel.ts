@@ -80,7 +80,7 @@ export const make = (options: AgentLoopOptions) =>
           }
           prompt = Prompt.concat(prompt, Prompt.fromResponseParts(response.content))
         }
-        return `I stopped after ${options.maxSteps} model steps without a final answer (the limit is agent.maxSteps); ` +
+        return `I stopped after ${options.maxSteps} model steps without a final answer (the limit per message); ` +
           "ask again more precisely, or run the command yourself with /run on the rules agent."
       })
 
@@ -119,7 +119,7 @@ export const make = (options: AgentLoopOptions) =>
         Effect.provideService(LanguageModel.LanguageModel, model),
         Effect.timeoutOption(Duration.millis(options.timeoutMs)),
         Effect.map(Option.getOrElse(() =>
-          `The model did not finish within ${Math.round(options.timeoutMs / 1000)} s (agent.timeoutSeconds); try again, or use /run.`
+          `The model did not finish within ${Math.round(options.timeoutMs / 1000)} s (agents.defaults.timeoutSeconds); try again, or use /run.`
         )),
         Effect.catch((e: AiError.AiError) =>
           Effect.logWarning(`agent: the model call failed: ${printable(e.message, 300)}`).pipe(Effect.as(describeAiError(e)))
@@ -148,8 +148,8 @@ export const layerConfig: Layer.Layer<Agent, never, NodeRegistry | GatewayConfig
   Effect.gen(function*() {
     const { config } = yield* GatewayConfig
     const settings = config.agent
-    if (settings.provider !== "openai") return yield* Effect.die(new Error("AgentLanguageModel.layerConfig: agent.provider is not openai"))
-    yield* Effect.logInfo(`agent: model ${printable(settings.model, 80)} at ${settings.baseUrl} (key: ${settings.apiKeySource})`)
+    if (settings.provider !== "openai") return yield* Effect.die(new Error("AgentLanguageModel.layerConfig: no OpenAI-compatible model is configured"))
+    yield* Effect.logInfo(`agent: model ${printable(settings.providerId, 40)}/${printable(settings.model, 80)} at ${settings.baseUrl} (key: ${settings.apiKeySource})`)
     return layer(settings)
   })
 )
@@ -172,19 +172,19 @@ export const describeAiError = (e: AiError.AiError): string => {
   const r = e.reason
   switch (r._tag) {
     case "AuthenticationError":
-      return "The model endpoint refused the API key (check agent.apiKey or GATEHOUSE_AGENT_API_KEY on the gateway)."
+      return "The model endpoint refused the API key (check models.providers.<provider>.apiKey or GATEHOUSE_AGENT_API_KEY on the gateway)."
     case "RateLimitError":
     case "QuotaExhaustedError":
       return "The model endpoint is rate-limiting or out of quota; try again in a minute."
     case "NetworkError":
-      return "I could not reach the model endpoint (check agent.baseUrl, and that the server is up)."
+      return "I could not reach the model endpoint (check models.providers.<provider>.baseUrl, and that the server is up)."
     case "InternalProviderError":
       return "The model endpoint failed with a server error; try again shortly."
     case "InvalidResponseError":
     case "InvalidOutputError":
-      return `The model endpoint answered something I could not read (${printable(r.description ?? "", 160)}); is agent.baseUrl an OpenAI-compatible /v1 URL?`
+      return `The model endpoint answered something I could not read (${printable(r.description ?? "", 160)}); is the provider's baseUrl an OpenAI-compatible /v1 URL?`
     case "InvalidRequestError":
-      return `The model endpoint refused the request (${printable(r.description ?? "", 160)}); check agent.model.`
+      return `The model endpoint refused the request (${printable(r.description ?? "", 160)}); check agents.defaults.model.`
     case "ToolNotFoundError":
     case "ToolParameterValidationError":
       return "The model called the node tool wrongly; try asking again in other words."

@@ -45,6 +45,7 @@ const stubNodes = (invokes: Array<InvokeRequest>, answer: (r: InvokeRequest) => 
 
 const settings = (baseUrl: string, extra: Partial<ModelAgentSettings> = {}): ModelAgentSettings => ({
   provider: "openai",
+  providerId: "test",
   baseUrl,
   model: "test-model-1",
   apiKey: Redacted.make(KEY),
@@ -165,7 +166,7 @@ describe("the model-backed agent", () => {
       assert.include(reply, "system.which on lab did not answer within 5000 ms")
     }).pipe(Effect.scoped))
 
-  it.live("chosen by agent.provider in the gateway: a model failure is a readable Telegram reply, and the channel goes on to the node tool", () =>
+  it.live("chosen by agents.defaults.model in the gateway: a model failure is a readable Telegram reply, and the channel goes on to the node tool", () =>
     Effect.gen(function*() {
       const botToken = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
       const tg = yield* fakeTelegram(botToken)
@@ -178,7 +179,8 @@ describe("the model-backed agent", () => {
       )
       const env = homeWithConfig({
         channels: { telegram: { botToken, apiRoot: tg.apiRoot, allowFrom: [111], dmPolicy: "allowlist" } },
-        agent: { provider: "openai", baseUrl: server.baseUrl, model: "m", apiKey: KEY }
+        models: { providers: { local: { baseUrl: server.baseUrl, apiKey: KEY, api: "openai-completions", models: [] } } },
+        agents: { defaults: { model: { primary: "local/m" } } }
       })
       yield* Effect.gen(function*() {
         const node = yield* memoryNode()

@@ -24,62 +24,86 @@ const withFile = (doc: unknown, env: Record<string, string> = {}) => {
 
 const Octet = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 255 }))
 
-const file = (agent: NonNullable<FileConfig["agent"]>): LoadedFile => ({ exists: true, document: { agent }, config: { agent }, unknownKeys: [] })
+const file = (config: FileConfig): LoadedFile => ({ exists: true, document: config, config, unknownKeys: [] })
+const lan = (baseUrl: string): FileConfig => ({ models: { providers: { lan: { baseUrl, api: "openai-completions" } } }, agents: { defaults: { model: "lan/m" } } })
 
-describe("agent.* config", () => {
-  it.effect("is the rules agent when nothing names a model", () =>
+describe("the agent's config (OpenClaw's agents.defaults.model and models.providers)", () => {
+  it.effect("is the rules agent when no model is named", () =>
     Effect.gen(function*() {
       const { config } = yield* GatewayConfig.make({}, { HOME: tempHome() })
       assert.deepStrictEqual(config.agent, { provider: "rules" })
     }))
 
-  it.effect("reads the openai provider with OpenClaw's names, defaults, and the key as a Redacted", () =>
+  it.effect("reads a custom provider as OpenClaw writes it, with the key as a Redacted, and the timeout", () =>
     Effect.gen(function*() {
-      const { config } = yield* GatewayConfig.make({}, withFile({ agent: { provider: "openai", model: "gpt-4o-mini", apiKey: KEY } }))
+      const doc = {
+        models: { mode: "merge", providers: { local: { baseUrl: "http://127.0.0.1:4000/v1/", apiKey: KEY, api: "openai-completions", models: [{ id: "llama", name: "Llama" }] } } },
+        agents: { defaults: { model: { primary: "local/meta/llama-3.1", fallbacks: [] }, timeoutSeconds: 90 } }
+      }
+      const { config } = yield* GatewayConfig.make({}, withFile(doc))
       const a = config.agent
       assert.strictEqual(a.provider, "openai")
       if (a.provider !== "openai") return
-      assert.deepInclude(a, { baseUrl: "https://api.openai.com/v1", model: "gpt-4o-mini", apiKeySource: "config", maxSteps: 6, timeoutMs: 120_000 })
+      assert.deepInclude(a, { providerId: "local", baseUrl: "http://127.0.0.1:4000/v1", model: "meta/llama-3.1", apiKeySource: "config", maxSteps: 6, timeoutMs: 90_000 })
       assert.strictEqual(Redacted.value(a.apiKey!), KEY)
       assert.notInclude(String(a.apiKey), KEY)
       assert.notInclude(JSON.stringify(a), KEY)
     }))
 
-  it.effect("takes the environment over the file, and OPENAI_API_KEY only when nothing else names a key", () =>
+  it.effect("OpenClaw's built-in openai provider needs no entry; OPENAI_API_KEY is its key; ${VAR} in apiKey reads the environment", () =>
     Effect.gen(function*() {
-      const env = { GATEHOUSE_AGENT_PROVIDER: "openai", GATEHOUSE_AGENT_MODEL: "env-model", GATEHOUSE_AGENT_BASE_URL: "http://127.0.0.1:9/v1/", OPENAI_API_KEY: "sk-generic" }
-      const a = (yield* GatewayConfig.make({}, withFile({ agent: { model: "file-model", apiKey: KEY } }, env))).config.agent
-      assert.deepInclude(a, { provider: "openai", model: "env-model", baseUrl: "http://127.0.0.1:9/v1", apiKeySource: "config" })
-      const b = (yield* GatewayConfig.make({}, withFile({ agent: { model: "m" } }, { ...env, GATEHOUSE_AGENT_API_KEY: "sk-specific" }))).config.agent
-      assert.deepInclude(b, { apiKeySource: "GATEHOUSE_AGENT_API_KEY" })
-      const c = (yield* GatewayConfig.make({}, withFile({ agent: { model: "m" } }, env))).config.agent
-      assert.deepInclude(c, { apiKeySource: "OPENAI_API_KEY" })
+      const a = (yield* GatewayConfig.make({}, withFile({ agents: { defaults: { model: "openai/gpt-4o-mini" } } }, { OPENAI_API_KEY: "sk-generic" }))).config.agent
+      assert.deepInclude(a, { provider: "openai", providerId: "openai", baseUrl: "https://api.openai.com/v1", model: "gpt-4o-mini", apiKeySource: "OPENAI_API_KEY" })
+      const b = (yield* GatewayConfig.make({}, withFile({ ...lan("https://llm.example/v1"), models: { providers: { lan: { baseUrl: "https://llm.example/v1", apiKey: "${LAN_KEY}" } } } }, { LAN_KEY: "sk-lan", OPENAI_API_KEY: "sk-generic" }))).config.agent
+      assert.deepInclude(b, { apiKeySource: "config" })
+      if (b.provider === "openai") assert.strictEqual(Redacted.value(b.apiKey!), "sk-lan")
+      const c = (yield* GatewayConfig.make({}, withFile(lan("https://llm.example/v1"), { OPENAI_API_KEY: "sk-generic" }))).config.agent
+      assert.deepInclude(c, { apiKeySource: "none" }) // OPENAI_API_KEY is not sent to another provider
     }))
 
-  it.effect("refuses at start, with the fix: no model, a bad URL, credentials in the URL, a bad provider, out-of-range limits", () =>
+  it.effect("takes the environment over the file", () =>
+    Effect.gen(function*() {
+      const env = { GATEHOUSE_AGENT_MODEL: "env-model", GATEHOUSE_AGENT_BASE_URL: "http://127.0.0.1:9/v1/", GATEHOUSE_AGENT_API_KEY: "sk-specific" }
+      const a = (yield* GatewayConfig.make({}, withFile(lan("https://llm.example/v1"), env))).config.agent
+      assert.deepInclude(a, { provider: "openai", model: "env-model", baseUrl: "http://127.0.0.1:9/v1", apiKeySource: "GATEHOUSE_AGENT_API_KEY" })
+      const rules = (yield* GatewayConfig.make({}, withFile(lan("https://llm.example/v1"), { GATEHOUSE_AGENT_MODEL: "rules" }))).config.agent
+      assert.deepStrictEqual(rules, { provider: "rules" })
+    }))
+
+  it.effect("keeps the rules agent, saying why, for a model gatehouse cannot speak to", () =>
+    Effect.gen(function*() {
+      const anthropic = (yield* GatewayConfig.make({}, withFile({ agents: { defaults: { model: "anthropic/claude-opus-4-6" } } }))).config.agent
+      assert.strictEqual(anthropic.provider, "rules")
+      if (anthropic.provider === "rules") assert.include(anthropic.note, "models.providers.anthropic.baseUrl")
+      const messages = (yield* GatewayConfig.make({}, withFile({ models: { providers: { x: { baseUrl: "https://x.example/v1", api: "anthropic-messages" } } }, agents: { defaults: { model: "x/m" } } }))).config.agent
+      assert.strictEqual(messages.provider, "rules")
+      if (messages.provider === "rules") assert.include(messages.note, "openai-completions")
+    }))
+
+  it.effect("refuses at start, with the fix: a bad URL, credentials in the URL, a bad model shape, an out-of-range timeout", () =>
     Effect.gen(function*() {
       const refused = (doc: unknown, env: Record<string, string> = {}) => Effect.flip(GatewayConfig.make({}, withFile(doc, env))).pipe(Effect.map((e) => e.message))
-      assert.include(yield* refused({ agent: { provider: "openai" } }), "gatehouse config set agent.model")
-      assert.include(yield* refused({ agent: { provider: "openai", model: "m", baseUrl: "ftp://x/v1" } }), "agent.baseUrl must be an http(s) URL")
-      const withCreds = yield* refused({ agent: { provider: "openai", model: "m", baseUrl: `https://u:${KEY}@llm.example.com/v1` } })
+      assert.include(yield* refused(lan("ftp://x/v1")), "must be an http(s) URL")
+      const withCreds = yield* refused(lan(`https://u:${KEY}@llm.example.com/v1`))
       assert.include(withCreds, "must not carry credentials")
       assert.notInclude(withCreds, KEY)
-      assert.include(yield* refused({}, { GATEHOUSE_AGENT_PROVIDER: "claude" }), "GATEHOUSE_AGENT_PROVIDER must be one of rules, openai")
-      assert.include(yield* refused({ agent: { provider: "anthropic" } }), "agent.provider")
-      assert.include(yield* refused({ agent: { provider: "openai", model: "m", maxSteps: 0 } }), "agent.maxSteps")
+      assert.include(yield* refused({ agents: { defaults: { model: { primary: 42 } } } }), "agents.defaults.model")
+      assert.include(yield* refused({ agents: { defaults: { model: "openai/" } } }), "<provider>/<model>")
+      assert.include(yield* refused({ agents: { defaults: { model: "openai/m", timeoutSeconds: 0 } } }), "agents.defaults.timeoutSeconds")
     }))
 
   it.prop(
-    "plain http is refused to every host but loopback unless allowInsecureHttp; https always passes",
+    "plain http is refused to every host but loopback unless GATEHOUSE_AGENT_ALLOW_INSECURE_HTTP=1; https always passes",
     [Octet, Octet, Octet, Octet, Schema.Boolean],
     ([a, b, c, d, allow]) => {
       const octets = [a, b, c, d]
       const host = octets.join(".")
       const loopback = octets[0] === 127
-      const http = resolveAgent(file({ provider: "openai", model: "m", baseUrl: `http://${host}:8000/v1`, allowInsecureHttp: allow }), {}, "cfg")
+      const env = allow ? { GATEHOUSE_AGENT_ALLOW_INSECURE_HTTP: "1" } : {}
+      const http = resolveAgent(file(lan(`http://${host}:8000/v1`)), env, "cfg")
       assert.strictEqual(typeof http === "string", !loopback && !allow, String(http))
-      if (typeof http === "string") assert.include(http, "agent.allowInsecureHttp")
-      const https = resolveAgent(file({ provider: "openai", model: "m", baseUrl: `https://${host}/v1` }), {}, "cfg")
+      if (typeof http === "string") assert.include(http, "GATEHOUSE_AGENT_ALLOW_INSECURE_HTTP=1")
+      const https = resolveAgent(file(lan(`https://${host}/v1`)), {}, "cfg")
       assert.notStrictEqual(typeof https, "string")
     },
     { arbitrary: { runs: 300 } }
@@ -87,13 +111,13 @@ describe("agent.* config", () => {
 
   it("accepts http to localhost and ::1, the usual local model servers", () => {
     for (const baseUrl of ["http://localhost:11434/v1", "http://[::1]:8080/v1", "http://127.0.0.1:1234/v1"]) {
-      assert.notStrictEqual(typeof resolveAgent(file({ provider: "openai", model: "m", baseUrl }), {}, "cfg"), "string", baseUrl)
+      assert.strictEqual((resolveAgent(file(lan(baseUrl)), {}, "cfg") as { provider: string }).provider, "openai", baseUrl)
     }
   })
 
-  it("redacts agent.apiKey in config documents (config.get, gatehouse config get)", () => {
-    const shown = redactConfig({ agent: { provider: "openai", model: "m", apiKey: KEY } }) as { agent: Record<string, unknown> }
-    assert.strictEqual(shown.agent.apiKey, REDACTED)
+  it("redacts the provider's apiKey in config documents (config.get, gatehouse config get)", () => {
+    const shown = redactConfig({ models: { providers: { lan: { baseUrl: "https://x/v1", apiKey: KEY } } } }) as { models: { providers: { lan: Record<string, unknown> } } }
+    assert.strictEqual(shown.models.providers.lan.apiKey, REDACTED)
     assert.notInclude(JSON.stringify(shown), KEY)
   })
 

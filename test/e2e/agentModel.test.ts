@@ -30,7 +30,8 @@ describe("the model-backed agent, end to end: fake Telegram → model tool call 
     env = homeWithConfig({
       gateway: { auth: { token } },
       channels: { telegram: { botToken, apiRoot: tg.apiRoot, allowFrom: [111], dmPolicy: "allowlist" } },
-      agent: { provider: "openai", baseUrl: model.baseUrl, model: "e2e-model", apiKey }
+      models: { providers: { e2e: { baseUrl: model.baseUrl, apiKey, api: "openai-completions", models: [{ id: "e2e-model", name: "e2e-model" }] } } },
+      agents: { defaults: { model: { primary: "e2e/e2e-model" } } }
     })
     gateway = await startDaemon(["gateway", "run", "--port", String(port)], env, /listening on ws:/)
     node = await startDaemon(["node", "run", "--display-name", "e2e-node"], { ...env, OPENCLAW_GATEWAY_PORT: String(port) }, /node connected/)
@@ -69,12 +70,12 @@ describe("the model-backed agent, end to end: fake Telegram → model tool call 
 
   it("shows the key nowhere: config get, config show, the gateway's output", async () => {
     const cli = (...args: Array<string>) => run(args, { ...env, OPENCLAW_GATEWAY_PORT: String(port) })
-    const got = await cli("config", "get", "agent", "--json")
+    const got = await cli("config", "get", "models.providers.e2e", "--json")
     assert.strictEqual(got.code, 0, got.stderr)
     assert.strictEqual(JSON.parse(got.stdout).value.apiKey, "__OPENCLAW_REDACTED__")
     const shown = await cli("config", "show", "--json")
     assert.strictEqual(shown.code, 0, shown.stderr)
-    assert.deepInclude(JSON.parse(shown.stdout).agent, { provider: "openai", model: "e2e-model", apiKey: { set: true, source: "config" } })
+    assert.deepInclude(JSON.parse(shown.stdout).agent, { provider: "openai", providerId: "e2e", model: "e2e-model", apiKey: { set: true, source: "config" } })
     for (const text of [got.stdout, got.stderr, shown.stdout, shown.stderr, gateway.output()]) assert.notInclude(text, apiKey)
   }, 60_000)
 })
