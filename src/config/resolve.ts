@@ -93,7 +93,7 @@ export interface EffectiveConfig {
   readonly discovery: DiscoveryConfig
   /** The configured channels (none configured: no channel runs). */
   readonly channels: { readonly telegram: TelegramSettings | undefined }
-  /** The agent channels answer with (`agent.*`): the rules agent unless a model is configured. */
+  /** The agent channels answer with (`agents.defaults.model`, `models.providers`): the rules agent unless a model is configured. */
   readonly agent: AgentSettings
   readonly file: LoadedFile
 }
