@@ -123,6 +123,20 @@ export const layerChannels = <E, R>(
     return configured ? ChannelRunnerLive.layer.pipe(Layer.provide(agent)) : ChannelRunnerNone.layer
   }))
 
+/** The agent the config names: the rules agent, or the model-backed one (loaded only when a model is configured). */
+export const layerAgent: Layer.Layer<Agent, never, GatewayConfig | NodeRegistry | GatewayInfo> = Layer.unwrap(
+  Effect.gen(function*() {
+    const { config } = yield* GatewayConfig
+    const rules: Layer.Layer<Agent, never, GatewayConfig | NodeRegistry | GatewayInfo> = AgentRules.layer
+    if (config.agent.provider === "rules") {
+      if (config.agent.note !== undefined) yield* Effect.logWarning(`agent: ${config.agent.note}`)
+      return rules
+    }
+    const Model = yield* Effect.promise(() => import("./layers/AgentLanguageModel.ts"))
+    return Model.layerConfig
+  })
+)
+
 /** The contracts a running gateway is made of, all taken from outside by `layer`. */
 export type Services =
   | GatewayConfig
@@ -202,7 +216,7 @@ export const layerServices = <E = never>(
     swaps.discovery ?? layerDiscovery
   )
   const tier1 = Layer.mergeAll(swaps.devicePairing ?? DevicePairingLive.layer, swaps.nodeRegistry ?? NodeRegistryLive.layer)
-  const tier2 = Layer.mergeAll(swaps.auth ?? AuthLive.layer, swaps.channelRunner ?? layerChannels(swaps.agent ?? AgentRules.layer))
+  const tier2 = Layer.mergeAll(swaps.auth ?? AuthLive.layer, swaps.channelRunner ?? layerChannels(swaps.agent ?? layerAgent))
   const services = tier2.pipe(
     Layer.provideMerge(tier1),
     Layer.provideMerge(tier0),

@@ -8,6 +8,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { redactUrl } from "../config/redact.ts"
+import { printable } from "../text/printable.ts"
 import { generatedTokenPath, resolveSecrets, type Secrets } from "../config/resolve.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { printJson, reportFailures } from "./output.ts"
@@ -73,6 +74,15 @@ export const configShow = Command.make(
             ? { store: "memory" as const, source: "default" }
             : { store: "redis" as const, url: redactUrl(config.redisUrl), source: config.redisUrlSource },
           controlUi: { allowedOrigins: config.allowedOrigins },
+          agent: config.agent.provider === "rules"
+            ? { provider: "rules" as const, note: config.agent.note ?? null }
+            : {
+              provider: config.agent.provider,
+              providerId: config.agent.providerId,
+              baseUrl: redactUrl(config.agent.baseUrl),
+              model: config.agent.model,
+              apiKey: { set: config.agent.apiKey !== undefined, source: config.agent.apiKeySource }
+            },
           discovery: {
             mdns: config.discovery.mdnsMode,
             interfaces: config.discovery.interfaces
@@ -121,6 +131,12 @@ export const configShow = Command.make(
             "mdns",
             `${config.discovery.mdnsMode.value} (${config.discovery.mdnsMode.source === "env" ? "OPENCLAW_DISABLE_BONJOUR" : config.discovery.mdnsMode.source})` +
               (config.discovery.interfaces.length === 0 ? "" : ` on ${config.discovery.interfaces.join(", ")}`)
+          ),
+          line(
+            "agent",
+            view.agent.provider === "rules"
+              ? `rules (offline slash commands${view.agent.note === null ? "; agents.defaults.model names a model" : `: ${view.agent.note}`})`
+              : `${printable(view.agent.providerId, 40)}/${printable(view.agent.model, 80)} at ${view.agent.baseUrl} (key: ${view.agent.apiKey.set ? view.agent.apiKey.source : "none"})`
           ),
           ...(view.unknownKeys.length > 0 ? [line("ignored keys", view.unknownKeys.join(", "))] : []),
           "",

@@ -170,6 +170,19 @@ export const audit = (input: AuditInput): ReadonlyArray<Finding> => {
       fix: `set gateway.pairing.autoApproveLocal: false in ${where} and approve devices with gatehouse devices approve`
     })
   }
+  const agent = config.agent
+  if (agent.provider === "openai" && new URL(agent.baseUrl).protocol === "http:") {
+    const host = new URL(agent.baseUrl).hostname.replace(/^\[|\]$/g, "")
+    if (host !== "localhost" && !isLoopbackIp(host)) {
+      findings.push({
+        id: "agent.insecure-http",
+        severity: "warn",
+        message: `the model base URL ${agent.baseUrl} is plain http to another host (allowed by GATEHOUSE_AGENT_ALLOW_INSECURE_HTTP=1): ` +
+          "the model API key and every message cross the network in clear",
+        fix: `use an https:// models.providers.${agent.providerId}.baseUrl in ${where}, or reach the model server over an SSH forward or a tailnet`
+      })
+    }
+  }
   const rank: Record<Severity, number> = { critical: 0, warn: 1, info: 2 }
   return findings.sort((a, b) => rank[a.severity] - rank[b.severity])
 }

@@ -12,6 +12,7 @@ import type { LoadedFile } from "./file.ts"
 import { invalidEntries } from "../net/addressSet.ts"
 import { normalizeFingerprint } from "../tls/fingerprint.ts"
 import { redactUrl } from "./redact.ts"
+import { type AgentSettings, resolveAgent } from "./agent.ts"
 import { type Env, type ProfilePaths } from "./paths.ts"
 import type { AuthMode, BindMode, DmPolicy, MdnsMode } from "./schema.ts"
 
@@ -92,6 +93,8 @@ export interface EffectiveConfig {
   readonly discovery: DiscoveryConfig
   /** The configured channels (none configured: no channel runs). */
   readonly channels: { readonly telegram: TelegramSettings | undefined }
+  /** The agent channels answer with (`agents.defaults.model`, `models.providers`): the rules agent unless a model is configured. */
+  readonly agent: AgentSettings
   readonly file: LoadedFile
 }
 
@@ -275,6 +278,8 @@ export const resolveConfig = (
   if (typeof discovery === "string") return discovery
   const telegram = resolveTelegram(file, env)
   if (typeof telegram === "string") return telegram
+  const agent = resolveAgent(file, env, paths.configPath)
+  if (typeof agent === "string") return agent
   const remoteToken = nonEmpty(gw.remote?.token)
   const remotePassword = nonEmpty(gw.remote?.password)
   return {
@@ -315,6 +320,7 @@ export const resolveConfig = (
     redisUrlSource: redis === undefined ? undefined : redis.source === "env" ? "env" : "file",
     discovery,
     channels: { telegram },
+    agent,
     file
   }
 }

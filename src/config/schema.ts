@@ -107,6 +107,21 @@ export const FileConfig = Schema.Struct({
       dmPolicy: Schema.optionalKey(Schema.Literals(DM_POLICIES))
     }))
   })),
+  // OpenClaw's model keys, read to pick the agent channels answer with (src/config/agent.ts); their other keys are ignored.
+  models: Schema.optionalKey(Schema.Struct({
+    providers: Schema.optionalKey(Schema.Record(Schema.String, Schema.Struct({
+      baseUrl: Schema.optionalKey(Schema.String),
+      apiKey: Schema.optionalKey(Schema.String),
+      api: Schema.optionalKey(Schema.String)
+    })))
+  })),
+  agents: Schema.optionalKey(Schema.Struct({
+    defaults: Schema.optionalKey(Schema.Struct({
+      // "<provider>/<model>", or OpenClaw's object form `{ primary, fallbacks }` (checked in agent.ts).
+      model: Schema.optionalKey(Schema.Unknown),
+      timeoutSeconds: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 3600 })))
+    }))
+  })),
   node: Schema.optionalKey(Schema.Struct({
     run: Schema.optionalKey(Schema.Struct({
       allow: Schema.optionalKey(Strings)

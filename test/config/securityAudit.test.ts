@@ -30,6 +30,21 @@ const auditOf = (doc: unknown, input: Partial<Omit<AuditInput, "config" | "host"
 const ids = (findings: ReadonlyArray<{ id: string }>) => findings.map((f) => f.id)
 
 describe("security audit checks", () => {
+  it.effect("a model agent over plain http to another host (allowed by GATEHOUSE_AGENT_ALLOW_INSECURE_HTTP) warns; https or loopback does not", () =>
+    Effect.gen(function*() {
+      const auditAgent = (baseUrl: string) =>
+        Effect.gen(function*() {
+          const doc = { models: { providers: { lan: { baseUrl } } }, agents: { defaults: { model: "lan/m" } } }
+          const { config, host } = yield* GatewayConfig.make({ port: 0 }, { ...homeWith(doc), GATEHOUSE_AGENT_ALLOW_INSECURE_HTTP: "1" })
+          return audit({ config, host, tokenLength: 48, passwordLength: undefined, paths: [], sshListening: false })
+        })
+      const plain = yield* auditAgent("http://192.0.2.7:8000/v1")
+      assert.deepStrictEqual(plain.map((f) => [f.id, f.severity]), [["agent.insecure-http", "warn"]])
+      assert.include(plain[0]!.fix, "https:// models.providers.lan.baseUrl")
+      assert.deepStrictEqual(yield* auditAgent("https://192.0.2.7/v1"), [])
+      assert.deepStrictEqual(yield* auditAgent("http://127.0.0.1:11434/v1"), [])
+    }))
+
   it.effect("a default config reports nothing", () =>
     Effect.gen(function*() {
       assert.deepStrictEqual(yield* auditOf({}), [])
