@@ -7,10 +7,9 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { isIP } from "node:net"
 import { type CredentialKind, DEFAULT_KIND } from "../auth/credentialKind.ts"
 import { emptyKey, type FailurePolicy, isIdle, type KeyState, recordFailure, retryAfter, verdict } from "../auth/failureWindow.ts"
-import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
+import { clientKey, LOOPBACK_CLIENT } from "../net/clientKey.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
 
@@ -71,23 +70,10 @@ export const layer = Layer.effect(
 // ---------------------------------------------------------------------------
 
 /** The one key of every loopback address. */
-export const LOOPBACK_KEY = "loopback"
+export const LOOPBACK_KEY = LOOPBACK_CLIENT
 
-/**
- * The key a client's failures are counted under: an IPv6 client owns at least a
- * /64, so it is counted as one; IPv4 per address; loopback is one client.
- * Shared by every limiter layer, so they count the same clients the same way.
- */
-export const limitKey = (address: string): string => {
-  if (isLoopbackIp(address)) return LOOPBACK_KEY
-  const ip = canonicalIp(address)
-  if (isIP(ip) !== 6) return ip
-  const [head, tail] = ip.split("::")
-  const left = head === "" || head === undefined ? [] : head.split(":")
-  const right = tail === undefined || tail === "" ? [] : tail.split(":")
-  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`
-}
+/** The key a client's failures are counted under (see `net/clientKey.ts`); shared by every limiter layer. */
+export const limitKey = clientKey
 
 /**
  * The count a failure goes to: the client's key, plus the credential kind unless it is the
