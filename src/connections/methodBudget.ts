@@ -37,6 +37,7 @@ const CLASS_OF: ReadonlyMap<string, MethodClass> = new Map<string, MethodClass>(
   ["node.pair.reject", "pairingWrite"],
   ["node.pair.remove", "pairingWrite"],
   ["node.pair.verify", "pairingWrite"],
+  ["node.pair.request", "pairingWrite"],
   ["node.rename", "pairingWrite"],
   ["health", "probe"],
   ["status", "probe"],
