@@ -17,7 +17,7 @@ export const METHOD_CLASSES = {
   // Each reaches a node or a channel; also bounded by the invokes-in-flight caps.
   invoke: { burst: 512, perSecond: 256 },
   // Each rewrites pairing state (a file write or a database transaction).
-  pairingWrite: { burst: 20, perSecond: 2 },
+  pairingWrite: { burst: 50, perSecond: 5 },
   // Each gathers state from every service (health, status, channel probes).
   probe: { burst: 20, perSecond: 5 },
   // Each replaces the connection's subscription set.
@@ -33,6 +33,8 @@ const CLASS_OF: ReadonlyMap<string, MethodClass> = new Map<string, MethodClass>(
   ["device.pair.reject", "pairingWrite"],
   ["device.pair.remove", "pairingWrite"],
   ["device.pair.rename", "pairingWrite"],
+  ["device.token.rotate", "pairingWrite"],
+  ["device.token.revoke", "pairingWrite"],
   ["node.pair.approve", "pairingWrite"],
   ["node.pair.reject", "pairingWrite"],
   ["node.pair.remove", "pairingWrite"],

@@ -30,6 +30,7 @@ import {
   AuthDeviceProofInvalid,
   AuthError,
   AuthInvalidRole,
+  AuthPairingLimit,
   AuthPairingRequired,
   AuthRateLimited,
   AuthSetupCodeInvalid,
@@ -203,6 +204,8 @@ const strictest = (verdicts: ReadonlyArray<Verdict>): Verdict =>
 const fromPairing = (e: DevicePairingError | AuthError): AuthError =>
   e._tag === "AuthError"
     ? e
+    : e.reason._tag === "PairingRefused" && e.reason.code === "pending-limit"
+    ? new AuthError({ reason: new AuthPairingLimit({ message: e.reason.message }) })
     : new AuthError({ reason: new AuthUnavailable({ message: e.reason._tag === "SelfApprovalDenied" ? "pairing refused" : e.reason.message }) })
 
 const fromLimiter = (e: RateLimiterError) => new AuthError({ reason: new AuthUnavailable({ message: e.reason.message }) })

@@ -140,16 +140,16 @@ describe("per-connection request rates", () => {
       assert.strictEqual((yield* call(flooder, "h22", "health")).error.details.code, "RATE_LIMITED")
     }).pipe(Effect.provide(coreLayer())))
 
-  it.effect("pairing writes are limited per connection (2 per second after a burst of 20)", () =>
+  it.effect("pairing writes are limited per connection (5 per second after a burst of 50)", () =>
     Effect.gen(function*() {
       const admin = yield* session(undefined, connectParams({ scopes: ["operator.admin"] }))
-      for (let i = 0; i < 20; i++) {
-        const res = yield* call(admin, `r${i}`, "device.pair.reject", { requestId: `nope-${i}` })
+      for (let i = 0; i < 50; i++) {
+        const res = yield* call(admin, `r${i}`, i % 2 === 0 ? "device.pair.reject" : "device.token.revoke", i % 2 === 0 ? { requestId: `nope-${i}` } : { deviceId: `nope-${i}`, role: "operator" })
         assert.notStrictEqual(res.error?.details?.code, "RATE_LIMITED")
       }
-      const limited = yield* call(admin, "r20", "device.pair.reject", { requestId: "nope-20" })
+      const limited = yield* call(admin, "r50", "device.pair.reject", { requestId: "nope-50" })
       assert.strictEqual(limited.error.details.code, "RATE_LIMITED")
-      assert.strictEqual(limited.error.retryAfterMs, 500)
+      assert.strictEqual(limited.error.retryAfterMs, 200)
     }).pipe(Effect.provide(coreLayer())))
 })
 
