@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import { TestClock } from "effect/testing"
+import * as PairingStoreMemory from "../../src/layers/PairingStoreMemory.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
 import { GatewayServer } from "../../src/services/GatewayServer.ts"
 import { newDevice, signedConnect } from "../helpers/device.ts"
@@ -151,6 +152,25 @@ describe("per-connection request rates", () => {
       assert.strictEqual(limited.error.details.code, "RATE_LIMITED")
       assert.strictEqual(limited.error.retryAfterMs, 200)
     }).pipe(Effect.provide(coreLayer())))
+})
+
+describe("pending pairing requests at the handshake", () => {
+  it.effect("a client flooding pairing requests with fresh device keys is refused with PAIRING_LIMIT and closed; others can still ask", () =>
+    Effect.gen(function*() {
+      const ask = (address: string) => session(address, (challenge: { nonce: string; ts: number }) => signedConnect(newDevice(), challenge, { auth: { token: TEST_TOKEN } }))
+      for (const address of ["203.0.113.60", "::ffff:203.0.113.60"]) assert.strictEqual((yield* ask(address)).res.error.details.code, "PAIRING_REQUIRED")
+      const flood = yield* ask("203.0.113.60")
+      assert.strictEqual(flood.res.error.code, "UNAVAILABLE")
+      assert.strictEqual(flood.res.error.details.code, "PAIRING_LIMIT")
+      assert.include(flood.res.error.message, "from this address")
+      assert.strictEqual((yield* Deferred.await(flood.closed)).code, 1008)
+      assert.strictEqual((yield* ask("198.51.100.61")).res.error.details.code, "PAIRING_REQUIRED")
+      const full = yield* ask("198.51.100.62")
+      assert.strictEqual(full.res.error.details.code, "PAIRING_LIMIT")
+      assert.include(full.res.error.message, "at most 3")
+    }).pipe(Effect.provide(coreLayer({}, homeWithConfig({ gateway: { trustedProxies: ["127.0.0.1"] } }), {
+      pairingStores: PairingStoreMemory.layer(undefined, undefined, { total: 3, perAddress: 2 })
+    }))))
 })
 
 describe("event subscriptions", () => {
