@@ -3,7 +3,9 @@
  * and the gateway WebSocket on any other path. Built on `node:http` and `ws`
  * (the platform's socket does not expose per-socket receive limits or buffered
  * bytes, which the protocol's pre-auth limit and slow-consumer rule need).
- * Unauthenticated sockets are capped per address (HTTP 503 beyond). With
+ * Unauthenticated sockets are capped per address (HTTP 503 beyond); bytes of
+ * received frames not yet handled are budgeted per connection and per client
+ * (`gateway.limits.maxInFlightBytes*`, the sender closed 1008 beyond). With
  * `gateway.tls.enabled` the same port speaks only TLS (`wss://`, HTTPS probes),
  * with the user's certificate or one generated under the state dir.
  */

@@ -251,7 +251,7 @@ export const pairingStoreContract = <R>(name: string, fresh: Layer.Layer<Stores,
           assert.include(full.reason.message, `at most ${DEFAULT_PENDING_BUDGET.total}`)
           yield* TestClock.adjust("6 minutes")
           yield* requested(devices, ask({ remoteIp: "203.0.113.250" }))
-        })), 60_000)
+        })), 120_000)
 
     it.effect("pending node requests are budgeted per address too, for connects and operator requests alike", () =>
       withStores(({ nodes }) =>
