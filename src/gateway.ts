@@ -33,6 +33,7 @@ import * as ListenerWs from "./layers/ListenerWs.ts"
 import * as NodeRegistryLive from "./layers/NodeRegistryLive.ts"
 import * as PairingStoreFile from "./layers/PairingStoreFile.ts"
 import type { PairingStorePgError } from "./layers/PairingStorePg.ts"
+import { pendingBudgetOf } from "./pairing/pendingBudget.ts"
 import type { RateLimiterRedisError } from "./layers/RateLimiterRedis.ts"
 import * as RateLimiterMemory from "./layers/RateLimiterMemory.ts"
 import * as RpcFrameProtocol from "./layers/RpcFrameProtocol.ts"
@@ -85,7 +86,7 @@ export const layerPairingStores = <E, R>(
     if (config.postgresUrl === undefined) return fallback
     // Loaded only when configured: the PostgreSQL client adds ~0.1 s to every start otherwise.
     const Pg = yield* Effect.promise(() => import("./layers/PairingStorePg.ts"))
-    return Pg.layer(config.postgresUrl)
+    return Pg.layer(config.postgresUrl, pendingBudgetOf(config.limits))
   }))
 
 /**

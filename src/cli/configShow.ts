@@ -73,6 +73,7 @@ export const configShow = Command.make(
           rateLimit: config.redisUrl === undefined
             ? { store: "memory" as const, source: "default" }
             : { store: "redis" as const, url: redactUrl(config.redisUrl), source: config.redisUrlSource },
+          limits: config.limits,
           controlUi: { allowedOrigins: config.allowedOrigins },
           agent: config.agent.provider === "rules"
             ? { provider: "rules" as const, note: config.agent.note ?? null }
@@ -128,6 +129,13 @@ export const configShow = Command.make(
               : "in memory (set gateway.rateLimit.redisUrl or GATEHOUSE_REDIS_URL to share with other gateways)"
           ),
           line(
+            "limits",
+            `${config.limits.maxConnectionsPerAddress} sockets/address, ${config.limits.maxConnectionsPerDevice}/device; ` +
+              `${config.limits.maxPendingPairings} pending pairings (${config.limits.maxPendingPairingsPerAddress}/address); ` +
+              `${mib(config.limits.maxInFlightBytesPerConnection)}/connection, ${mib(config.limits.maxInFlightBytesPerAddress)}/address in flight; ` +
+              `${config.limits.maxSubscribedNodes} subscribed nodes (gateway.limits.*)`
+          ),
+          line(
             "mdns",
             `${config.discovery.mdnsMode.value} (${config.discovery.mdnsMode.source === "env" ? "OPENCLAW_DISABLE_BONJOUR" : config.discovery.mdnsMode.source})` +
               (config.discovery.interfaces.length === 0 ? "" : ` on ${config.discovery.interfaces.join(", ")}`)
@@ -146,3 +154,6 @@ export const configShow = Command.make(
       f.json
     )
 ).pipe(Command.withDescription("Print the effective config with the source of each setting (secrets redacted)"))
+
+// A byte budget in MiB, as people set it.
+const mib = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`

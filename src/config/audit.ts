@@ -9,6 +9,10 @@ import { codeRunners } from "../node/systemRun.ts"
 import { addressSet } from "../net/addressSet.ts"
 import { DANGEROUS, matches } from "../nodes/commandPolicy.ts"
 import type { EffectiveConfig } from "./resolve.ts"
+import { DEFAULT_LIMITS } from "./limits.ts"
+
+/** A budget past this multiple of its default is flagged on an exposed gateway. */
+const RAISED_FACTOR = 4
 
 export type Severity = "critical" | "warn" | "info"
 
@@ -75,6 +79,17 @@ export const audit = (input: AuditInput): ReadonlyArray<Finding> => {
       message: "auth mode is \"none\": every account on this host" + (input.sshListening ? ", every SSH forward into it," : "") +
         " and every local process is a full operator",
       fix: `set gateway.auth.mode to "token" in ${where} (the default)`
+    })
+  }
+  // Budgets raised far past their defaults let one client hold what every client shares.
+  const raised = (Object.keys(DEFAULT_LIMITS) as Array<keyof typeof DEFAULT_LIMITS>).filter((k) => config.limits[k] > DEFAULT_LIMITS[k] * RAISED_FACTOR)
+  if (exposed && raised.length > 0) {
+    findings.push({
+      id: "limits.raised",
+      severity: "warn",
+      message: `gateway.limits.${raised.join(", gateway.limits.")} ${raised.length === 1 ? "is" : "are"} over ${RAISED_FACTOR}× the default on a gateway reachable at ${input.host}: ` +
+        "one client can hold sockets, memory or pairing requests that every client shares",
+      fix: `lower ${raised.map((k) => `gateway.limits.${k} (default ${DEFAULT_LIMITS[k]})`).join(", ")} in ${where}, or remove them to use the defaults`
     })
   }
   // A range that trusts everyone lets any client write its own X-Forwarded-For, and pick its limiter key.

@@ -15,6 +15,7 @@ import { redactUrl } from "./redact.ts"
 import { type AgentSettings, resolveAgent } from "./agent.ts"
 import { type Env, type ProfilePaths } from "./paths.ts"
 import type { AuthMode, BindMode, DmPolicy, MdnsMode } from "./schema.ts"
+import { type Limits, resolveLimits } from "./limits.ts"
 
 export type Source = "flag" | "env" | "file" | "state" | "profile" | "default"
 
@@ -53,6 +54,8 @@ export interface EffectiveConfig {
   readonly autoApproveLocal: boolean
   /** Failed-credential limits. */
   readonly authRateLimit: FailurePolicy
+  /** Budgets of what a client can make the gateway hold (`gateway.limits.*`). */
+  readonly limits: Limits
   /** Node command policy additions and removals. */
   readonly nodeCommands: { readonly allowCommands: ReadonlyArray<string>; readonly denyCommands: ReadonlyArray<string> }
   readonly remote: {
@@ -276,6 +279,8 @@ export const resolveConfig = (
   }
   const discovery = resolveDiscovery(file, env, paths.stateDir)
   if (typeof discovery === "string") return discovery
+  const limits = resolveLimits(gw.limits, paths.configPath)
+  if (typeof limits === "string") return limits
   const telegram = resolveTelegram(file, env)
   if (typeof telegram === "string") return telegram
   const agent = resolveAgent(file, env, paths.configPath)
@@ -297,6 +302,7 @@ export const resolveConfig = (
       windowMs: gw.auth?.rateLimit?.windowMs ?? DEFAULT_FAILURE_POLICY.windowMs,
       lockoutMs: gw.auth?.rateLimit?.lockoutMs ?? DEFAULT_FAILURE_POLICY.lockoutMs
     },
+    limits,
     nodeCommands: { allowCommands: gw.nodes?.allowCommands ?? [], denyCommands: gw.nodes?.denyCommands ?? [] },
     remote: {
       url: nonEmpty(gw.remote?.url),

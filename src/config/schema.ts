@@ -6,6 +6,7 @@
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
+import { LimitsConfig } from "./limits.ts"
 
 export const BIND_MODES = ["loopback", "lan", "tailnet", "auto", "custom"] as const
 export type BindMode = typeof BIND_MODES[number]
@@ -69,6 +70,8 @@ export const FileConfig = Schema.Struct({
       redisUrl: Schema.optionalKey(Schema.String)
     })),
     trustedProxies: Schema.optionalKey(Strings),
+    // gatehouse's own: budgets of what a client can make the gateway hold (see config/limits.ts).
+    limits: Schema.optionalKey(LimitsConfig),
     pairing: Schema.optionalKey(Schema.Struct({
       autoApproveLocal: Schema.optionalKey(Schema.Boolean)
     })),

@@ -3,7 +3,9 @@
  * and the gateway WebSocket on any other path. Built on `node:http` and `ws`
  * (the platform's socket does not expose per-socket receive limits or buffered
  * bytes, which the protocol's pre-auth limit and slow-consumer rule need).
- * Unauthenticated sockets are capped per address (HTTP 503 beyond). With
+ * Unauthenticated sockets are capped per address (HTTP 503 beyond); bytes of
+ * received frames not yet handled are budgeted per connection and per client
+ * (`gateway.limits.maxInFlightBytes*`, the sender closed 1008 beyond). With
  * `gateway.tls.enabled` the same port speaks only TLS (`wss://`, HTTPS probes),
  * with the user's certificate or one generated under the state dir.
  */
@@ -30,6 +32,7 @@ import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
 import { ListenFailed, Listener, ListenerError, TlsUnavailable } from "../services/Listener.ts"
 import { loadOrCreateCertificate } from "../tls/certificate.ts"
+import { type InFlightLimits, InFlightTable } from "../connections/inFlightBudget.ts"
 
 /** Listens where the config says (`bind`, `port`); closes every socket with 1012 on the way down. */
 export const layer = Layer.effect(
@@ -49,6 +52,8 @@ export const layer = Layer.effect(
     if (ui._tag === "Missing") yield* Effect.logWarning(`Control UI unavailable: ${ui.reason}`)
     const runFork = yield* FiberSet.runtime(fibers)<never>()
     const preauth = new Map<string, number>()
+    // Bytes of received frames not yet handled, per connection and per client.
+    const inFlight = new InFlightTable()
     let handler: ((conn: Conn) => Effect.Effect<void>) | undefined
     const waiting: Array<(handle: (conn: Conn) => Effect.Effect<void>) => void> = []
     let stopped = false
@@ -66,7 +71,7 @@ export const layer = Layer.effect(
         if (n <= 0) preauth.delete(remoteAddress)
         else preauth.set(remoteAddress, n)
       }
-      const conn = adaptSocket(ws, request, remoteAddress, release)
+      const conn = adaptSocket(ws, request, remoteAddress, release, inFlight, config.limits)
       const start = (handle: (conn: Conn) => Effect.Effect<void>) =>
         runFork(
           handle(conn).pipe(
@@ -311,8 +316,16 @@ type WsInternals = { _receiver?: { _maxPayload?: number } }
 const MAX_QUEUED_PREAUTH = 4
 const MAX_QUEUED = 1024
 
-const adaptSocket = (ws: WebSocket, request: IncomingMessage, remoteAddress: string, onAuthenticated: () => void): Conn => {
+const adaptSocket = (
+  ws: WebSocket,
+  request: IncomingMessage,
+  remoteAddress: string,
+  onAuthenticated: () => void,
+  inFlight: InFlightTable,
+  limits: InFlightLimits
+): Conn => {
   const incoming = Effect.runSync(Queue.unbounded<string, Cause.Done>())
+  const bytes = inFlight.open(remoteAddress, () => Queue.sizeUnsafe(incoming))
   let limit = MAX_QUEUED_PREAUTH
   ws.on("message", (data: RawData, isBinary: boolean) => {
     if (Queue.sizeUnsafe(incoming) >= limit) {
@@ -320,9 +333,19 @@ const adaptSocket = (ws: WebSocket, request: IncomingMessage, remoteAddress: str
       Queue.endUnsafe(incoming)
       return
     }
+    const over = bytes.admit(rawLength(data), limits)
+    if (over !== "ok") {
+      // The sender is closed; the client's other connections keep their share.
+      ws.close(CloseCode.policyViolation, over === "connection" ? "too many bytes in flight on this connection" : "too many bytes in flight from this address")
+      Queue.endUnsafe(incoming)
+      return
+    }
     Queue.offerUnsafe(incoming, isBinary ? "\u0000binary" : rawToString(data))
   })
-  ws.once("close", () => Queue.endUnsafe(incoming))
+  ws.once("close", () => {
+    bytes.close()
+    Queue.endUnsafe(incoming)
+  })
   ws.on("error", () => Queue.endUnsafe(incoming))
   return {
     remoteAddress,
@@ -346,6 +369,9 @@ const adaptSocket = (ws: WebSocket, request: IncomingMessage, remoteAddress: str
     }
   }
 }
+
+const rawLength = (data: RawData): number =>
+  Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data instanceof ArrayBuffer ? data.byteLength : data.length
 
 const rawToString = (data: RawData): string =>
   Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8")

@@ -213,6 +213,8 @@ const authToWire = (reason: AuthError["reason"]): GatewayError => {
       })
     case "AuthUnavailable":
       return new GatewayError({ code: ErrorCode.unavailable, message: "authentication is unavailable right now; retry shortly", retryable: true })
+    case "AuthPairingLimit":
+      return new GatewayError({ code: ErrorCode.unavailable, message: reason.message, details: { code: "PAIRING_LIMIT" }, retryable: true })
   }
 }
 

@@ -59,6 +59,17 @@ describe("security audit checks", () => {
       assert.deepStrictEqual(tls, [])
     }))
 
+  it.effect("budgets raised far past their defaults warn on an exposed gateway, naming each key and its default", () =>
+    Effect.gen(function*() {
+      const exposed = { bind: "custom", customBindHost: "192.0.2.10", tls: { enabled: true }, controlUi: { allowedOrigins: ["https://ui.example"] } }
+      const raised = yield* auditOf({ gateway: { ...exposed, limits: { maxConnectionsPerAddress: 10_000, maxPendingPairings: 256 } } })
+      assert.deepStrictEqual(raised.map((f) => [f.id, f.severity]), [["limits.raised", "warn"]])
+      assert.include(raised[0]!.message, "gateway.limits.maxConnectionsPerAddress")
+      assert.notInclude(raised[0]!.message, "maxPendingPairings")
+      assert.include(raised[0]!.fix, "default 128")
+      assert.deepStrictEqual(yield* auditOf({ gateway: { limits: { maxConnectionsPerAddress: 10_000 } } }), [])
+    }))
+
   it.effect("origins: none listed on an exposed gateway warns, \"*\" is critical when exposed", () =>
     Effect.gen(function*() {
       const none = yield* auditOf({ gateway: { bind: "custom", customBindHost: "192.0.2.10", tls: { enabled: true } } })
