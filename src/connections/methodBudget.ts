@@ -18,7 +18,8 @@ export const METHOD_CLASSES = {
   invoke: { burst: 512, perSecond: 256 },
   // Each rewrites pairing state (a file write or a database transaction).
   pairingWrite: { burst: 50, perSecond: 5 },
-  // Each gathers state from every service (health, status, channel probes).
+  // Each gathers state from every service (status, channel probes, stability). `health` is not one:
+  // it answers a constant-size summary, and clients and the bench poll it.
   probe: { burst: 20, perSecond: 5 },
   // Each replaces the connection's subscription set.
   subscribe: { burst: 10, perSecond: 1 }
@@ -41,7 +42,6 @@ const CLASS_OF: ReadonlyMap<string, MethodClass> = new Map<string, MethodClass>(
   ["node.pair.verify", "pairingWrite"],
   ["node.pair.request", "pairingWrite"],
   ["node.rename", "pairingWrite"],
-  ["health", "probe"],
   ["status", "probe"],
   ["channels.status", "probe"],
   ["diagnostics.stability", "probe"],

@@ -26,7 +26,7 @@ describe("method rates", () => {
   }, { arbitrary: { runs: 100 } })
 
   it("answers from nodes and plain reads are never throttled; the table of a connection has one bucket per class", () => {
-    for (const m of ["node.invoke.result", "node.event", "gateway.identity.get", "node.list", "config.get"]) assert.isUndefined(methodClass(m))
-    for (const m of ["node.invoke", "device.pair.approve", "health", "node.events.subscribe"]) assert.isDefined(methodClass(m))
+    for (const m of ["node.invoke.result", "node.event", "gateway.identity.get", "node.list", "config.get", "health"]) assert.isUndefined(methodClass(m))
+    for (const m of ["node.invoke", "device.pair.approve", "status", "node.events.subscribe"]) assert.isDefined(methodClass(m))
   })
 })
