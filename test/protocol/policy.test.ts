@@ -54,7 +54,7 @@ describe("scope policy", () => {
         ? nodeOnly
         : name.startsWith("device.") || name.startsWith("node.pair.") || name === "node.rename"
         ? operator("operator.pairing")
-        : ["node.invoke", "send", "message.action"].includes(name)
+        : ["node.invoke", "send", "message.action", "chat.send", "chat.abort", "agent", "agent.wait"].includes(name)
         ? operator("operator.write")
         : operator("operator.read")
       assert.deepStrictEqual(access, expected, name)
