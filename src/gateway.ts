@@ -120,7 +120,7 @@ export const layerDiscovery: Layer.Layer<Discovery, never, GatewayConfig> = Laye
  */
 export const layerChannels = <E, R>(
   agent: Layer.Layer<Agent, E, R>
-): Layer.Layer<ChannelRunner, E, R | GatewayConfig> =>
+): Layer.Layer<ChannelRunner, E, R | GatewayConfig | ChatHistory> =>
   Layer.unwrap(Effect.gen(function*() {
     const { config } = yield* GatewayConfig
     const configured = Object.values(config.channels).some((c) => c !== undefined)
