@@ -5,7 +5,7 @@
 import * as RpcGroup from "effect/rpc/RpcGroup"
 import { Authorize } from "./authorize.ts"
 import { ChannelsStatus, MessageAction, Send } from "./rpcs/channels.ts"
-import { Agent, AgentWait, ChatAbort, ChatHistory, ChatSend } from "./rpcs/chat.ts"
+import { Agent, AgentWait, ChannelsPairingApprove, ChannelsPairingList, ChatAbort, ChatHistory, ChatSend } from "./rpcs/chat.ts"
 import { ConfigGet, DiagnosticsStability, GatewayIdentityGet, Health, LastHeartbeat, Status, SystemPresence } from "./rpcs/core.ts"
 import {
   DeviceBootstrapCreate,
@@ -75,7 +75,9 @@ export const GatewayRpcs = RpcGroup.make(
   ChatHistory,
   ChatAbort,
   Agent,
-  AgentWait
+  AgentWait,
+  ChannelsPairingList,
+  ChannelsPairingApprove
 ).middleware(Authorize)
 
 /** Method names this gateway serves, in declaration order. */

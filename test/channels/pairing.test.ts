@@ -67,7 +67,7 @@ describe("DM pairing policy", () => {
 })
 
 describe("telegram under dmPolicy pairing", () => {
-  it.live("an unknown sender gets a code; once approved (as the CLI does) they are answered, and exchanges go to the chat's history", () =>
+  it.live("an unknown sender gets a code; once approved (channels.pairing.approve) they are answered, and exchanges go to the chat's history", () =>
     Effect.gen(function*() {
       const tg = yield* fakeTelegram(TOKEN)
       const env = homeWithConfig(config(tg.apiRoot, "pairing"))
@@ -81,9 +81,16 @@ describe("telegram under dmPolicy pairing", () => {
         tg.deliver(222, "/help again")
         const second = yield* tg.sentCount(2)
         assert.include(second[1]!.text, `Pairing code: ${code}`)
-        const path = pairingPath(env.OPENCLAW_STATE_DIR, "telegram")
-        const hit = yield* modifyPairing(path, (s) => approve(s, code!, Date.now()))
-        assert.strictEqual(hit?.userId, "222")
+        const reader = yield* memoryOperator(["operator.read"])
+        assert.strictEqual((yield* reader.call("channels.pairing.list", {})).error.code, "FORBIDDEN")
+        const owner = yield* memoryOperator(["operator.pairing"])
+        const listed = yield* owner.call("channels.pairing.list", { channel: "telegram" })
+        assert.deepStrictEqual(listed.payload.pending.map((p: any) => [p.channel, p.code, p.userId]), [["telegram", code, "222"]])
+        const wrong = yield* owner.call("channels.pairing.approve", { channel: "telegram", code: "ZZZZZZZZ" })
+        assert.strictEqual(wrong.error.details.code, "CODE_UNKNOWN")
+        const approved = yield* owner.call("channels.pairing.approve", { channel: "telegram", code: code!.toLowerCase() })
+        assert.deepStrictEqual(approved.payload, { ok: true, channel: "telegram", userId: "222", chatId: "222" })
+        assert.deepStrictEqual((yield* owner.call("channels.pairing.list", {})).payload.pending, [])
         tg.deliver(222, "/help")
         const third = yield* tg.sentCount(3)
         assert.include(third[2]!.text, "/run <node> <command>")

@@ -4,15 +4,23 @@
  * of two answers: accepted, then final) and `agent.wait`. Runs belong to the
  * calling device (or connection): its idempotency keys, its runs to abort.
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import { approve as approveCode, prune } from "../../channels/dmPairing.ts"
+import { modifyPairing, pairingPath, readPairing } from "../../channels/dmPairingFile.ts"
 import { type Caller, CurrentCaller } from "../../protocol/authorize.ts"
 import { GatewayRpcs } from "../../protocol/methods.ts"
 import { declaredIn } from "../../protocol/rpcs/define.ts"
 import { satisfies } from "../../protocol/scopes.ts"
 import { ChatHistory } from "../../services/ChatHistory.ts"
 import { AGENT_ID, ChatRuns, DEFAULT_SESSION_KEY, DEFAULT_WAIT_MS, type RunOutcome } from "../../services/ChatRuns.ts"
+import { GatewayConfig } from "../../services/GatewayConfig.ts"
+import { ErrorCode, GatewayError } from "../../protocol/errors.ts"
 import { failOnWire } from "../wireErrors.ts"
+
+/** Channels that pair DM senders. */
+const PAIRING_CHANNELS: ReadonlyArray<string> = ["telegram"]
 
 /** Who owns a run: the caller's device, or its connection when it has none. */
 export const runOwner = (caller: Caller) => caller.deviceId ?? caller.connId
@@ -20,7 +28,40 @@ export const runOwner = (caller: Caller) => caller.deviceId ?? caller.connId
 export const handlers = Effect.gen(function*() {
   const runs = yield* ChatRuns
   const history = yield* ChatHistory
+  const { config } = yield* GatewayConfig
+  const pairingState = (e: Error) =>
+    Effect.andThen(Effect.logError(`DM pairing state: ${e.message}`), Effect.fail(new GatewayError({ code: ErrorCode.unavailable, message: "the DM pairing state cannot be read; the gateway's log says why" })))
+  const pairingChannel = (channel: string) =>
+    PAIRING_CHANNELS.includes(channel)
+      ? Effect.succeed(channel)
+      : Effect.fail(new GatewayError({ code: ErrorCode.invalidRequest, message: `channel "${channel.slice(0, 64)}" does not pair senders (only ${PAIRING_CHANNELS.join(", ")})` }))
   return declaredIn(GatewayRpcs)({
+    "channels.pairing.list": (p: { readonly channel?: string }) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const channels = p.channel === undefined ? PAIRING_CHANNELS : [yield* pairingChannel(p.channel)]
+        const pending = []
+        for (const channel of channels) {
+          const state = yield* Effect.catch(readPairing(pairingPath(config.paths.stateDir, channel)), pairingState)
+          for (const entry of prune(state, now).pending) pending.push({ channel, ...entry })
+        }
+        return { pending }
+      }),
+    "channels.pairing.approve": (p: { readonly channel: string; readonly code: string }) =>
+      Effect.gen(function*() {
+        const channel = yield* pairingChannel(p.channel)
+        const now = yield* Clock.currentTimeMillis
+        const hit = yield* Effect.catch(modifyPairing(pairingPath(config.paths.stateDir, channel), (s) => approveCode(s, p.code, now)), pairingState)
+        if (hit === undefined) {
+          return yield* new GatewayError({
+            code: ErrorCode.invalidRequest,
+            message: `no pending ${channel} pairing code "${p.code.slice(0, 16)}" (codes expire after an hour); see channels.pairing.list`,
+            details: { code: "CODE_UNKNOWN" }
+          })
+        }
+        yield* Effect.logInfo(`${channel}: DM pairing approved for user ${hit.userId}`)
+        return { ok: true, channel, userId: hit.userId, chatId: hit.chatId }
+      }),
     "chat.send": (p: { readonly sessionKey: string; readonly message: string; readonly idempotencyKey: string }) =>
       Effect.gen(function*() {
         const caller = yield* CurrentCaller

@@ -103,3 +103,28 @@ export class AgentWait extends method("agent.wait", {
   endedAt: opt(Schema.Number),
   error: opt(Schema.String)
 })).annotate(MethodAccess, operator("operator.write")) {}
+
+/** A DM pairing code waiting for the owner (`channels.pairing.list`). */
+export const PendingPairingCode = Schema.Struct({
+  channel: Schema.String,
+  code: Schema.String,
+  userId: Schema.String,
+  chatId: Schema.String,
+  createdAt: Schema.Number
+})
+
+/**
+ * `channels.pairing.list`: DM pairing codes waiting for approval. OpenClaw has no
+ * gateway method for this (its `pairing` CLI edits files on the host); gatehouse
+ * adds it so that operators (and the Control UI) can approve remotely.
+ */
+export class ChannelsPairingList extends method("channels.pairing.list", {
+  channel: opt(Schema.String.check(Schema.isMaxLength(64)))
+}, Schema.Struct({ pending: Schema.Array(PendingPairingCode) })).annotate(MethodAccess, operator("operator.pairing")) {}
+
+/** `channels.pairing.approve`: approves a code; its sender may talk to the bot. */
+export class ChannelsPairingApprove extends method("channels.pairing.approve", {
+  channel: Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(64)),
+  code: Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(32))
+}, Schema.Struct({ ok: Schema.Boolean, channel: Schema.String, userId: Schema.String, chatId: Schema.String }))
+  .annotate(MethodAccess, operator("operator.pairing")) {}
