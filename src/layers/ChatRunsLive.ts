@@ -16,12 +16,14 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
 import { textMessage } from "../chat/transcript.ts"
+import type { LiveConnection } from "../connections/liveConnection.ts"
 import { satisfies } from "../protocol/scopes.ts"
 import { Agent } from "../services/Agent.ts"
 import { ChatHistory } from "../services/ChatHistory.ts"
 import {
   ChatRuns,
   ChatRunsError,
+  DEFAULT_RUN_TIMEOUT_MS,
   MAX_RUNS_PER_CALLER,
   MAX_RUNS_TOTAL,
   type RunOutcome,
@@ -59,7 +61,7 @@ export const make = Effect.gen(function*() {
     map.set(key, value)
     if (map.size > RUNS_REMEMBERED) map.delete(map.keys().next().value!)
   }
-  const toReaders = { filter: (c: { principal: { role: string; scopes: ReadonlyArray<string> } }) => c.principal.role === "operator" && satisfies(c.principal.scopes, "operator.read") }
+  const toReaders = { filter: (c: LiveConnection) => c.principal.role === "operator" && satisfies(c.principal.scopes, "operator.read") }
 
   const chatEvent = (run: Run, fields: Record<string, unknown>) =>
     hub.broadcast("chat", { runId: run.runId, sessionKey: run.sessionKey, seq: run.chatSeq++, ...fields }, toReaders)
@@ -99,8 +101,19 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       yield* agentEvent(run, "lifecycle", { phase: "start", startedAt: run.acceptedAt })
       yield* record(run.sessionKey, "user", request.message)
-      const exit = yield* Effect.exit(agent.reply({ channel: request.channel, from: request.caller, text: request.message }))
-      yield* finish(run, Exit.isSuccess(exit) ? { status: "ok", text: exit.value } : { status: "error", error: errorText(exit.cause) })
+      const limit = Math.min(request.timeoutMs !== undefined && request.timeoutMs > 0 ? request.timeoutMs : DEFAULT_RUN_TIMEOUT_MS, DEFAULT_RUN_TIMEOUT_MS)
+      const exit = yield* Effect.exit(Effect.timeoutOption(agent.reply({ channel: request.channel, from: request.caller, text: request.message }), limit))
+      if (Exit.isFailure(exit) && !exit.cause.reasons.some((r) => r._tag === "Fail")) {
+        yield* Effect.logError(`agent run ${run.runId} failed inside the gateway`, exit.cause)
+      }
+      yield* finish(
+        run,
+        Exit.isFailure(exit)
+          ? { status: "error", error: errorText(exit.cause) }
+          : Option.isNone(exit.value)
+          ? { status: "error", error: `the agent did not answer within ${Math.round(limit / 1000)} s` }
+          : { status: "ok", text: exit.value.value }
+      )
     }).pipe(Effect.onInterrupt(() => finish(run, { status: "aborted" })))
 
   const ticketOf = (runId: string): RunTicket | undefined => {

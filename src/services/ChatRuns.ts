@@ -19,6 +19,8 @@ export const RUNS_REMEMBERED = 1_000
 export const AGENT_ID = "main"
 /** The session a run goes to when the caller names none. */
 export const DEFAULT_SESSION_KEY = "main"
+/** How long a run may take when the caller does not say (and at most). */
+export const DEFAULT_RUN_TIMEOUT_MS = 10 * 60_000
 /** How long `agent.wait` waits when the caller does not say. */
 export const DEFAULT_WAIT_MS = 30_000
 
@@ -30,6 +32,8 @@ export interface RunRequest {
   readonly idempotencyKey: string
   /** Where the message came from, as the Agent sees it (`webchat`, `agent`). */
   readonly channel: string
+  /** How long the run may take (default and cap `DEFAULT_RUN_TIMEOUT_MS`); past it the run ends with an error. */
+  readonly timeoutMs?: number | undefined
 }
 
 export interface RunTicket {

@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import { TestClock } from "effect/testing"
-import { Agent, type IncomingMessage } from "../../src/services/Agent.ts"
+import { Agent, AgentError, AgentUnavailable, type IncomingMessage } from "../../src/services/Agent.ts"
 import { MAX_RUNS_PER_CALLER } from "../../src/services/ChatRuns.ts"
 import * as ChatHistoryMemory from "../../src/layers/ChatHistoryMemory.ts"
 import { connectParams, coreLayer, openMemory, testEnv } from "../helpers/testGateway.ts"
@@ -12,7 +12,10 @@ import { connectParams, coreLayer, openMemory, testEnv } from "../helpers/testGa
 // An agent that echoes, or holds every reply until `release` is completed (for abort and wait).
 const echoAgent = (seen: Array<IncomingMessage>, hold?: Deferred.Deferred<void>) =>
   Layer.succeed(Agent, Agent.of({
-    reply: (m) => Effect.andThen(Effect.sync(() => void seen.push(m)), Effect.as(hold === undefined ? Effect.void : Deferred.await(hold), `echo: ${m.text}`))
+    reply: (m) =>
+      m.text === "fail"
+        ? Effect.fail(new AgentError({ reason: new AgentUnavailable({ message: "the model endpoint is down" }) }))
+        : Effect.andThen(Effect.sync(() => void seen.push(m)), Effect.as(hold === undefined ? Effect.void : Deferred.await(hold), `echo: ${m.text}`))
   }))
 
 const layerWith = (seen: Array<IncomingMessage>, hold?: Deferred.Deferred<void>) =>
@@ -127,6 +130,17 @@ describe("agent (two-phase)", () => {
       assert.strictEqual(waited.payload.runId, "run-1")
     }).pipe(Effect.provide(layerWith([]))))
 
+  it.effect("an agent failure is a final answer with status error and its reason, and an error chat event", () =>
+    Effect.gen(function*() {
+      const op = yield* operator()
+      yield* op.push({ type: "req", id: "af", method: "agent", params: { message: "fail", idempotencyKey: "run-f" } })
+      yield* op.nextMatching((f) => f.type === "res" && f.id === "af")
+      const final = yield* op.nextMatching((f) => f.type === "res" && f.id === "af")
+      assert.deepInclude(final.payload, { status: "error", summary: "the model endpoint is down" })
+      const event = yield* op.nextMatching(chatEvent("error"))
+      assert.strictEqual(event.payload.errorMessage, "the model endpoint is down")
+    }).pipe(Effect.provide(layerWith([]))))
+
   it.effect("uses the main session when none is named", () =>
     Effect.gen(function*() {
       const op = yield* operator()
@@ -199,6 +213,22 @@ describe("abort, wait and caps", () => {
         const unknown = yield* op.call("agent.wait", { runId: "never" })
         assert.strictEqual(unknown.ok, false)
         assert.strictEqual(unknown.error.details.code, "RUN_UNKNOWN")
+      }).pipe(Effect.provide(layerWith([], hold)))
+    }))
+
+  it.effect("a run past its timeout (test clock) ends with an error event and agent.wait says why", () =>
+    Effect.gen(function*() {
+      const hold = yield* Deferred.make<void>()
+      return yield* Effect.gen(function*() {
+        const op = yield* operator()
+        yield* op.call("chat.send", { sessionKey: "s", message: "slow", idempotencyKey: "t-1", timeoutMs: 2000 })
+        yield* TestClock.adjust("1999 millis")
+        assert.deepStrictEqual((yield* op.call("agent.wait", { runId: "t-1", timeoutMs: 0 })).payload, { runId: "t-1", status: "timeout" })
+        yield* TestClock.adjust("1 millis")
+        const error = yield* op.nextMatching(chatEvent("error"))
+        assert.strictEqual(error.payload.errorMessage, "the agent did not answer within 2 s")
+        const waited = yield* op.call("agent.wait", { runId: "t-1" })
+        assert.deepInclude(waited.payload, { status: "error", error: "the agent did not answer within 2 s" })
       }).pipe(Effect.provide(layerWith([], hold)))
     }))
 

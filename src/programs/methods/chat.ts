@@ -62,10 +62,10 @@ export const handlers = Effect.gen(function*() {
         yield* Effect.logInfo(`${channel}: DM pairing approved for user ${hit.userId}`)
         return { ok: true, channel, userId: hit.userId, chatId: hit.chatId }
       }),
-    "chat.send": (p: { readonly sessionKey: string; readonly message: string; readonly idempotencyKey: string }) =>
+    "chat.send": (p: { readonly sessionKey: string; readonly message: string; readonly idempotencyKey: string; readonly timeoutMs?: number }) =>
       Effect.gen(function*() {
         const caller = yield* CurrentCaller
-        const ticket = yield* runs.start({ caller: runOwner(caller), sessionKey: p.sessionKey, message: p.message, idempotencyKey: p.idempotencyKey, channel: "webchat" })
+        const ticket = yield* runs.start({ caller: runOwner(caller), sessionKey: p.sessionKey, message: p.message, idempotencyKey: p.idempotencyKey, channel: "webchat", timeoutMs: p.timeoutMs })
         return { runId: ticket.runId, status: ticket.status === "started" || ticket.status === "in_flight" ? ticket.status : "ok" as const }
       }),
     "chat.history": (p: { readonly sessionKey: string; readonly limit?: number }) =>
@@ -92,12 +92,13 @@ export const handlers = Effect.gen(function*() {
 export const streamHandlers = Effect.gen(function*() {
   const runs = yield* ChatRuns
   return {
-    "agent": (p: { readonly message: string; readonly idempotencyKey: string; readonly sessionKey?: string }) =>
+    "agent": (p: { readonly message: string; readonly idempotencyKey: string; readonly sessionKey?: string; readonly timeout?: number }) =>
       Stream.unwrap(Effect.gen(function*() {
         const caller = yield* CurrentCaller
         const sessionKey = p.sessionKey === undefined || p.sessionKey.trim() === "" ? DEFAULT_SESSION_KEY : p.sessionKey
         const ticket = yield* Effect.catch(
-          runs.start({ caller: runOwner(caller), sessionKey, message: p.message, idempotencyKey: p.idempotencyKey, channel: "agent" }),
+          // OpenClaw's `timeout` is in seconds.
+          runs.start({ caller: runOwner(caller), sessionKey, message: p.message, idempotencyKey: p.idempotencyKey, channel: "agent", timeoutMs: p.timeout === undefined ? undefined : p.timeout * 1000 }),
           failOnWire
         )
         const final = Effect.map(Effect.catch(runs.outcome(ticket.runId), failOnWire), finalAnswer)

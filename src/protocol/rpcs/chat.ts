@@ -85,7 +85,8 @@ export class Agent extends Rpc.make("agent", {
     agentId: opt(Schema.String),
     sessionKey: opt(Schema.String.check(Schema.isMaxLength(256))),
     sessionId: opt(Schema.String),
-    timeout: opt(Millis)
+    /** Seconds, as OpenClaw sends it. */
+    timeout: opt(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 86_400 })))
   },
   success: Schema.Union([AgentAccepted, AgentFinal]),
   error: GatewayError,
