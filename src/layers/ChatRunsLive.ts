@@ -6,6 +6,7 @@
  * idempotency keys are remembered up to `RUNS_REMEMBERED` (the oldest are
  * forgotten first).
  */
+import type * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -82,7 +83,7 @@ export const make = Effect.gen(function*() {
       const full: RunOutcome = { runId: run.runId, sessionKey: run.sessionKey, startedAt: run.acceptedAt, endedAt, ...outcome }
       if (full.status === "ok") {
         yield* record(run.sessionKey, "assistant", full.text ?? "")
-        yield* agentEvent(run, "assistant", { text: full.text ?? "" })
+        yield* agentEvent(run, "assistant", { text: full.text ?? "", delta: full.text ?? "" })
         yield* chatEvent(run, { state: "final", message: textMessage("assistant", full.text ?? "", endedAt) })
         yield* agentEvent(run, "lifecycle", { phase: "end", startedAt: run.acceptedAt, endedAt })
       } else if (full.status === "aborted") {
@@ -182,7 +183,7 @@ export const layer: Layer.Layer<ChatRuns, never, Agent | ChatHistory | Connectio
 // Internal
 // ---------------------------------------------------------------------------
 
-const errorText = (cause: import("effect/Cause").Cause<{ readonly reason: { readonly message: string } }>): string => {
+const errorText = (cause: Cause.Cause<{ readonly reason: { readonly message: string } }>): string => {
   const failure = cause.reasons.find((r) => r._tag === "Fail")
   return failure !== undefined && failure._tag === "Fail" ? failure.error.reason.message : "the agent failed inside the gateway"
 }
