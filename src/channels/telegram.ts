@@ -284,7 +284,7 @@ export const runTelegram = (settings: TelegramSettings, deps: TelegramDeps) =>
           yield* Effect.logInfo(`telegram: refused a message from user ${userId} (not in channels.telegram.allowFrom)`)
           return yield* reply(m.chat.id, settings.dmPolicy === "pairing" ? yield* pairingAnswer(userId, m.chat.id) : refusal(settings, userId))
         }
-        const text = yield* agent.reply({ channel: "telegram", from: userId, text: m.text }).pipe(
+        const text = yield* agent.reply({ channel: "telegram", from: userId, text: m.text, sessionKey: `telegram:${m.chat.id}` }).pipe(
           Effect.catch((e) => Effect.succeed(`Sorry, I cannot answer now: ${e.reason.message}`))
         )
         yield* record(m.chat.id, m.text, text)

@@ -103,7 +103,7 @@ export const make = Effect.gen(function*() {
       yield* agentEvent(run, "lifecycle", { phase: "start", startedAt: run.acceptedAt })
       yield* record(run.sessionKey, "user", request.message)
       const limit = Math.min(request.timeoutMs !== undefined && request.timeoutMs > 0 ? request.timeoutMs : DEFAULT_RUN_TIMEOUT_MS, DEFAULT_RUN_TIMEOUT_MS)
-      const exit = yield* Effect.exit(Effect.timeoutOption(agent.reply({ channel: request.channel, from: request.caller, text: request.message }), limit))
+      const exit = yield* Effect.exit(Effect.timeoutOption(agent.reply({ channel: request.channel, from: request.caller, text: request.message, sessionKey: run.sessionKey }), limit))
       if (Exit.isFailure(exit) && !exit.cause.reasons.some((r) => r._tag === "Fail")) {
         yield* Effect.logError(`agent run ${run.runId} failed inside the gateway`, exit.cause)
       }

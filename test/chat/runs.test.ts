@@ -53,7 +53,7 @@ describe("chat.send and chat.history", () => {
       assert.strictEqual(typeof final.payload.seq, "number")
       assert.deepStrictEqual(final.payload.message.content, [{ type: "text", text: "echo: hello" }])
       assert.strictEqual(final.payload.message.role, "assistant")
-      assert.deepStrictEqual(seen.map((m) => [m.channel, m.text]), [["webchat", "hello"]])
+      assert.deepStrictEqual(seen.map((m) => [m.channel, m.text, m.sessionKey]), [["webchat", "hello", "main"]])
       const history = yield* op.call("chat.history", { sessionKey: "main" })
       assert.deepStrictEqual(history.payload.messages.map((m: any) => [m.role, m.content[0].text]), [["user", "hello"], ["assistant", "echo: hello"]])
       const limited = yield* op.call("chat.history", { sessionKey: "main", limit: 1 })
