@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { approve, CODE_TTL_MS, emptyPairing, MAX_PENDING, type PairingState, request } from "../../src/channels/dmPairing.ts"
+import { join } from "node:path"
 import { modifyPairing, pairingPath, readPairing } from "../../src/channels/dmPairingFile.ts"
 import { randomPairingCode } from "../../src/channels/telegram.ts"
 import { Agent } from "../../src/services/Agent.ts"
@@ -136,3 +137,30 @@ describe("telegram concurrency", () => {
     }).pipe(Effect.scoped))
 })
 
+
+describe("pairing file lock", () => {
+  it.live("concurrent changes from many writers all land (none is lost), and no lock file is left", () =>
+    Effect.gen(function*() {
+      const env = homeWithConfig({})
+      const path = pairingPath(env.OPENCLAW_STATE_DIR, "telegram")
+      yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) =>
+        modifyPairing(path, (s) => [undefined, { ...s, approved: [...s.approved, String(i)] }]), { concurrency: "unbounded" })
+      const state = yield* readPairing(path)
+      assert.strictEqual(new Set(state.approved).size, 20)
+      const { existsSync } = yield* Effect.promise(() => import("node:fs"))
+      assert.isFalse(existsSync(`${path}.lock`))
+    }))
+
+  it.live("a lock left by a crashed process is taken over once stale", () =>
+    Effect.gen(function*() {
+      const env = homeWithConfig({})
+      const path = pairingPath(env.OPENCLAW_STATE_DIR, "telegram")
+      const fs = yield* Effect.promise(() => import("node:fs"))
+      fs.mkdirSync(join(env.OPENCLAW_STATE_DIR, "channels"), { recursive: true })
+      fs.writeFileSync(`${path}.lock`, "")
+      const old = new Date(Date.now() - 60_000)
+      fs.utimesSync(`${path}.lock`, old, old)
+      yield* modifyPairing(path, (s) => [undefined, { ...s, approved: ["9"] }])
+      assert.deepStrictEqual((yield* readPairing(path)).approved, ["9"])
+    }))
+})
