@@ -26,6 +26,8 @@ import * as AuthLive from "./layers/AuthLive.ts"
 import * as AuthorizeLive from "./layers/AuthorizeLive.ts"
 import * as ChannelRunnerLive from "./layers/ChannelRunnerLive.ts"
 import * as ChannelRunnerNone from "./layers/ChannelRunnerNone.ts"
+import * as ChatHistoryFile from "./layers/ChatHistoryFile.ts"
+import * as ChatRunsLive from "./layers/ChatRunsLive.ts"
 import * as ConnectionHubLive from "./layers/ConnectionHubLive.ts"
 import * as DevicePairingLive from "./layers/DevicePairingLive.ts"
 import * as DiscoveryDisabled from "./layers/DiscoveryDisabled.ts"
@@ -45,6 +47,8 @@ import { GatewayRpcs } from "./protocol/methods.ts"
 import type { Agent } from "./services/Agent.ts"
 import type { Auth } from "./services/Auth.ts"
 import type { ChannelRunner } from "./services/ChannelRunner.ts"
+import type { ChatHistory } from "./services/ChatHistory.ts"
+import type { ChatRuns } from "./services/ChatRuns.ts"
 import type { ConnectionHub } from "./services/ConnectionHub.ts"
 import type { DevicePairing } from "./services/DevicePairing.ts"
 import type { Discovery } from "./services/Discovery.ts"
@@ -117,7 +121,7 @@ export const layerDiscovery: Layer.Layer<Discovery, never, GatewayConfig> = Laye
  */
 export const layerChannels = <E, R>(
   agent: Layer.Layer<Agent, E, R>
-): Layer.Layer<ChannelRunner, E, R | GatewayConfig> =>
+): Layer.Layer<ChannelRunner, E, R | GatewayConfig | ChatHistory> =>
   Layer.unwrap(Effect.gen(function*() {
     const { config } = yield* GatewayConfig
     const configured = Object.values(config.channels).some((c) => c !== undefined)
@@ -153,6 +157,8 @@ export type Services =
   | Discovery
   | ChannelRunner
   | Listener
+  | ChatHistory
+  | ChatRuns
 
 /** What `layerDefault` gives the embedding program: the running gateway and its public contracts. */
 export type Provided = GatewayServer | Exclude<Services, GatewayConfig>
@@ -199,9 +205,13 @@ export interface Swaps<E = never> {
   /** The agent the default channel runner answers with. */
   readonly agent?: Layer.Layer<Agent, E, GatewayConfig | Tier0 | Tier1>
   readonly channelRunner?: Layer.Layer<ChannelRunner, E, GatewayConfig | Tier0 | Tier1>
+  /** Transcripts (default: files under the state dir). */
+  readonly chatHistory?: Layer.Layer<ChatHistory, E, GatewayConfig>
+  /** WebChat and `agent` runs (default: runs of `agent` on this gateway). */
+  readonly chatRuns?: Layer.Layer<ChatRuns, E, GatewayConfig | Tier0 | Tier1>
 }
 
-type Tier0 = PairingStore | NodePairingStore | RateLimiter | ConnectionHub | GatewayInfo | HostIdentity | Discovery
+type Tier0 = PairingStore | NodePairingStore | RateLimiter | ConnectionHub | GatewayInfo | HostIdentity | Discovery | ChatHistory
 type Tier1 = DevicePairing | NodeRegistry
 
 /** The embedded default of every service, with `swaps` in place of the ones given. */
@@ -214,10 +224,17 @@ export const layerServices = <E = never>(
     swaps.connectionHub ?? ConnectionHubLive.layer,
     swaps.gatewayInfo ?? GatewayInfo.layer,
     swaps.hostIdentity ?? HostIdentity.layer,
-    swaps.discovery ?? layerDiscovery
+    swaps.discovery ?? layerDiscovery,
+    swaps.chatHistory ?? ChatHistoryFile.layer
   )
   const tier1 = Layer.mergeAll(swaps.devicePairing ?? DevicePairingLive.layer, swaps.nodeRegistry ?? NodeRegistryLive.layer)
-  const tier2 = Layer.mergeAll(swaps.auth ?? AuthLive.layer, swaps.channelRunner ?? layerChannels(swaps.agent ?? layerAgent))
+  // One agent layer (built once) answers channels and chat runs alike.
+  const agent = swaps.agent ?? layerAgent
+  const tier2 = Layer.mergeAll(
+    swaps.auth ?? AuthLive.layer,
+    swaps.channelRunner ?? layerChannels(agent),
+    swaps.chatRuns ?? ChatRunsLive.layer.pipe(Layer.provide(agent))
+  )
   const services = tier2.pipe(
     Layer.provideMerge(tier1),
     Layer.provideMerge(tier0),

@@ -14,6 +14,7 @@ import { configSet, configUnset } from "./cli/configSet.ts"
 import { configShow } from "./cli/configShow.ts"
 import { dashboard } from "./cli/dashboard.ts"
 import { devices } from "./cli/devices.ts"
+import { pairing } from "./cli/pairing.ts"
 import { doctor } from "./cli/doctor.ts"
 import { mistypedSubcommand } from "./cli/didYouMean.ts"
 import { discover } from "./cli/discover.ts"
@@ -43,7 +44,7 @@ const security = Command.make("security").pipe(
   Command.withSubcommands([securityAudit])
 )
 
-export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, discover, config, doctor, security, dashboard]))
+export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, discover, config, doctor, security, dashboard, pairing]))
 
 const mistyped = mistypedSubcommand(cli, process.argv.slice(2))
 if (mistyped !== undefined) {

@@ -22,6 +22,7 @@ import {
   ChannelUnknown,
   type SendResult
 } from "../services/ChannelRunner.ts"
+import { ChatHistory } from "../services/ChatHistory.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 
 export const BACKOFF_INITIAL_MS = 1_000
@@ -102,12 +103,13 @@ export const make = Effect.fnUntraced(function*(channels: ReadonlyArray<ChannelD
   })
 })
 
-/** The runner over the channels the config names, answering with `Agent`. */
-export const layer: Layer.Layer<ChannelRunner, never, GatewayConfig | Agent> = Layer.effect(
+/** The runner over the channels the config names, answering with `Agent` and keeping transcripts in `ChatHistory`. */
+export const layer: Layer.Layer<ChannelRunner, never, GatewayConfig | Agent | ChatHistory> = Layer.effect(
   ChannelRunner,
   Effect.gen(function*() {
     const { config } = yield* GatewayConfig
     const agent = yield* Agent
+    const history = yield* ChatHistory
     const channels: Array<ChannelDefinition> = []
     const telegram = config.channels.telegram
     if (telegram !== undefined) {
@@ -122,7 +124,7 @@ export const layer: Layer.Layer<ChannelRunner, never, GatewayConfig | Agent> = L
           allowFrom: telegram.allowFrom,
           mode: "polling"
         },
-        run: telegramChannel(telegram, agent, config.paths.stateDir),
+        run: telegramChannel(telegram, agent, config.paths.stateDir, history),
         send: telegramSend(telegram)
       })
     }

@@ -5,6 +5,7 @@
 import * as RpcGroup from "effect/rpc/RpcGroup"
 import { Authorize } from "./authorize.ts"
 import { ChannelsStatus, MessageAction, Send } from "./rpcs/channels.ts"
+import { Agent, AgentWait, ChannelsPairingApprove, ChannelsPairingList, ChatAbort, ChatHistory, ChatSend } from "./rpcs/chat.ts"
 import { ConfigGet, DiagnosticsStability, GatewayIdentityGet, Health, LastHeartbeat, Status, SystemPresence } from "./rpcs/core.ts"
 import {
   DeviceBootstrapCreate,
@@ -69,7 +70,14 @@ export const GatewayRpcs = RpcGroup.make(
   NodeRunnerInventoryUpdate,
   NodeSkillsUpdate,
   NodePluginToolsUpdate,
-  NodeEvent
+  NodeEvent,
+  ChatSend,
+  ChatHistory,
+  ChatAbort,
+  Agent,
+  AgentWait,
+  ChannelsPairingList,
+  ChannelsPairingApprove
 ).middleware(Authorize)
 
 /** Method names this gateway serves, in declaration order. */
@@ -87,5 +95,7 @@ export const servedEvents: ReadonlyArray<string> = [
   "node.pair.requested",
   "node.pair.resolved",
   "node.invoke.request",
-  "node.event"
+  "node.event",
+  "chat",
+  "agent"
 ]

@@ -16,6 +16,8 @@ export interface IncomingMessage {
   /** The sender's id on that channel. */
   readonly from: string
   readonly text: string
+  /** The conversation it belongs to (`main`, a WebChat session, `telegram:<chat id>`); its transcript in ChatHistory may already hold this message. */
+  readonly sessionKey?: string | undefined
 }
 
 /** The agent cannot answer now (its backend is down or refused the request). */
