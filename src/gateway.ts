@@ -30,6 +30,7 @@ import * as ConnectionHubLive from "./layers/ConnectionHubLive.ts"
 import * as DevicePairingLive from "./layers/DevicePairingLive.ts"
 import * as DiscoveryDisabled from "./layers/DiscoveryDisabled.ts"
 import * as ListenerWs from "./layers/ListenerWs.ts"
+import * as LogTailLive from "./layers/LogTailLive.ts"
 import * as NodeRegistryLive from "./layers/NodeRegistryLive.ts"
 import * as PairingStoreFile from "./layers/PairingStoreFile.ts"
 import type { PairingStorePgError } from "./layers/PairingStorePg.ts"
@@ -52,6 +53,7 @@ import { GatewayInfo } from "./services/GatewayInfo.ts"
 import { GatewayServer } from "./services/GatewayServer.ts"
 import { HostIdentity } from "./services/HostIdentity.ts"
 import { Listener, type ListenerError } from "./services/Listener.ts"
+import type { LogTail } from "./services/LogTail.ts"
 import type { NodePairingStore } from "./services/NodePairingStore.ts"
 import type { NodeRegistry } from "./services/NodeRegistry.ts"
 import type { PairingStore } from "./services/PairingStore.ts"
@@ -138,6 +140,7 @@ export type Services =
   | Discovery
   | ChannelRunner
   | Listener
+  | LogTail
 
 /** What `layerDefault` gives the embedding program: the running gateway and its public contracts. */
 export type Provided = GatewayServer | Exclude<Services, GatewayConfig>
@@ -177,6 +180,8 @@ export interface Swaps<E = never> {
   readonly gatewayInfo?: Layer.Layer<GatewayInfo, E, GatewayConfig>
   readonly hostIdentity?: Layer.Layer<HostIdentity, E, GatewayConfig>
   readonly discovery?: Layer.Layer<Discovery, E, GatewayConfig>
+  /** The recent log lines for `logs.tail` (default: a ring fed by the gateway's logger, and the log file). */
+  readonly logTail?: Layer.Layer<LogTail, E, GatewayConfig>
   readonly listener?: Layer.Layer<Listener, E, GatewayConfig>
   readonly devicePairing?: Layer.Layer<DevicePairing, E, GatewayConfig | Tier0>
   readonly nodeRegistry?: Layer.Layer<NodeRegistry, E, GatewayConfig | Tier0>
@@ -186,7 +191,7 @@ export interface Swaps<E = never> {
   readonly channelRunner?: Layer.Layer<ChannelRunner, E, GatewayConfig | Tier0 | Tier1>
 }
 
-type Tier0 = PairingStore | NodePairingStore | RateLimiter | ConnectionHub | GatewayInfo | HostIdentity | Discovery
+type Tier0 = PairingStore | NodePairingStore | RateLimiter | ConnectionHub | GatewayInfo | HostIdentity | Discovery | LogTail
 type Tier1 = DevicePairing | NodeRegistry
 
 /** The embedded default of every service, with `swaps` in place of the ones given. */
@@ -199,7 +204,8 @@ export const layerServices = <E = never>(
     swaps.connectionHub ?? ConnectionHubLive.layer,
     swaps.gatewayInfo ?? GatewayInfo.layer,
     swaps.hostIdentity ?? HostIdentity.layer,
-    swaps.discovery ?? layerDiscovery
+    swaps.discovery ?? layerDiscovery,
+    swaps.logTail ?? LogTailLive.layer
   )
   const tier1 = Layer.mergeAll(swaps.devicePairing ?? DevicePairingLive.layer, swaps.nodeRegistry ?? NodeRegistryLive.layer)
   const tier2 = Layer.mergeAll(swaps.auth ?? AuthLive.layer, swaps.channelRunner ?? layerChannels(swaps.agent ?? AgentRules.layer))

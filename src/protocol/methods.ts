@@ -16,6 +16,7 @@ import {
   DeviceTokenRevoke,
   DeviceTokenRotate
 } from "./rpcs/devices.ts"
+import { LogsTail } from "./rpcs/logs.ts"
 import {
   NodeDescribe,
   NodeEvent,
@@ -43,6 +44,7 @@ export const GatewayRpcs = RpcGroup.make(
   LastHeartbeat,
   GatewayIdentityGet,
   ConfigGet,
+  LogsTail,
   ChannelsStatus,
   Send,
   MessageAction,

@@ -9,11 +9,12 @@ import { failOnWire, type ServiceError } from "../wireErrors.ts"
 import * as Channels from "./channels.ts"
 import * as Core from "./core.ts"
 import * as Devices from "./devices.ts"
+import * as Logs from "./logs.ts"
 import * as Nodes from "./nodes.ts"
 
 export const layer = GatewayRpcs.toLayer(
   Effect.gen(function*() {
-    return GatewayRpcs.of(atTheEdge({ ...(yield* Core.handlers), ...(yield* Channels.handlers), ...(yield* Devices.handlers), ...(yield* Nodes.handlers) }))
+    return GatewayRpcs.of(atTheEdge({ ...(yield* Core.handlers), ...(yield* Channels.handlers), ...(yield* Devices.handlers), ...(yield* Nodes.handlers), ...(yield* Logs.handlers) }))
   })
 )
 
