@@ -74,14 +74,24 @@ export const openLogFile = (options: LogFileOptions): LogFile => {
         batch.unshift(JSON.stringify({ time: new Date().toISOString(), level: "warn", message: `${dropped} log lines dropped: the log file could not keep up` }))
         dropped = 0
       }
-      let text = batch.join("\n") + "\n"
       try {
         handle ??= await openFile()
-        const bytes = Buffer.byteLength(text)
-        if (written > 0 && written + bytes > options.maxBytes) await rotate()
-        await handle!.write(text)
-        written += bytes
-        text = ""
+        // Lines are written in chunks that fit the current file, so a file passes its cap by one line at most.
+        let chunk = ""
+        let chunkBytes = 0
+        for (const line of batch) {
+          const bytes = Buffer.byteLength(line) + 1
+          if (written + chunkBytes > 0 && written + chunkBytes + bytes > options.maxBytes) {
+            if (chunk !== "") await handle!.write(chunk)
+            await rotate()
+            chunk = ""
+            chunkBytes = 0
+          }
+          chunk += line + "\n"
+          chunkBytes += bytes
+        }
+        if (chunk !== "") await handle!.write(chunk)
+        written += chunkBytes
       } catch (error) {
         fail("writing", error)
       }
