@@ -32,6 +32,7 @@ import * as DiscoveryDisabled from "./layers/DiscoveryDisabled.ts"
 import * as ListenerWs from "./layers/ListenerWs.ts"
 import * as LogTailLive from "./layers/LogTailLive.ts"
 import * as NodeRegistryLive from "./layers/NodeRegistryLive.ts"
+import * as OtelExport from "./layers/OtelExport.ts"
 import * as PairingStoreFile from "./layers/PairingStoreFile.ts"
 import type { PairingStorePgError } from "./layers/PairingStorePg.ts"
 import type { RateLimiterRedisError } from "./layers/RateLimiterRedis.ts"
@@ -162,7 +163,10 @@ export const layerStartup: Layer.Layer<never, ConfigError, GatewayConfig> = Laye
 )
 
 // A handler that dies answers its own request (with a correlation id) instead of ending the client's session.
-const Rpc = RpcServer.layer(GatewayRpcs, { disableTracing: true, concurrency: "unbounded", disableFatalDefects: true }).pipe(
+// Spans only when OpenTelemetry export is configured: tracing every request costs the per-frame path otherwise.
+const Rpc = Layer.unwrap(GatewayConfig.useSync(({ config }) =>
+  RpcServer.layer(GatewayRpcs, { disableTracing: OtelExport.otelSettings(config.file.config) === undefined, concurrency: "unbounded", disableFatalDefects: true })
+)).pipe(
   Layer.provide(Layer.mergeAll(Methods.layer, AuthorizeLive.layer))
 )
 
@@ -213,7 +217,9 @@ export const layerServices = <E = never>(
     Layer.provideMerge(tier1),
     Layer.provideMerge(tier0),
     // The profile lock comes first, so a second gateway on the same state dir says why it cannot start.
-    Layer.provideMerge(layerStartup)
+    Layer.provideMerge(layerStartup),
+    // Under everything, so every service's spans reach the exporter and its last flush runs after they stop.
+    Layer.provideMerge(OtelExport.layer)
   )
   // The port is bound last: nothing is accepted (and /readyz says nothing) before every service is up.
   const listener: Layer.Layer<Listener, E | ListenerError, GatewayConfig | RateLimiter> = swaps.listener ?? ListenerWs.layer

@@ -38,7 +38,7 @@ import { GatewayInfo } from "../services/GatewayInfo.ts"
 import { NodeRegistry } from "../services/NodeRegistry.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 import { toWire } from "./wireErrors.ts"
-import { countHandshake, trackConnection } from "../observability/metrics.ts"
+import { countHandshake, countRefused, trackConnection } from "../observability/metrics.ts"
 import { originAllowed } from "../net/origin.ts"
 import { type Conn, hasProxyHeaders, headerValue } from "../connections/conn.ts"
 import { isIP } from "node:net"
@@ -212,20 +212,24 @@ const handleRequest = (conn: Conn, clientId: number, text: string) =>
   Effect.gen(function*() {
     const decoded = decodeRequest(text)
     if (Result.isFailure(decoded)) {
+      yield* countRefused("invalid_frame")
       return yield* sendError(conn, decoded.failure.id ?? "invalid", invalidRequest(`invalid request frame: ${decoded.failure.message}`).toShape())
     }
     const frame = decoded.success
     if (frame.type !== "req") {
       const id = frame.type === "res" ? frame.id : "invalid"
+      yield* countRefused("not_a_request")
       return yield* sendError(conn, id, invalidRequest(`invalid request frame: clients send only "req" frames, got "${frame.type}"`).toShape())
     }
     if (frame.method === "connect") {
+      yield* countRefused("connect_again")
       return yield* sendError(conn, frame.id, invalidRequest("connect is only valid as the first request").toShape())
     }
-    if (!served.has(frame.method)) return yield* sendError(conn, frame.id, unknownMethod(frame.method).toShape())
+    if (!served.has(frame.method)) return yield* Effect.andThen(countRefused("unknown_method"), sendError(conn, frame.id, unknownMethod(frame.method).toShape()))
     const router = yield* FrameRouter
     const accepted = yield* router.submit(clientId, frame)
     if (!accepted) {
+      yield* countRefused("duplicate_id")
       yield* sendError(conn, frame.id, invalidRequest(`duplicate request id ${frame.id}: an earlier request with this id is still running`).toShape())
     }
   })
