@@ -66,12 +66,13 @@ export const openLogFile = (options: LogFileOptions): LogFile => {
   }
 
   const drain = async () => {
-    while (queue.length > 0 && !failed) {
+    while ((queue.length > 0 || dropped > 0) && !failed) {
       const batch = queue
       queue = []
       queuedBytes = 0
       if (dropped > 0) {
-        batch.unshift(JSON.stringify({ time: new Date().toISOString(), level: "warn", message: `${dropped} log lines dropped: the log file could not keep up` }))
+        // No time of its own: the file takes time only from the records (the gateway reads time through Clock).
+        batch.unshift(JSON.stringify({ level: "warn", subsystem: "gateway", message: `${dropped} log lines dropped: the log file could not keep up` }))
         dropped = 0
       }
       try {
@@ -102,7 +103,7 @@ export const openLogFile = (options: LogFileOptions): LogFile => {
     if (writing !== undefined) return
     writing = drain().finally(() => {
       writing = undefined
-      if (queue.length > 0 && !failed) kick()
+      if ((queue.length > 0 || dropped > 0) && !failed) kick()
     })
   }
 
@@ -113,7 +114,7 @@ export const openLogFile = (options: LogFileOptions): LogFile => {
       const bytes = Buffer.byteLength(line) + 1
       if (queuedBytes + bytes > maxQueued) {
         dropped++
-        return
+        return kick()
       }
       queue.push(line)
       queuedBytes += bytes

@@ -98,4 +98,17 @@ describe("the rotating log file", () => {
       const current = readFileSync(path, "utf8").trim().split("\n")
       assert.strictEqual(JSON.parse(current.at(-1)!).n, 99)
     }))
+
+  it.effect("drops lines over its queue cap and says how many, instead of growing memory", () =>
+    Effect.promise(async () => {
+      const path = join(tempDir(), "gateway.log")
+      const file = openLogFile({ path, maxBytes: 1_000_000, keep: 1, maxQueuedBytes: 100 })
+      for (let i = 0; i < 50; i++) file.write(`{"n":${i},"pad":"${"y".repeat(30)}"}`)
+      await file.close()
+      const lines = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      const notice = lines.find((l) => typeof l.message === "string" && /log lines dropped/.test(l.message))
+      const kept = lines.filter((l) => typeof l.n === "number").length
+      assert.isBelow(kept, 50)
+      assert.strictEqual(Number(/^(\d+)/.exec(notice?.message ?? "")?.[1]), 50 - kept)
+    }))
 })
