@@ -8,11 +8,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Layer from "effect/Layer"
-import * as OtlpMetrics from "effect/observability/OtlpMetrics"
-import * as OtlpSerialization from "effect/observability/OtlpSerialization"
-import * as OtlpTracer from "effect/observability/OtlpTracer"
 import * as Result from "effect/Result"
 import { ConfigError } from "../config/errors.ts"
 import { redactUrl } from "../config/redact.ts"
@@ -49,6 +45,15 @@ export const layer: Layer.Layer<never, ConfigError, GatewayConfig> = Layer.unwra
       exportInterval: Duration.millis(otel.flushIntervalMs ?? 10_000),
       shutdownTimeout: Duration.seconds(3)
     }
+    // Loaded only when configured: the exporters and their HTTP client are not needed by most gateways.
+    const [FetchHttpClient, OtlpMetrics, OtlpSerialization, OtlpTracer] = yield* Effect.promise(() =>
+      Promise.all([
+        import("effect/http/FetchHttpClient"),
+        import("effect/observability/OtlpMetrics"),
+        import("effect/observability/OtlpSerialization"),
+        import("effect/observability/OtlpTracer")
+      ])
+    )
     yield* Effect.logInfo(`OpenTelemetry: exporting traces and metrics to ${redactUrl(base)} (${protocol})`)
     return Layer.mergeAll(
       OtlpTracer.layer({ ...common, url: `${base}/v1/traces` }),
