@@ -61,6 +61,14 @@ describe("logs.tail against a gatehouse daemon", () => {
     assert.strictEqual(statSync(file).mode & 0o777, 0o600)
     assert.include(readFileSync(file, "utf8"), listening.message)
     assert.notInclude(readFileSync(file, "utf8"), token)
+    const human = await run(["logs", "--limit", "5", ...auth()], gatewayEnv)
+    assert.strictEqual(human.code, 0, human.stdout + human.stderr)
+    assert.match(human.stdout, /^\d{4}-\d\d-\d\dT\S+ INFO  gatehouse \S+ listening on ws:/m)
+    const bad = await run(["logs", "--limit", "0", "--json", ...auth()], gatewayEnv)
+    assert.strictEqual(bad.code, 1)
+    assert.deepInclude(JSON.parse(bad.stdout), { ok: false })
+    assert.strictEqual(JSON.parse(bad.stdout).error.code, "INVALID_ARGUMENT")
+    assert.include(JSON.parse(bad.stdout).error.hint, "--limit 200")
   }, 60_000)
 
   it("gatehouse logs --follow prints each new line once, as it comes", async () => {
