@@ -32,7 +32,9 @@ import * as ConnectionHubLive from "./layers/ConnectionHubLive.ts"
 import * as DevicePairingLive from "./layers/DevicePairingLive.ts"
 import * as DiscoveryDisabled from "./layers/DiscoveryDisabled.ts"
 import * as ListenerWs from "./layers/ListenerWs.ts"
+import * as LogTailLive from "./layers/LogTailLive.ts"
 import * as NodeRegistryLive from "./layers/NodeRegistryLive.ts"
+import * as OtelExport from "./layers/OtelExport.ts"
 import * as PairingStoreFile from "./layers/PairingStoreFile.ts"
 import type { PairingStorePgError } from "./layers/PairingStorePg.ts"
 import { pendingBudgetOf } from "./pairing/pendingBudget.ts"
@@ -57,6 +59,7 @@ import { GatewayInfo } from "./services/GatewayInfo.ts"
 import { GatewayServer } from "./services/GatewayServer.ts"
 import { HostIdentity } from "./services/HostIdentity.ts"
 import { Listener, type ListenerError } from "./services/Listener.ts"
+import type { LogTail } from "./services/LogTail.ts"
 import type { NodePairingStore } from "./services/NodePairingStore.ts"
 import type { NodeRegistry } from "./services/NodeRegistry.ts"
 import type { PairingStore } from "./services/PairingStore.ts"
@@ -159,6 +162,7 @@ export type Services =
   | Listener
   | ChatHistory
   | ChatRuns
+  | LogTail
 
 /** What `layerDefault` gives the embedding program: the running gateway and its public contracts. */
 export type Provided = GatewayServer | Exclude<Services, GatewayConfig>
@@ -180,7 +184,10 @@ export const layerStartup: Layer.Layer<never, ConfigError, GatewayConfig> = Laye
 )
 
 // A handler that dies answers its own request (with a correlation id) instead of ending the client's session.
-const Rpc = RpcServer.layer(GatewayRpcs, { disableTracing: true, concurrency: "unbounded", disableFatalDefects: true }).pipe(
+// Spans only when OpenTelemetry export is configured: tracing every request costs the per-frame path otherwise.
+const Rpc = Layer.unwrap(GatewayConfig.useSync(({ config }) =>
+  RpcServer.layer(GatewayRpcs, { disableTracing: OtelExport.otelSettings(config.file.config) === undefined, concurrency: "unbounded", disableFatalDefects: true })
+)).pipe(
   Layer.provide(Layer.mergeAll(Methods.layer, AuthorizeLive.layer))
 )
 
@@ -198,6 +205,8 @@ export interface Swaps<E = never> {
   readonly gatewayInfo?: Layer.Layer<GatewayInfo, E, GatewayConfig>
   readonly hostIdentity?: Layer.Layer<HostIdentity, E, GatewayConfig>
   readonly discovery?: Layer.Layer<Discovery, E, GatewayConfig>
+  /** The recent log lines for `logs.tail` (default: a ring fed by the gateway's logger, and the log file). */
+  readonly logTail?: Layer.Layer<LogTail, E, GatewayConfig>
   readonly listener?: Layer.Layer<Listener, E, GatewayConfig>
   readonly devicePairing?: Layer.Layer<DevicePairing, E, GatewayConfig | Tier0>
   readonly nodeRegistry?: Layer.Layer<NodeRegistry, E, GatewayConfig | Tier0>
@@ -211,7 +220,7 @@ export interface Swaps<E = never> {
   readonly chatRuns?: Layer.Layer<ChatRuns, E, GatewayConfig | Tier0 | Tier1>
 }
 
-type Tier0 = PairingStore | NodePairingStore | RateLimiter | ConnectionHub | GatewayInfo | HostIdentity | Discovery | ChatHistory
+type Tier0 = PairingStore | NodePairingStore | RateLimiter | ConnectionHub | GatewayInfo | HostIdentity | Discovery | ChatHistory | LogTail
 type Tier1 = DevicePairing | NodeRegistry
 
 /** The embedded default of every service, with `swaps` in place of the ones given. */
@@ -225,7 +234,8 @@ export const layerServices = <E = never>(
     swaps.gatewayInfo ?? GatewayInfo.layer,
     swaps.hostIdentity ?? HostIdentity.layer,
     swaps.discovery ?? layerDiscovery,
-    swaps.chatHistory ?? ChatHistoryFile.layer
+    swaps.chatHistory ?? ChatHistoryFile.layer,
+    swaps.logTail ?? LogTailLive.layer
   )
   const tier1 = Layer.mergeAll(swaps.devicePairing ?? DevicePairingLive.layer, swaps.nodeRegistry ?? NodeRegistryLive.layer)
   // One agent layer (built once) answers channels and chat runs alike.
@@ -239,7 +249,9 @@ export const layerServices = <E = never>(
     Layer.provideMerge(tier1),
     Layer.provideMerge(tier0),
     // The profile lock comes first, so a second gateway on the same state dir says why it cannot start.
-    Layer.provideMerge(layerStartup)
+    Layer.provideMerge(layerStartup),
+    // Under everything, so every service's spans reach the exporter and its last flush runs after they stop.
+    Layer.provideMerge(OtelExport.layer)
   )
   // The port is bound last: nothing is accepted (and /readyz says nothing) before every service is up.
   const listener: Layer.Layer<Listener, E | ListenerError, GatewayConfig | RateLimiter> = swaps.listener ?? ListenerWs.layer

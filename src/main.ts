@@ -22,6 +22,7 @@ import { gatewayInstallService } from "./cli/gatewayInstallService.ts"
 import { gatewayRotateCert } from "./cli/gatewayRotateCert.ts"
 import { gatewayRun } from "./cli/gatewayRun.ts"
 import { gatewayStop } from "./cli/gatewayStop.ts"
+import { logs } from "./cli/logs.ts"
 import { node, nodes } from "./cli/nodes.ts"
 import { root } from "./cli/root.ts"
 import { securityAudit } from "./cli/securityAudit.ts"
@@ -44,7 +45,7 @@ const security = Command.make("security").pipe(
   Command.withSubcommands([securityAudit])
 )
 
-export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, discover, config, doctor, security, dashboard, pairing]))
+export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, discover, config, doctor, security, dashboard, pairing, logs]))
 
 const mistyped = mistypedSubcommand(cli, process.argv.slice(2))
 if (mistyped !== undefined) {

@@ -135,7 +135,9 @@ const statePaths = (stateDir: string, configPath: string, tokenPath: string, tls
     entry(deviceAuthPath(nodeStateDir(stateDir)), "the node host's device tokens", "file"),
     entry(join(stateDir, "tls"), "the TLS directory", "dir"),
     entry(tlsKeyPath ?? join(stateDir, "tls", "gateway-key.pem"), "the TLS private key", "file"),
-    entry(pinsPath(stateDir), "the TLS pins", "file")
+    entry(pinsPath(stateDir), "the TLS pins", "file"),
+    entry(join(stateDir, "logs"), "the log directory", "dir"),
+    entry(join(stateDir, "logs", "gateway.log"), "the gateway log", "file")
   ]
 }
 

@@ -198,6 +198,17 @@ export const audit = (input: AuditInput): ReadonlyArray<Finding> => {
       })
     }
   }
+  // OTLP headers usually carry the collector's API key; spans name methods and peers.
+  const otel = config.file.config.diagnostics?.otel
+  const otelUrl = otel?.endpoint === undefined || otel.enabled === false ? undefined : URL.parse(otel.endpoint.trim())
+  if (otelUrl != null && otelUrl.protocol === "http:" && otelUrl.hostname !== "localhost" && !isLoopbackIp(otelUrl.hostname.replace(/^\[|\]$/g, ""))) {
+    findings.push({
+      id: "otel.plain-http",
+      severity: "warn",
+      message: `diagnostics.otel.endpoint sends traces and metrics${Object.keys(otel?.headers ?? {}).length > 0 ? " and its headers (an API key, often)" : ""} to ${otelUrl.host} over plain http`,
+      fix: `use an https:// endpoint in diagnostics.otel.endpoint in ${where}, or a collector on this host (http://127.0.0.1:4318)`
+    })
+  }
   const rank: Record<Severity, number> = { critical: 0, warn: 1, info: 2 }
   return findings.sort((a, b) => rank[a.severity] - rank[b.severity])
 }

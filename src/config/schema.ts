@@ -132,7 +132,20 @@ export const FileConfig = Schema.Struct({
   })),
   logging: Schema.optionalKey(Schema.Struct({
     level: Schema.optionalKey(Schema.Literals(["trace", "debug", "info", "warn", "error", "fatal", "silent"])),
-    format: Schema.optionalKey(Schema.Literals(["pretty", "json"]))
+    format: Schema.optionalKey(Schema.Literals(["pretty", "json"])),
+    // The gateway's log file (default `<stateDir>/logs/gateway.log`), rotated at 10 MiB.
+    file: Schema.optionalKey(Schema.String)
+  })),
+  diagnostics: Schema.optionalKey(Schema.Struct({
+    // OpenTelemetry export of traces and metrics over OTLP/HTTP, on when `endpoint` is set.
+    otel: Schema.optionalKey(Schema.Struct({
+      enabled: Schema.optionalKey(Schema.Boolean),
+      endpoint: Schema.optionalKey(Schema.String),
+      protocol: Schema.optionalKey(Schema.Literals(["http/protobuf", "http/json"])),
+      headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+      serviceName: Schema.optionalKey(Schema.String),
+      flushIntervalMs: Schema.optionalKey(Positive)
+    }))
   }))
 })
 export type FileConfig = typeof FileConfig.Type

@@ -12,6 +12,7 @@ import * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
 import { telegramChannel, telegramSend } from "../channels/telegram.ts"
+import { setChannelUp } from "../observability/metrics.ts"
 import { Agent } from "../services/Agent.ts"
 import {
   type ChannelDefinition,
@@ -52,8 +53,10 @@ export const make = Effect.fnUntraced(function*(channels: ReadonlyArray<ChannelD
       while (true) {
         const startedAt = yield* Clock.currentTimeMillis
         state.running = true
+        yield* setChannelUp(def.id, true)
         const exit = yield* Effect.exit(def.run)
         state.running = false
+        yield* setChannelUp(def.id, false)
         const message = Exit.isSuccess(exit) ? "the channel stopped" : describe(exit.cause)
         state.lastError = message
         if ((yield* Clock.currentTimeMillis) - startedAt >= HEALTHY_RUN_MS) failures = 0
@@ -61,10 +64,11 @@ export const make = Effect.fnUntraced(function*(channels: ReadonlyArray<ChannelD
         yield* Effect.logWarning(`channel ${def.id}: ${message}; restarting in ${Math.round(delay / 1000)} s`)
         yield* Effect.sleep(delay)
       }
-    }).pipe(Effect.onInterrupt(() => Effect.sync(() => { state.running = false })))
+    }).pipe(Effect.onInterrupt(() => Effect.andThen(Effect.sync(() => { state.running = false }), setChannelUp(def.id, false))))
 
   const start = (def: ChannelDefinition) => FiberMap.run(fibers, def.id, supervise(def, states.get(def.id)!))
 
+  for (const def of channels) yield* setChannelUp(def.id, false)
   for (const def of channels) if (def.enabled) yield* start(def)
 
   // Results of recent sends by idempotency key (insertion order: the oldest is dropped first).

@@ -41,7 +41,7 @@ import { toWire } from "./wireErrors.ts"
 import { CONNECTION_LIMIT_REASON, connectionLimitError, rateLimitedError } from "./budgetErrors.ts"
 import { MethodRates, methodClass } from "../connections/methodBudget.ts"
 import type { SessionTable } from "../connections/sessionBudget.ts"
-import { countHandshake, trackConnection } from "../observability/metrics.ts"
+import { countHandshake, countRefused, trackConnection } from "../observability/metrics.ts"
 import { originAllowed } from "../net/origin.ts"
 import { type Conn, hasProxyHeaders, headerValue } from "../connections/conn.ts"
 import { isIP } from "node:net"
@@ -232,25 +232,29 @@ const handleRequest = (conn: Conn, clientId: number, text: string, rates: Method
   Effect.gen(function*() {
     const decoded = decodeRequest(text)
     if (Result.isFailure(decoded)) {
+      yield* countRefused("invalid_frame")
       return yield* sendError(conn, decoded.failure.id ?? "invalid", invalidRequest(`invalid request frame: ${decoded.failure.message}`).toShape())
     }
     const frame = decoded.success
     if (frame.type !== "req") {
       const id = frame.type === "res" ? frame.id : "invalid"
+      yield* countRefused("not_a_request")
       return yield* sendError(conn, id, invalidRequest(`invalid request frame: clients send only "req" frames, got "${frame.type}"`).toShape())
     }
     if (frame.method === "connect") {
+      yield* countRefused("connect_again")
       return yield* sendError(conn, frame.id, invalidRequest("connect is only valid as the first request").toShape())
     }
-    if (!served.has(frame.method)) return yield* sendError(conn, frame.id, unknownMethod(frame.method).toShape())
+    if (!served.has(frame.method)) return yield* Effect.andThen(countRefused("unknown_method"), sendError(conn, frame.id, unknownMethod(frame.method).toShape()))
     const cls = methodClass(frame.method)
     if (cls !== undefined) {
       const take = rates.take(cls, yield* Clock.currentTimeMillis)
-      if (!take.ok) return yield* sendError(conn, frame.id, rateLimitedError(frame.method, cls, take).toShape())
+      if (!take.ok) return yield* Effect.andThen(countRefused("rate_limited"), sendError(conn, frame.id, rateLimitedError(frame.method, cls, take).toShape()))
     }
     const router = yield* FrameRouter
     const accepted = yield* router.submit(clientId, frame)
     if (!accepted) {
+      yield* countRefused("duplicate_id")
       yield* sendError(conn, frame.id, invalidRequest(`duplicate request id ${frame.id}: an earlier request with this id is still running`).toShape())
     }
   })

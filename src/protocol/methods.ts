@@ -17,6 +17,7 @@ import {
   DeviceTokenRevoke,
   DeviceTokenRotate
 } from "./rpcs/devices.ts"
+import { LogsTail } from "./rpcs/logs.ts"
 import {
   NodeDescribe,
   NodeEvent,
@@ -44,6 +45,7 @@ export const GatewayRpcs = RpcGroup.make(
   LastHeartbeat,
   GatewayIdentityGet,
   ConfigGet,
+  LogsTail,
   ChannelsStatus,
   Send,
   MessageAction,

@@ -70,6 +70,18 @@ describe("security audit checks", () => {
       assert.deepStrictEqual(yield* auditOf({ gateway: { limits: { maxConnectionsPerAddress: 10_000 } } }), [])
     }))
 
+  it.effect("OTLP export over plain http to another host warns; https or a loopback collector does not", () =>
+    Effect.gen(function*() {
+      const remote = yield* auditOf({ diagnostics: { otel: { endpoint: "http://collector.example:4318", headers: { "x-api-key": "k" } } } })
+      assert.deepStrictEqual(remote.map((f) => [f.id, f.severity]), [["otel.plain-http", "warn"]])
+      assert.include(remote[0]!.message, "headers")
+      assert.notInclude(JSON.stringify(remote), "\"k\"")
+      assert.deepStrictEqual(yield* auditOf({ diagnostics: { otel: { endpoint: "https://collector.example:4318" } } }), [])
+      assert.deepStrictEqual(yield* auditOf({ diagnostics: { otel: { endpoint: "http://127.0.0.1:4318" } } }), [])
+      assert.deepStrictEqual(yield* auditOf({ diagnostics: { otel: { endpoint: "http://[::1]:4318" } } }), [])
+      assert.deepStrictEqual(yield* auditOf({ diagnostics: { otel: { endpoint: "http://collector.example:4318", enabled: false } } }), [])
+    }))
+
   it.effect("origins: none listed on an exposed gateway warns, \"*\" is critical when exposed", () =>
     Effect.gen(function*() {
       const none = yield* auditOf({ gateway: { bind: "custom", customBindHost: "192.0.2.10", tls: { enabled: true } } })

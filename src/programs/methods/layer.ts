@@ -10,12 +10,13 @@ import * as Channels from "./channels.ts"
 import * as Chat from "./chat.ts"
 import * as Core from "./core.ts"
 import * as Devices from "./devices.ts"
+import * as Logs from "./logs.ts"
 import * as Nodes from "./nodes.ts"
 
 export const layer = GatewayRpcs.toLayer(
   Effect.gen(function*() {
     return GatewayRpcs.of({
-      ...atTheEdge({ ...(yield* Core.handlers), ...(yield* Channels.handlers), ...(yield* Devices.handlers), ...(yield* Nodes.handlers), ...(yield* Chat.handlers) }),
+      ...atTheEdge({ ...(yield* Core.handlers), ...(yield* Channels.handlers), ...(yield* Devices.handlers), ...(yield* Nodes.handlers), ...(yield* Chat.handlers), ...(yield* Logs.handlers) }),
       // Streaming handlers map their failures to wire errors themselves.
       ...(yield* Chat.streamHandlers)
     })
