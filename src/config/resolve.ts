@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { isIpLiteral, isLoopbackIp, isTailnetIpv4 } from "../net/ip.ts"
 import type { LoadedFile } from "./file.ts"
 import { invalidEntries } from "../net/addressSet.ts"
+import { type ProxyIdentityConfig, resolveProxyIdentity } from "./proxyIdentity.ts"
 import { normalizeFingerprint } from "../tls/fingerprint.ts"
 import { redactUrl } from "./redact.ts"
 import { type Env, type ProfilePaths } from "./paths.ts"
@@ -93,6 +94,8 @@ export interface EffectiveConfig {
   /** The configured channels (none configured: no channel runs). */
   readonly channels: { readonly telegram: TelegramSettings | undefined }
   readonly file: LoadedFile
+  /** Trusted-proxy auth, Tailscale Serve identity and the Tailscale mode. */
+  readonly proxyIdentity: ProxyIdentityConfig
 }
 
 /** `channels.telegram.*`, with TELEGRAM_BOT_TOKEN as the token when the file has none. */
@@ -275,6 +278,8 @@ export const resolveConfig = (
   if (typeof discovery === "string") return discovery
   const telegram = resolveTelegram(file, env)
   if (typeof telegram === "string") return telegram
+  const proxyIdentity = resolveProxyIdentity(file, paths.configPath)
+  if (typeof proxyIdentity === "string") return proxyIdentity
   const remoteToken = nonEmpty(gw.remote?.token)
   const remotePassword = nonEmpty(gw.remote?.password)
   return {
@@ -315,7 +320,8 @@ export const resolveConfig = (
     redisUrlSource: redis === undefined ? undefined : redis.source === "env" ? "env" : "file",
     discovery,
     channels: { telegram },
-    file
+    file,
+    proxyIdentity
   }
 }
 
