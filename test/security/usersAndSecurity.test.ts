@@ -13,7 +13,7 @@ import { isLoopbackIp } from "../../src/net/ip.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
 import { GatewayServer } from "../../src/services/GatewayServer.ts"
 import { newDevice, signedConnect } from "../helpers/device.ts"
-import { connectParams, coreLayer, homeWithConfig, openMemory, serverLayer, TEST_TOKEN, testEnv } from "../helpers/testGateway.ts"
+import { connectParams, coreLayer, homeWithConfig, openMemory, serverLayer } from "../helpers/testGateway.ts"
 
 // The regression tests of USERS-AND-SECURITY.md §6, one `describe` per case, named after it.
 // Cases that other files already prove in depth are re-asserted here in their shortest form,
