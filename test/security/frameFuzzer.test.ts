@@ -227,6 +227,27 @@ describe("frame fuzzer and slow clients", () => {
       })
     }).pipe(Effect.scoped), 60_000)
 
+  it.live("an object with 170,000 keys is refused before any schema walks it (it held the event loop for seconds)", () =>
+    Effect.gen(function*() {
+      const url = yield* gateway()
+      yield* Effect.promise(async () => {
+        const peer = await authed(url)
+        const wide: Record<string, unknown> = {}
+        for (let i = 0; i < 170_000; i++) wide[`k${i}`] = i
+        peer.ws.send(JSON.stringify({ type: "req", id: "p", method: "health", params: wide }))
+        peer.ws.send(JSON.stringify({ type: "req", id: "t", method: "health", ...wide }))
+        for (const id of ["p", "t"]) {
+          const r = await peer.waitFor((f) => f.type === "res" && f.ok === false && (f.id === id || f.id === "invalid") && !f.seen, 10_000)
+          assert.notStrictEqual(typeof r, "string", `no answer to the wide frame ${id}`)
+          if (typeof r === "string") return
+          r.seen = true
+          assert.include(r.error.message, "more than 4096 keys")
+          assert.isBelow(JSON.stringify(r).length, 400, "the error reply stays small")
+        }
+        peer.ws.close()
+      })
+    }).pipe(Effect.scoped), 30_000)
+
   it.live("a client that never reads is dropped once its unsent replies pass the cap, and its socket freed", () =>
     Effect.gen(function*() {
       // A ~1 MiB config makes every config.get reply ~1 MiB, so the send buffer passes its 50 MiB cap quickly.
