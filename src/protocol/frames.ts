@@ -74,9 +74,11 @@ export interface FrameProblem {
  */
 export const decodeFrame = (text: string): Result.Result<Frame, FrameProblem> => {
   const shape = shapeProblem(text)
-  if (shape !== undefined) return Result.fail({ message: shape, id: undefined })
+  if (shape?.deep === true) return Result.fail({ message: shape.message, id: undefined })
   const parsed = Result.try(() => JSON.parse(text) as unknown)
   if (Result.isFailure(parsed)) return Result.fail({ message: "not valid JSON", id: undefined })
+  // Parsing a wide object is linear; decoding it with the schema is what must not happen.
+  if (shape !== undefined) return Result.fail({ message: shape.message, id: idOf(parsed.success) })
   const result = decodeStrict(parsed.success)
   if (Result.isSuccess(result)) return Result.succeed(result.success)
   const issue = formatIssues(result.failure.issue).issues[0]
@@ -134,7 +136,7 @@ const idOf = (value: unknown): string | undefined => {
 const MAX_OBJECT_KEYS = 4096
 
 // Why a JSON text is refused before parsing (too deep, or an object too wide), skipping string contents; one pass.
-const shapeProblem = (text: string): string | undefined => {
+const shapeProblem = (text: string): { readonly message: string; readonly deep: boolean } | undefined => {
   let depth = 0
   let inString = false
   const objectAt = new Uint8Array(MAX_FRAME_DEPTH + 2)
@@ -146,12 +148,12 @@ const shapeProblem = (text: string): string | undefined => {
       else if (c === 34) inString = false
     } else if (c === 34) inString = true
     else if (c === 123 || c === 91) {
-      if (++depth > MAX_FRAME_DEPTH) return `frame nested deeper than ${MAX_FRAME_DEPTH} levels`
+      if (++depth > MAX_FRAME_DEPTH) return { message: `frame nested deeper than ${MAX_FRAME_DEPTH} levels`, deep: true }
       objectAt[depth] = c === 123 ? 1 : 0
       commasAt[depth] = 0
     } else if (c === 125 || c === 93) depth--
     else if (c === 44 && depth > 0 && objectAt[depth] === 1 && ++commasAt[depth]! >= MAX_OBJECT_KEYS) {
-      return `frame has an object with more than ${MAX_OBJECT_KEYS} keys`
+      return { message: `frame has an object with more than ${MAX_OBJECT_KEYS} keys`, deep: false }
     }
   }
   return undefined
