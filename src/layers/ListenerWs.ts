@@ -318,13 +318,13 @@ const adaptSocket = (ws: WebSocket, request: IncomingMessage, remoteAddress: str
       }),
     bufferedAmount: () => ws.bufferedAmount,
     close: (code, reason) =>
-      Effect.sync(() => {
-        if (ws.readyState !== ws.OPEN && ws.readyState !== ws.CONNECTING) return
+      Effect.suspend(() => {
+        if (ws.readyState !== ws.OPEN && ws.readyState !== ws.CONNECTING) return Effect.void
         // A peer that does not read never completes the closing handshake (ws would wait 30 s, holding
         // the unsent bytes): drop one that is far behind at once, and any other after a short grace.
-        if (ws.bufferedAmount > MAX_PREAUTH_PAYLOAD_BYTES) return ws.terminate()
+        if (ws.bufferedAmount > MAX_PREAUTH_PAYLOAD_BYTES) return Effect.sync(() => ws.terminate())
         ws.close(code, reason)
-        setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref()
+        return Effect.asVoid(Effect.forkDetach(Effect.delay(Effect.sync(() => ws.terminate()), CLOSE_GRACE_MS)))
       }),
     allowLargeFrames: () => {
       // ws has no public per-socket limit; its receiver reads this field on every frame (pinned ws 8.23.0).
