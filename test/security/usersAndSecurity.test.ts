@@ -9,16 +9,18 @@ import { writeFileSync } from "node:fs"
 import { request } from "node:http"
 import { join } from "node:path"
 import * as Gateway from "../../src/gateway.ts"
+import { txtFor } from "../../src/discovery/records.ts"
 import { isLoopbackIp } from "../../src/net/ip.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
 import { GatewayServer } from "../../src/services/GatewayServer.ts"
 import { newDevice, signedConnect } from "../helpers/device.ts"
-import { connectParams, coreLayer, homeWithConfig, openMemory, serverLayer } from "../helpers/testGateway.ts"
+import { connectParams, coreLayer, homeWithConfig, openMemory, serverLayer, TEST_TOKEN } from "../helpers/testGateway.ts"
 
 // The regression tests of USERS-AND-SECURITY.md §6, one `describe` per case, named after it.
 // Cases that other files already prove in depth are re-asserted here in their shortest form,
-// with the file that holds the full test named in a comment. Cases 3 and parts of 4, 11 and 12
-// name surfaces gatehouse does not serve (see the report / README).
+// with the file that holds the full test named in a comment. Case 3 (the Control UI's gatewayUrl)
+// and parts of 4, 10, 11 and 12 (canvas, webhooks, /tools/invoke, session files, client-side pinning
+// from TXT) name surfaces gatehouse does not serve.
 
 const attempt = (remoteAddress: string, params: Record<string, unknown>, headers: Record<string, string> = {}) =>
   Effect.gen(function*() {
@@ -157,6 +159,63 @@ describe("§6.6 Self-declared scopes", () => {
     }).pipe(Effect.provide(coreLayer())))
 })
 
+// A local operator connection (direct loopback, shared token) with these scopes, and a caller for its RPCs.
+const localOperator = (scopes: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const { res, conn } = yield* attempt("127.0.0.1", { scopes })
+    assert.isTrue(res.ok, JSON.stringify(res.error))
+    let n = 0
+    return (method: string, params: unknown = {}) =>
+      Effect.gen(function*() {
+        const id = `call-${n++}`
+        yield* conn.push({ type: "req", id, method, params })
+        return yield* conn.nextMatching((f) => f.id === id)
+      })
+  })
+
+describe("§6.7 Token-rotation escalation", () => {
+  // Full version over real sockets: test/pairing/flows.test.ts; the policy as a property: test/pairing/policy.test.ts.
+  it.effect("a caller holding only operator.pairing cannot rotate an admin-approved device's token to operator.admin", () =>
+    Effect.gen(function*() {
+      const device = newDevice()
+      const c = yield* openMemory({ remoteAddress: "127.0.0.1" })
+      const challenge = yield* c.next
+      yield* c.push({ type: "req", id: "c", method: "connect", params: signedConnect(device, challenge.payload, { auth: { token: TEST_TOKEN }, scopes: ["operator.admin"] }) })
+      assert.isTrue((yield* c.nextMatching((f) => f.id === "c")).ok)
+      const pairer = yield* localOperator(["operator.pairing", "operator.read"])
+      const escalate = yield* pairer("device.token.rotate", { deviceId: device.deviceId, role: "operator", scopes: ["operator.admin"] })
+      assert.isFalse(escalate.ok)
+      assert.include(escalate.error.message, "device token rotation denied")
+      const admin = yield* localOperator(["operator.admin"])
+      const ok = yield* admin("device.token.rotate", { deviceId: device.deviceId, role: "operator" })
+      assert.isTrue(ok.ok, JSON.stringify(ok.error))
+      assert.isUndefined(ok.payload.token, "the bearer is echoed only to the device itself")
+    }).pipe(Effect.provide(coreLayer())))
+})
+
+describe("§6.9 Setup codes", () => {
+  // Store-level races (file, memory, PostgreSQL, two gateways): test/pairing/storeContract.ts.
+  it.effect("the setup payload holds no long-lived secret, and of 20 concurrent redemptions exactly one pairs", () =>
+    Effect.gen(function*() {
+      const admin = yield* localOperator(["operator.admin"])
+      const created = yield* admin("device.bootstrap.create", { role: "node" })
+      assert.isTrue(created.ok, JSON.stringify(created.error))
+      assert.notInclude(JSON.stringify(created.payload), TEST_TOKEN)
+      const bootstrapToken = created.payload.bootstrapToken as string
+      const results = yield* Effect.all(
+        Array.from({ length: 20 }, (_, i) =>
+          Effect.gen(function*() {
+            const c = yield* openMemory({ remoteAddress: `198.18.0.${i + 1}` })
+            const challenge = yield* c.next
+            yield* c.push({ type: "req", id: "c", method: "connect", params: signedConnect(newDevice(), challenge.payload, { role: "node", auth: { bootstrapToken } }) })
+            return yield* c.nextMatching((f) => f.id === "c")
+          })),
+        { concurrency: "unbounded" }
+      )
+      assert.lengthOf(results.filter((r) => r.ok), 1)
+    }).pipe(Effect.provide(coreLayer())))
+})
+
 describe("§6.8 Revocation and credential freshness", () => {
   // Device revocation closing live sockets: test/pairing/flows.test.ts and test/gateway/*.
   const env = homeWithConfig({ gateway: { auth: { mode: "token", token: "first-secret-0123456789" } } })
@@ -172,6 +231,16 @@ describe("§6.8 Revocation and credential freshness", () => {
       const fresh = yield* attempt("127.0.0.1", { auth: { token: "second-secret-0123456789" } })
       assert.isTrue(fresh.res.ok, JSON.stringify(fresh.res.error))
     }).pipe(Effect.provide(coreLayer({ token: undefined }, env))))
+})
+
+describe("§6.10 Discovery spoofing and leakage", () => {
+  // The endpoint from SRV + A, never from TXT: test/discovery/records.test.ts; a failing responder: test/e2e/mdns.test.ts.
+  it("TXT in the default (minimal) mode carries no cliPath and no sshPort, and never a secret or a path", () => {
+    const txt = Object.fromEntries(txtFor({ mode: "minimal", displayName: "box", lanHost: "box.local", gatewayPort: 18789, sshPort: 2222, cliPath: "/usr/bin/gatehouse" }))
+    assert.notProperty(txt, "cliPath")
+    assert.notProperty(txt, "sshPort")
+    assert.notMatch(JSON.stringify(txt), /\/usr|token|password/i)
+  })
 })
 
 describe("§6.11 Explicit URL overrides and SSRF", () => {
