@@ -8,6 +8,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
 import { spawn } from "node:child_process"
 import { resolveProgram } from "./programResolve.ts"
 import { killMarked, newRunMarker, pidNamespacePrefix, RUN_MARKER_ENV } from "./runTracker.ts"
@@ -154,7 +155,12 @@ export const runProgram = (program: string, params: RunParams, containment: Cont
       if (Result.isFailure(group) && child.exitCode === null) child.kill("SIGKILL")
     })
     // Whatever the command started and left behind, in or out of its group, ends with it.
-    const sweep = Effect.sync(() => killMarked(marker))
+    // Swept again until a pass finds nothing: a process may fork during a pass, and a killed one
+    // stays visible until the kernel has ended it. Bounded: at most 50 passes, 10 ms apart.
+    const sweep = Effect.sync(() => killMarked(marker)).pipe(
+      Effect.repeat({ while: (killed) => killed > 0, schedule: Schedule.spaced("10 millis"), times: 50 }),
+      Effect.asVoid
+    )
     const stopReading = Effect.sync(() => {
       child.stdout.destroy()
       child.stderr.destroy()

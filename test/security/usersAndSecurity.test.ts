@@ -77,23 +77,28 @@ describe("§6.2 Loopback brute force and limiter bypasses", () => {
       assert.strictEqual((yield* attempt("::ffff:1.2.3.4", {})).res.error.details.code, "AUTH_RATE_LIMITED")
     }).pipe(Effect.provide(coreLayer())))
 
-  it.effect("(c) wrong bootstrap tokens and forged device signatures are counted too", () =>
+  it.effect("(c) wrong bootstrap tokens and forged device signatures are counted too, each under its own kind", () =>
     Effect.gen(function*() {
       const device = newDevice()
-      for (let i = 0; i < 5; i++) {
-        const c = yield* openMemory({ remoteAddress: "192.0.2.44" })
-        const challenge = yield* c.next
-        yield* c.push({ type: "req", id: "c", method: "connect", params: signedConnect(device, challenge.payload, { auth: { bootstrapToken: `guess-${i}` } }) })
-        assert.isFalse((yield* c.nextMatching((f) => f.id === "c")).ok)
-      }
-      for (let i = 0; i < 5; i++) {
-        const c = yield* openMemory({ remoteAddress: "192.0.2.44" })
-        const challenge = yield* c.next
-        const params = signedConnect(device, challenge.payload)
-        yield* c.push({ type: "req", id: "c", method: "connect", params: { ...params, device: { ...params.device, signature: Buffer.alloc(64, i).toString("base64url") } } })
-        assert.isFalse((yield* c.nextMatching((f) => f.id === "c")).ok)
-      }
-      assert.strictEqual((yield* attempt("192.0.2.44", {})).res.error.details.code, "AUTH_RATE_LIMITED")
+      const guessCode = (i: number) =>
+        Effect.gen(function*() {
+          const c = yield* openMemory({ remoteAddress: "192.0.2.44" })
+          const challenge = yield* c.next
+          yield* c.push({ type: "req", id: "c", method: "connect", params: signedConnect(device, challenge.payload, { auth: { bootstrapToken: `guess-${i}` } }) })
+          return yield* c.nextMatching((f) => f.id === "c")
+        })
+      const forge = (i: number) =>
+        Effect.gen(function*() {
+          const c = yield* openMemory({ remoteAddress: "192.0.2.45" })
+          const challenge = yield* c.next
+          const params = signedConnect(device, challenge.payload)
+          yield* c.push({ type: "req", id: "c", method: "connect", params: { ...params, device: { ...params.device, signature: Buffer.alloc(64, i).toString("base64url") } } })
+          return yield* c.nextMatching((f) => f.id === "c")
+        })
+      for (let i = 0; i < 10; i++) assert.isFalse((yield* guessCode(i)).ok)
+      assert.strictEqual((yield* guessCode(10)).error.details.code, "AUTH_RATE_LIMITED")
+      for (let i = 0; i < 10; i++) assert.isFalse((yield* forge(i)).ok)
+      assert.strictEqual((yield* forge(10)).error.details.code, "AUTH_RATE_LIMITED")
     }).pipe(Effect.provide(coreLayer())))
 })
 
