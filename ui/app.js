@@ -13,13 +13,21 @@ const SESSION_KEY = "main"
 const MAX_LOG_LINES = 500
 const MAX_CHAT_MESSAGES = 200
 
-// `#token=…` (as `openclaw dashboard` and `gatehouse dashboard --with-token` pass it): read once, then removed from
-// the address bar and history at once. It lives in memory only and is sent only inside the WebSocket connect frame.
+// `#token=…` (as `openclaw dashboard` and `gatehouse dashboard --with-token` pass it): read once and taken out of
+// the address bar. It is never used by itself: any page can link here with a token of its choosing, and each wrong
+// one would count against this host's limiter key. It fills the token field, and the person presses Connect.
 const fragment = new URLSearchParams(location.hash.slice(1))
-if (fragment.has("token")) {
-  gw.setToken(fragment.get("token") ?? "")
+const linkToken = fragment.get("token")
+if (linkToken !== null) {
   history.replaceState(null, "", location.pathname + location.search)
+  if (linkToken !== "") {
+    $("token").value = linkToken
+    $("token-note").hidden = false
+  }
 }
+
+// This browser's device id, to mark its own pairing request among the others.
+let ownDeviceId
 
 const errorText = (e) => `${e?.code ?? "ERROR"}: ${e?.message ?? String(e)}`
 
@@ -70,6 +78,7 @@ $("token-form").addEventListener("submit", (e) => {
   const token = $("token").value.trim()
   if (token !== "") gw.setToken(token)
   $("token").value = ""
+  $("token-note").hidden = true
   gw.start()
 })
 
@@ -184,7 +193,7 @@ const refreshDevices = async () => {
       ["request", "device", "client", "asks for", "from", "", ""],
       (list.pending ?? []).map((r) => [
         r.requestId.slice(0, 8),
-        h("span", { title: r.deviceId }, r.displayName ?? r.deviceId.slice(0, 12)),
+        h("span", { title: r.deviceId }, r.displayName ?? r.deviceId.slice(0, 12), r.deviceId === ownDeviceId ? h("strong", { class: "own" }, " (this browser)") : undefined),
         `${r.clientId} (${[r.platform, r.deviceFamily].filter(Boolean).join(" / ")})`,
         `${r.role}${r.scopes?.length ? `: ${r.scopes.join(", ")}` : ""}${r.isRepair ? " (repair)" : ""}`,
         r.remoteIp ?? "",
@@ -330,7 +339,11 @@ setInterval(() => {
 }, 5000)
 
 loadOrCreateIdentity()
-  .then((d) => ($("device-id").textContent = d.deviceId))
+  .then((d) => {
+    ownDeviceId = d.deviceId
+    $("device-id").textContent = d.deviceId
+  })
   .catch((e) => ($("device-id").textContent = `unavailable: ${e.message}`))
-gw.start()
+// With a token from a link waiting for the person's click, nothing connects before it.
+if (linkToken === null || linkToken === "") gw.start()
 pollLogs()

@@ -1,5 +1,12 @@
 // Tiny DOM helpers: every string goes in as text (never as HTML), so nothing a
-// node, device or channel reports can inject markup into the page.
+// node, device or channel reports can inject markup into the page, and through
+// `shown`, so no control or bidi character can reorder or disguise what it says.
+
+// C0 controls but tab and newline, DEL, C1 controls and the bidi overrides, marks and isolates.
+const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+/** A string as a person should see it: hidden and reordering characters shown as U+FFFD. */
+export const shown = (text) => String(text).replace(HIDDEN, "\ufffd")
 
 /** Builds an element: h("td", { class: "x", onclick }, "text", child, …). */
 export const h = (tag, attrs = {}, ...children) => {
@@ -7,11 +14,11 @@ export const h = (tag, attrs = {}, ...children) => {
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue
     if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v)
-    else el.setAttribute(k, v === true ? "" : String(v))
+    else el.setAttribute(k, v === true ? "" : k === "title" ? shown(v) : String(v))
   }
   for (const c of children.flat()) {
     if (c === undefined || c === null || c === false) continue
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)))
+    el.append(c instanceof Node ? c : document.createTextNode(shown(c)))
   }
   return el
 }

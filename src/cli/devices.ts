@@ -2,6 +2,7 @@
  * `gatehouse devices …`: list, approve, reject, remove, rotate and revoke paired
  * devices on the gateway this host reaches (the same target rules as `health`).
  */
+import { printable } from "../text/printable.ts"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
@@ -29,7 +30,9 @@ const age = (now: number, ts: number) => {
   const s = Math.max(0, Math.round((now - ts) / 1000))
   return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h`
 }
-const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
+// Every cell is made printable: names and client ids are whatever the device sent.
+const table = (raw: ReadonlyArray<ReadonlyArray<string>>) => {
+  const rows = raw.map((r) => r.map((c) => printable(c, 64)))
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
   return rows.map((r) => "  " + r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")
 }
@@ -79,7 +82,7 @@ const approve = Command.make(
           return yield* new ConfigError({
             reason: "invalid",
             message: `${listing.pending.length} requests are pending; --latest approves only when there is one. Pick one:\n` +
-              listing.pending.map((p) => `  gatehouse devices approve ${p.requestId}   # ${p.displayName ?? p.clientId} ${p.role} from ${p.remoteIp ?? "?"}`).join("\n")
+              listing.pending.map((p) => `  gatehouse devices approve ${p.requestId}   # ${printable(p.displayName ?? p.clientId, 64)} ${p.role} from ${p.remoteIp ?? "?"}`).join("\n")
           })
         }
         requestId = listing.pending[0]!.requestId

@@ -2,6 +2,7 @@
  * `gatehouse nodes …` and `gatehouse node run`: list and describe nodes, approve
  * their command surfaces, and invoke their commands.
  */
+import { printable } from "../text/printable.ts"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
@@ -35,7 +36,7 @@ const findNode = (flags: Flags, ref: string) =>
         return Effect.fail(new ConfigError({
           reason: "invalid",
           message: `"${ref}" could mean ${resolved.candidates.length} nodes; use the full id of one of them:\n` +
-            resolved.candidates.map((n) => `  ${n.nodeId}  ${n.displayName ?? "-"}`).join("\n")
+            resolved.candidates.map((n) => `  ${n.nodeId}  ${printable(n.displayName ?? "-", 64)}`).join("\n")
         }))
     }
   })
@@ -54,7 +55,7 @@ const list = Command.make("list", targetFlags, (flags) =>
     yield* Console.log([
       `Known: ${nodes.length} · Paired: ${nodes.filter((n) => n.paired).length} · Connected: ${connected}`,
       ...nodes.map((n) =>
-        `  ${short(n.nodeId)}  ${(n.displayName ?? "-").padEnd(16)} ${(n.platform ?? "?").padEnd(8)} ${n.connected ? "connected" : "offline  "} ` +
+        `  ${short(n.nodeId)}  ${printable(n.displayName ?? "-", 64).padEnd(16)} ${printable(n.platform ?? "?", 32).padEnd(8)} ${n.connected ? "connected" : "offline  "} ` +
         `${n.paired ? "paired" : "unpaired"}  ${n.invokableCommands.length > 0 ? n.invokableCommands.join(",") : "(no invokable commands)"}` +
         (n.pendingRequestId === undefined ? "" : `  pending: gatehouse nodes approve ${n.pendingRequestId}`)
       )
@@ -67,7 +68,7 @@ const pending = Command.make("pending", targetFlags, (flags) =>
     if (flags.json) return yield* printJson(listing)
     if (listing.pending.length === 0) return yield* Console.log("No pending node pairing requests.")
     yield* Console.log(listing.pending.map((p) =>
-      `${p.requestId}  ${short(p.nodeId)}  ${p.displayName ?? p.clientId ?? "-"}  commands: ${p.commands.join(",") || "-"}  needs: ${p.requiredApproveScopes.join("+")}`
+      `${p.requestId}  ${short(p.nodeId)}  ${printable(p.displayName ?? p.clientId ?? "-", 64)}  commands: ${printable(p.commands.join(","), 512) || "-"}  needs: ${p.requiredApproveScopes.join("+")}`
     ).join("\n") + "\nApprove with: gatehouse nodes approve <requestId>")
   }), flags.json)).pipe(withTransport, Command.withDescription("List pending node pairing requests"))
 

@@ -3,7 +3,9 @@
  * CLI's under `<stateDir>/node/identity/`: removing or re-pairing one never
  * locks out the other. A node host set up before identities were split (the
  * shared identity holds a `node` token) adopts that identity once, so it keeps
- * its pairing instead of asking for approval again.
+ * its pairing instead of asking for approval again; its node tokens then leave
+ * the CLI's store. The two still share that one key until either is paired
+ * again, which `gatehouse doctor` does not force: re-pairing is the owner's call.
  */
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
@@ -40,7 +42,12 @@ const adoptShared = (stateDir: string, nodeDir: string) =>
       try: () => readFile(identityPath(stateDir), "utf8"),
       catch: (e) => new Error(`cannot adopt the shared device identity for the node host: ${(e as Error).message}`)
     })
-    yield* writeFileAtomic(identityPath(nodeDir), shared)
+    // Tokens first, the identity last: the identity file is what marks the adoption done, so a crash in
+    // between adopts again on the next start instead of leaving the node without its tokens.
     yield* writeFileAtomic(deviceAuthPath(nodeDir), JSON.stringify({ version: 1, deviceId: store.deviceId, tokens: Object.fromEntries(nodeTokens) }, null, 2) + "\n")
+    yield* writeFileAtomic(identityPath(nodeDir), shared)
+    // The CLI never uses a node token: it leaves the shared store once the node host holds it.
+    const rest = Object.entries(store.tokens).filter(([, t]) => !(typeof t === "object" && t !== null && (t as { role?: unknown }).role === "node"))
+    yield* writeFileAtomic(deviceAuthPath(stateDir), JSON.stringify({ ...store, tokens: Object.fromEntries(rest) }, null, 2) + "\n")
     yield* Effect.logInfo(`node host: kept its existing pairing (device ${String(store.deviceId).slice(0, 12)}…) under ${nodeDir}`)
   })

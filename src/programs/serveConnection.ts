@@ -34,7 +34,7 @@ import type { EventOptions, LiveConnection } from "../connections/liveConnection
 import { Auth } from "../services/Auth.ts"
 import { ConnectionHub } from "../services/ConnectionHub.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
-import { GatewayInfo } from "../services/GatewayInfo.ts"
+import { GatewayInfo, healthFor } from "../services/GatewayInfo.ts"
 import { NodeRegistry } from "../services/NodeRegistry.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 import { toWire } from "./wireErrors.ts"
@@ -187,7 +187,7 @@ const runSession = Effect.fnUntraced(function*(
     snapshot: {
       // Presence names clients and their addresses: only for those allowed to read it.
       presence: satisfies(principal.scopes, "operator.read") && principal.role === "operator" ? yield* hub.presence : [],
-      health: yield* info.health,
+      health: healthFor(yield* info.health, satisfies(principal.scopes, "operator.read")),
       stateVersion: yield* hub.stateVersion,
       uptimeMs: yield* info.uptimeMs
     },

@@ -26,6 +26,17 @@ export interface HealthSummary {
   readonly eventLoop: EventLoopHealth
 }
 
+/**
+ * The summary as `health` shows it to a caller: the event-loop figures (how
+ * loaded the host is) only to those who may read the gateway's state
+ * (`operator.read`); `health` itself is open to every connection.
+ */
+export const healthFor = (summary: HealthSummary, canRead: boolean): HealthSummary | Omit<HealthSummary, "eventLoop"> => {
+  if (canRead) return summary
+  const { eventLoop: _, ...rest } = summary
+  return rest
+}
+
 /** How the gateway process is doing, sampled when asked. */
 export interface ProcessVitals {
   readonly uptimeMs: number

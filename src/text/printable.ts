@@ -1,11 +1,12 @@
 /**
- * Strings from the network (mDNS names, TXT hints, a gateway's answers) shown to
- * a person: control characters are replaced, so a peer cannot move the cursor,
- * hide text (ANSI escapes) or forge lines on the terminal.
+ * Strings from the network (mDNS names, TXT hints, a gateway's answers, names
+ * clients gave themselves) shown to a person: control characters and bidi
+ * overrides are replaced, so a peer cannot move the cursor, hide text (ANSI
+ * escapes), forge lines, or reorder what the reader sees (U+202E).
  */
 
-/** `text` with every C0/C1 control character (and DEL) shown as U+FFFD, cut to `max` characters. */
+/** `text` with every C0/C1 control character, DEL and bidi control shown as U+FFFD, cut to `max` characters. */
 export const printable = (text: string, max = 256): string => {
-  const cleaned = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "\ufffd")
+  const cleaned = text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "\ufffd")
   return cleaned.length <= max ? cleaned : `${cleaned.slice(0, max - 1)}…`
 }

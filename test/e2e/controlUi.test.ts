@@ -142,6 +142,10 @@ describe.runIf(available)("the Control UI in headless Chromium", () => {
     // The token travels in the fragment, as `gatehouse dashboard --with-token` prints it; the page removes it at once.
     await page.goto(`http://127.0.0.1:${port}/#token=${token}`)
     assert.strictEqual(new URL(page.url()).hash, "")
+    // A token from a link is never used by itself (any site can link here): it waits in the field for a click.
+    await page.locator("#token-note").waitFor({ state: "visible" })
+    assert.notStrictEqual(await page.locator("#conn").getAttribute("data-state"), "pairing")
+    await page.locator("#connect").click()
     const pairing = page.locator("#pairing")
     await pairing.waitFor({ state: "visible", timeout: 20_000 })
     const requestId = await waitFor(async () => (await pairing.getAttribute("data-request-id")) || undefined)
@@ -182,11 +186,16 @@ describe.runIf(available)("the Control UI in headless Chromium", () => {
   it("approves another device's pending request from the page", async () => {
     const other = newDevice()
     const refused = await Effect.runPromise(Effect.scoped(Effect.flatMap(openWs(`ws://127.0.0.1:${port}`, { "x-forwarded-for": "203.0.113.44" }), (c) =>
-      connectDevice(c, other, { auth: { token }, client: { displayName: "kitchen tablet" } }))))
+      connectDevice(c, other, { auth: { token }, client: { displayName: "kitchen tablet \u202eresworb siht" } }))))
     assert.strictEqual(refused.error.details.code, "PAIRING_REQUIRED")
     const requestId = refused.error.details.requestId as string
     const approve = page.locator(`#devices button.approve[data-request-id="${requestId}"]`)
     await approve.waitFor({ timeout: 15_000 })
+    // A name cannot reorder itself into "this browser": the bidi override is shown, not obeyed.
+    const row = (await approve.locator("xpath=ancestor::tr").textContent())!
+    assert.include(row, "kitchen tablet \ufffdresworb siht")
+    assert.notInclude(row, "\u202e")
+    assert.notInclude(row, "(this browser)")
     await approve.click()
     await approve.waitFor({ state: "detached", timeout: 15_000 })
     const listed = JSON.parse((await cli(port, "devices", "list", "--json")).stdout)

@@ -100,6 +100,7 @@ describe.runIf(available)("the Control UI's WebChat and live log, in OpenClaw's 
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] })
     page = await browser.newPage()
     await page.goto(`http://127.0.0.1:${port}/#token=stand-in-token`)
+    await page.locator("#connect").click()
     await page.locator("#conn[data-state=connected]").waitFor({ timeout: 20_000 })
   }, 60_000)
 

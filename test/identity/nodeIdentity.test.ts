@@ -29,8 +29,23 @@ describe("the node host's own identity", () => {
       const nodeDir = nodeStateDir(dir)
       assert.strictEqual(yield* loadDeviceToken(nodeDir, node.deviceId, "node", "ws://127.0.0.1:18789"), "node-token")
       assert.isUndefined(yield* loadDeviceToken(nodeDir, node.deviceId, "operator", "ws://127.0.0.1:18789"))
+      // The node token left the CLI's store; the CLI keeps its operator token.
+      assert.isUndefined(yield* loadDeviceToken(dir, shared.deviceId, "node", "ws://127.0.0.1:18789"))
+      assert.strictEqual(yield* loadDeviceToken(dir, shared.deviceId, "operator", "ws://127.0.0.1:18789"), "operator-token")
       assert.strictEqual(statSync(deviceAuthPath(nodeDir)).mode & 0o777, 0o600)
       assert.strictEqual(statSync(identityPath(nodeDir)).mode & 0o777, 0o600)
+    }))
+
+  it.effect("a crash after the tokens but before the identity adopts again on the next start, losing nothing", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const shared = yield* loadOrCreateIdentity(dir)
+      yield* saveDeviceToken(dir, shared.deviceId, "node", "node-token", [], "ws://127.0.0.1:18789")
+      // What the first attempt left: the node's token file, but no identity yet.
+      yield* saveDeviceToken(nodeStateDir(dir), shared.deviceId, "node", "node-token", [], "ws://127.0.0.1:18789")
+      const node = yield* loadNodeIdentity(dir)
+      assert.strictEqual(node.deviceId, shared.deviceId)
+      assert.strictEqual(yield* loadDeviceToken(nodeStateDir(dir), node.deviceId, "node", "ws://127.0.0.1:18789"), "node-token")
     }))
 
   it.effect("a shared identity that was never a node is not adopted", () =>

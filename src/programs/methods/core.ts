@@ -12,7 +12,8 @@ import { ChannelRunner } from "../../services/ChannelRunner.ts"
 import { ConnectionHub } from "../../services/ConnectionHub.ts"
 import { Discovery } from "../../services/Discovery.ts"
 import { GatewayConfig } from "../../services/GatewayConfig.ts"
-import { GatewayInfo } from "../../services/GatewayInfo.ts"
+import { GatewayInfo, healthFor } from "../../services/GatewayInfo.ts"
+import { satisfies } from "../../protocol/scopes.ts"
 import { HostIdentity } from "../../services/HostIdentity.ts"
 import { Listener } from "../../services/Listener.ts"
 import { GATEHOUSE_VERSION } from "../../version.ts"
@@ -28,7 +29,11 @@ export const handlers = Effect.gen(function*() {
   const { address } = yield* Listener
   return declaredIn(GatewayRpcs)({
     // A copy as a plain object: the summary is an interface, which an open record type does not accept.
-    "health": () => Effect.map(info.health, (summary) => ({ ...summary })),
+    "health": () =>
+      Effect.gen(function*() {
+        const caller = yield* CurrentCaller
+        return { ...healthFor(yield* info.health, satisfies(caller.scopes, "operator.read")) }
+      }),
     "status": () =>
       Effect.gen(function*() {
         const caller = yield* CurrentCaller
