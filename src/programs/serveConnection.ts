@@ -14,7 +14,7 @@ import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
 import { addressSet } from "../net/addressSet.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
-import { FrameRouter } from "../services/FrameRouter.ts"
+import { FrameRouter, type FrameRouterShape } from "../services/FrameRouter.ts"
 import { type ConnectParams, ConnectParams as ConnectParamsSchema, type HelloOk, negotiateProtocol } from "../protocol/connect.ts"
 import {
   CloseCode,
@@ -196,9 +196,16 @@ const runSession = Effect.fnUntraced(function*(
     yield* Effect.logDebug("client connected").pipe(
       Effect.annotateLogs({ connId, client: params.client.id, mode: params.client.mode, remote: conn.remoteAddress })
     )
+    // Requests are dispatched in the socket's callback where the transport allows it (no queue hop,
+    // arrival order kept: each one is submitted before the next frame is read); the loop then only
+    // waits for the end. A request never waits for an earlier one's answer either way.
+    if (conn.deliverTo !== undefined) {
+      const run = Effect.runForkWith(yield* Effect.context<never>())
+      conn.deliverTo((text) => void run(handleRequest(conn, clientId, router, text)))
+    }
     while (true) {
       const text = yield* Queue.take(conn.incoming)
-      yield* handleRequest(conn, clientId, text)
+      yield* handleRequest(conn, clientId, router, text)
     }
   }).pipe(
     Effect.catchIf(Cause.isDone, () => Effect.void),
@@ -208,7 +215,7 @@ const runSession = Effect.fnUntraced(function*(
   )
 })
 
-const handleRequest = (conn: Conn, clientId: number, text: string) =>
+const handleRequest = (conn: Conn, clientId: number, router: FrameRouterShape, text: string): Effect.Effect<void> =>
   Effect.gen(function*() {
     const decoded = decodeRequest(text)
     if (Result.isFailure(decoded)) {
@@ -223,7 +230,6 @@ const handleRequest = (conn: Conn, clientId: number, text: string) =>
       return yield* sendError(conn, frame.id, invalidRequest("connect is only valid as the first request").toShape())
     }
     if (!served.has(frame.method)) return yield* sendError(conn, frame.id, unknownMethod(frame.method).toShape())
-    const router = yield* FrameRouter
     const accepted = yield* router.submit(clientId, frame)
     if (!accepted) {
       yield* sendError(conn, frame.id, invalidRequest(`duplicate request id ${frame.id}: an earlier request with this id is still running`).toShape())
