@@ -215,26 +215,24 @@ const runSession = Effect.fnUntraced(function*(
   )
 })
 
-const handleRequest = (conn: Conn, clientId: number, router: FrameRouterShape, text: string): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    const decoded = decodeRequest(text)
-    if (Result.isFailure(decoded)) {
-      return yield* sendError(conn, decoded.failure.id ?? "invalid", invalidRequest(`invalid request frame: ${decoded.failure.message}`).toShape())
-    }
-    const frame = decoded.success
-    if (frame.type !== "req") {
-      const id = frame.type === "res" ? frame.id : "invalid"
-      return yield* sendError(conn, id, invalidRequest(`invalid request frame: clients send only "req" frames, got "${frame.type}"`).toShape())
-    }
-    if (frame.method === "connect") {
-      return yield* sendError(conn, frame.id, invalidRequest("connect is only valid as the first request").toShape())
-    }
-    if (!served.has(frame.method)) return yield* sendError(conn, frame.id, unknownMethod(frame.method).toShape())
-    const accepted = yield* router.submit(clientId, frame)
-    if (!accepted) {
-      yield* sendError(conn, frame.id, invalidRequest(`duplicate request id ${frame.id}: an earlier request with this id is still running`).toShape())
-    }
-  })
+// A plain function rather than a generator: it runs once per request frame.
+const handleRequest = (conn: Conn, clientId: number, router: FrameRouterShape, text: string): Effect.Effect<void> => {
+  const decoded = decodeRequest(text)
+  if (Result.isFailure(decoded)) {
+    return sendError(conn, decoded.failure.id ?? "invalid", invalidRequest(`invalid request frame: ${decoded.failure.message}`).toShape())
+  }
+  const frame = decoded.success
+  if (frame.type !== "req") {
+    const id = frame.type === "res" ? frame.id : "invalid"
+    return sendError(conn, id, invalidRequest(`invalid request frame: clients send only "req" frames, got "${frame.type}"`).toShape())
+  }
+  if (frame.method === "connect") return sendError(conn, frame.id, invalidRequest("connect is only valid as the first request").toShape())
+  if (!served.has(frame.method)) return sendError(conn, frame.id, unknownMethod(frame.method).toShape())
+  return Effect.flatMap(router.submit(clientId, frame), (accepted) =>
+    accepted
+      ? Effect.void
+      : sendError(conn, frame.id, invalidRequest(`duplicate request id ${frame.id}: an earlier request with this id is still running`).toShape()))
+}
 
 interface Handshake {
   readonly frame: RequestFrame
