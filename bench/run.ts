@@ -5,7 +5,7 @@
 // Figures: (a) round trips/s of `last-heartbeat` and `health`, sequential and 16 in flight on one
 // connection, with server CPU µs per operation (/proc/<pid>/stat utime+stime); (b) signed handshakes/s
 // (challenge → Ed25519-signed connect → hello-ok → close); (c) N concurrent node connections: RSS per
-// connection and node.invoke p50/p99 at a fixed rate spread over them (first repetition only);
+// connection (after a forced GC) and node.invoke p50/p99 at a fixed rate spread over them (first repetition only);
 // (d) start to listening, idle RSS, RSS after the load has gone (after a forced GC).
 // Writes bench/results/latest.json. The machine may be shared: read ratios, not absolute numbers.
 import { type ChildProcess, execSync, spawn, spawnSync } from "node:child_process"
@@ -230,6 +230,8 @@ const nodesLoad = async (s: Server, identities: ReadonlyArray<Identity>) => {
   }
   await Promise.all(Array.from({ length: 32 }, opener))
   const connectSec = (performance.now() - t0) / 1000
+  // What the connections hold, not the garbage left by connecting them: a full GC first (our servers' hook).
+  if (s.kind !== "openclaw") s.child.kill("SIGUSR2")
   await sleep(1000)
   const rssPerConnKiB = (rssKiB(s.pid) - rss0) / identities.length
   // Four operator connections share the load: gatehouse caps one caller at 64 invokes in flight.
