@@ -1,11 +1,11 @@
 // Benchmark harness (not part of `npm test`): gatehouse (the bundle dist/gatehouse.mjs) against a raw
 // `ws` baseline speaking the same frames with the same sizes (bench/rawServer.mjs), interleaved in one
 // run, R repetitions, medians and ratios of medians. Optionally an OpenClaw gateway as a third column.
-//   npm run bench -- [--reps 5] [--nodes 1000] [--rate 500] [--seconds 5] [--peer openclaw]
+//   npm run bench -- [--reps 5] [--nodes 1000] [--rate 1000] [--seconds 5] [--peer openclaw]
 // Figures: (a) round trips/s of `last-heartbeat` and `health`, sequential and 16 in flight on one
 // connection, with server CPU µs per operation (/proc/<pid>/stat utime+stime); (b) signed handshakes/s
 // (challenge → Ed25519-signed connect → hello-ok → close); (c) N concurrent node connections: RSS per
-// connection and node.invoke p50/p99 at a fixed rate spread over them (first repetition only);
+// connection (after a forced GC) and node.invoke p50/p99 at a fixed rate spread over them (first repetition only);
 // (d) start to listening, idle RSS, RSS after the load has gone (after a forced GC).
 // Writes bench/results/latest.json. The machine may be shared: read ratios, not absolute numbers.
 import { type ChildProcess, execSync, spawn, spawnSync } from "node:child_process"
@@ -21,7 +21,7 @@ const { values: opts } = parseArgs({
   options: {
     reps: { type: "string", default: "5" },
     nodes: { type: "string", default: "1000" },
-    rate: { type: "string", default: "500" },
+    rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "5" },
     seq: { type: "string", default: "3000" },
     conc: { type: "string", default: "8000" },
@@ -37,8 +37,33 @@ const seqCount = Number(opts.seq)
 const concCount = Number(opts.conc)
 const handshakeCount = Number(opts.handshakes)
 const root = new URL("..", import.meta.url).pathname
+
+// N node connections need N descriptors in this process and in the server (which inherits the limit):
+// below that, re-run under a shell that raises the soft limit (up to the hard one), or say what is needed.
+{
+  const needed = nodeCount + 1024
+  const [soft, hard] = fdLimits()
+  if (soft < needed) {
+    if (process.env.GATEHOUSE_BENCH_FD_RAISED === "1" || hard < needed) {
+      process.stderr.write(
+        `--nodes ${nodeCount} needs ${needed} open files per process; the limit here is ${soft} (hard ${hard}). ` +
+          `Raise it (ulimit -n ${needed}, or LimitNOFILE / limits.conf for the hard limit) and run again.\n`
+      )
+      process.exit(2)
+    }
+    const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ")
+    const r = spawnSync("sh", ["-c", `ulimit -n ${needed} && exec ${argv}`], { stdio: "inherit", env: { ...process.env, GATEHOUSE_BENCH_FD_RAISED: "1" } })
+    process.exit(r.status ?? 1)
+  }
+}
 const token = "bench-token-5e9d0c2a"
 const CLK_TCK = Number(execSync("getconf CLK_TCK").toString().trim()) || 100
+// This process's open-file limits (soft, hard) from /proc; Infinity when unlimited or unreadable.
+function fdLimits(): [number, number] {
+  const line = existsSync("/proc/self/limits") ? readFileSync("/proc/self/limits", "utf8").split("\n").find((l) => l.startsWith("Max open files")) : undefined
+  const [soft, hard] = (line?.trim().split(/\s+/).slice(3, 5) ?? []).map((v) => (v === "unlimited" ? Infinity : Number(v)))
+  return [soft === undefined || Number.isNaN(soft) ? Infinity : soft, hard === undefined || Number.isNaN(hard) ? Infinity : hard]
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const log = (s: string) => process.stderr.write(`${s}\n`)
 
@@ -205,6 +230,8 @@ const nodesLoad = async (s: Server, identities: ReadonlyArray<Identity>) => {
   }
   await Promise.all(Array.from({ length: 32 }, opener))
   const connectSec = (performance.now() - t0) / 1000
+  // What the connections hold, not the garbage left by connecting them: a full GC first (our servers' hook).
+  if (s.kind !== "openclaw") s.child.kill("SIGUSR2")
   await sleep(1000)
   const rssPerConnKiB = (rssKiB(s.pid) - rss0) / identities.length
   // Four operator connections share the load: gatehouse caps one caller at 64 invokes in flight.

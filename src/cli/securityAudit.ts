@@ -16,6 +16,7 @@ import { audit, type Finding, octal, type StatePath } from "../config/audit.ts"
 import { generatedTokenPath } from "../config/resolve.ts"
 import { deviceAuthPath } from "../identity/deviceAuthStore.ts"
 import { identityPath } from "../identity/deviceIdentity.ts"
+import { journalPath } from "../fs/journalStore.ts"
 import { nodeStateDir } from "../identity/nodeIdentity.ts"
 import { nodePairingPath, pairingPath } from "../layers/PairingStoreFile.ts"
 import { pinsPath } from "../layers/PinStoreFile.ts"
@@ -124,8 +125,10 @@ const statePaths = (stateDir: string, configPath: string, tokenPath: string, tls
     entry(tokenPath, "the gateway token", "file"),
     entry(join(stateDir, "devices"), "the device pairing directory", "dir"),
     entry(pairingPath(stateDir), "the device pairing file", "file"),
+    entry(journalPath(pairingPath(stateDir)), "the device pairing journal", "file"),
     entry(join(stateDir, "nodes"), "the node pairing directory", "dir"),
     entry(nodePairingPath(stateDir), "the node pairing file", "file"),
+    entry(journalPath(nodePairingPath(stateDir)), "the node pairing journal", "file"),
     entry(join(stateDir, "identity"), "the identity directory", "dir"),
     entry(identityPath(stateDir), "the CLI's device key", "file"),
     entry(deviceAuthPath(stateDir), "the CLI's device tokens", "file"),

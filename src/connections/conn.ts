@@ -23,6 +23,12 @@ export interface Conn {
   readonly close: (code: number, reason: string) => Effect.Effect<void>
   /** Raises the receive limit from the pre-auth size to the post-auth size. */
   readonly allowLargeFrames: () => void
+  /**
+   * From now on hands each text frame to `handle` in the socket's own callback
+   * instead of queueing it (frames already queued go first, in order), so a request
+   * costs no fiber wake-up; `incoming` then only ends. Absent: frames stay queued.
+   */
+  readonly deliverTo?: (handle: (text: string) => void) => void
 }
 
 const PROXY_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip"]

@@ -9,6 +9,7 @@ import { MethodAccess } from "../protocol/access.ts"
 import { Authorize, type Caller, CurrentCaller } from "../protocol/authorize.ts"
 import { GatewayError, missingScope, unauthorizedRole } from "../protocol/errors.ts"
 import { satisfies } from "../protocol/scopes.ts"
+import type { LiveConnection } from "../connections/liveConnection.ts"
 import { ConnectionHub } from "../services/ConnectionHub.ts"
 
 /** Decides whether a caller may use a method; returns the refusal or undefined. */
@@ -28,22 +29,34 @@ export const layer = Layer.effect(
   Authorize,
   Effect.gen(function*() {
     const hub = yield* ConnectionHub
+    // Per connection, computed once: the caller, and each method's verdict (a principal never changes
+    // within a connection). Weakly held, so a closed connection's entry goes with it.
+    const perConnection = new WeakMap<LiveConnection, { readonly caller: Caller; readonly verdicts: Map<string, GatewayError | undefined> }>()
     return Authorize.of((effect, { client, rpc }) => {
       const connection = hub.byClientId(client.id)
       if (connection === undefined) {
         return Effect.fail(new GatewayError({ code: "UNAVAILABLE", message: "connection is closing" }))
       }
-      const caller: Caller = {
-        connId: connection.connId,
-        role: connection.principal.role,
-        scopes: connection.principal.scopes,
-        authMethod: connection.principal.method,
-        clientId: connection.client.id,
-        clientMode: connection.client.mode,
-        deviceId: connection.principal.deviceId
+      let known = perConnection.get(connection)
+      if (known === undefined) {
+        const caller: Caller = {
+          connId: connection.connId,
+          role: connection.principal.role,
+          scopes: connection.principal.scopes,
+          authMethod: connection.principal.method,
+          clientId: connection.client.id,
+          clientMode: connection.client.mode,
+          deviceId: connection.principal.deviceId
+        }
+        known = { caller, verdicts: new Map() }
+        perConnection.set(connection, known)
       }
-      const refusal = checkAccess(Context.get(rpc.annotations, MethodAccess), caller)
-      return refusal === undefined ? Effect.provideService(effect, CurrentCaller, caller) : Effect.fail(refusal)
+      let refusal = known.verdicts.get(rpc._tag)
+      if (refusal === undefined && !known.verdicts.has(rpc._tag)) {
+        refusal = checkAccess(Context.get(rpc.annotations, MethodAccess), known.caller)
+        known.verdicts.set(rpc._tag, refusal)
+      }
+      return refusal === undefined ? Effect.provideService(effect, CurrentCaller, known.caller) : Effect.fail(refusal)
     })
   })
 )

@@ -35,16 +35,19 @@ export const layer = Layer.effect(
         { discard: true }
       )
 
+    // Presence is for operators who may read it; nodes never do. Kept apart (in registration order) so
+    // that a node connecting while no reader is there costs O(1), not a presence list of every client.
+    const readers = new Map<string, LiveConnection>()
+    const readsPresence = (c: LiveConnection) => c.principal.role === "operator" && satisfies(c.principal.scopes, "operator.read")
+
     const presenceChanged = (connection: LiveConnection) =>
       tracked(connection)
-        ? Effect.gen(function*() {
+        ? Effect.suspend(() => {
           version.presence++
-          const list = yield* presence
-          // Presence is for operators who may read it; nodes never do, and sending it to them costs O(nodes²).
-          yield* broadcast("presence", { presence: list }, {
-            dropIfSlow: true,
-            stateVersion: { ...version },
-            filter: (c) => c.principal.role === "operator" && satisfies(c.principal.scopes, "operator.read")
+          if (readers.size === 0) return Effect.void
+          return Effect.flatMap(presence, (list) => {
+            const options = { dropIfSlow: true, stateVersion: { ...version } }
+            return Effect.forEach([...readers.values()], (c) => c.sendEvent("presence", { presence: list }, options), { discard: true })
           })
         })
         : Effect.void
@@ -54,6 +57,7 @@ export const layer = Layer.effect(
         Effect.suspend(() => {
           byConnId.set(connection.connId, connection)
           byClient.set(connection.clientId, connection)
+          if (readsPresence(connection)) readers.set(connection.connId, connection)
           return presenceChanged(connection)
         }),
       unregister: (connId) =>
@@ -62,6 +66,7 @@ export const layer = Layer.effect(
           if (connection === undefined) return Effect.void
           byConnId.delete(connId)
           byClient.delete(connection.clientId)
+          readers.delete(connId)
           return presenceChanged(connection)
         }),
       byClientId: (clientId) => byClient.get(clientId),

@@ -11,6 +11,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
@@ -330,7 +331,9 @@ const adaptSocket = (
   const incoming = Effect.runSync(Queue.unbounded<string, Cause.Done>())
   const bytes = inFlight.open(remoteAddress, () => Queue.sizeUnsafe(incoming))
   let limit = MAX_QUEUED_PREAUTH
+  let direct: ((text: string) => void) | undefined
   ws.on("message", (data: RawData, isBinary: boolean) => {
+    if (direct !== undefined) return direct(isBinary ? "\u0000binary" : rawToString(data))
     if (Queue.sizeUnsafe(incoming) >= limit) {
       ws.close(CloseCode.policyViolation, "too many unanswered frames")
       Queue.endUnsafe(incoming)
@@ -374,6 +377,13 @@ const adaptSocket = (
       if (receiver !== undefined) receiver._maxPayload = MAX_PAYLOAD_BYTES
       limit = MAX_QUEUED
       onAuthenticated()
+    },
+    deliverTo: (handle) => {
+      // Frames queued before now go first; from here on none is queued (a closed queue stays closed).
+      for (let queued = Queue.takeUnsafe(incoming); queued !== undefined && Exit.isSuccess(queued); queued = Queue.takeUnsafe(incoming)) {
+        handle(queued.value)
+      }
+      direct = handle
     }
   }
 }
@@ -382,4 +392,4 @@ const rawLength = (data: RawData): number =>
   Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data instanceof ArrayBuffer ? data.byteLength : data.length
 
 const rawToString = (data: RawData): string =>
-  Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8")
+  Buffer.isBuffer(data) ? data.toString("utf8") : Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data).toString("utf8")

@@ -1,14 +1,16 @@
 /**
  * The embedded default pairing stores: device pairing in
  * `<stateDir>/devices/pairing.json` and node pairing in `<stateDir>/nodes/pairing.json`,
- * each kept in memory and written atomically (0600) on every change. A file that
- * does not decode is moved aside and reported, never overwritten.
+ * each kept in memory; a change appends the rows it touches to `pairing.json.journal`
+ * (fsynced, 0600) and the journal is compacted into `pairing.json` now and then
+ * (src/fs/journalStore.ts). A file that does not decode is moved aside and reported,
+ * never overwritten.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
 import { join } from "node:path"
-import { makeFileStore } from "../fs/jsonStore.ts"
+import { makeJournalStore } from "../fs/journalStore.ts"
 import { emptyNodePairingState, NodePairingState } from "../nodes/pairingModel.ts"
 import { emptyPairingState, PairingState } from "../pairing/model.ts"
 import { documentBackend } from "../pairing/stateBackend.ts"
@@ -43,9 +45,13 @@ export const layer: Layer.Layer<PairingStore | NodePairingStore, never, GatewayC
 // Internal
 // ---------------------------------------------------------------------------
 
-function inStateDir<S>(pathIn: (stateDir: string) => string, schema: Schema.Codec<S, unknown>, empty: S) {
+function inStateDir<S>(
+  pathIn: (stateDir: string) => string,
+  schema: Schema.Codec<S, unknown> & { readonly fields: Readonly<Record<string, unknown>> },
+  empty: S
+) {
   return Effect.gen(function*() {
     const { config } = yield* GatewayConfig
-    return yield* makeFileStore(pathIn(config.paths.stateDir), schema, empty).pipe(Effect.orDie)
+    return yield* makeJournalStore(pathIn(config.paths.stateDir), schema, empty).pipe(Effect.orDie)
   })
 }

@@ -16,7 +16,7 @@ import * as RpcSerialization from "effect/rpc/RpcSerialization"
 import * as RpcServer from "effect/rpc/RpcServer"
 import { ErrorCode } from "../protocol/errors.ts"
 import type { ErrorShape, ResponseFrame } from "../protocol/frames.ts"
-import { FrameRouter } from "../services/FrameRouter.ts"
+import { FrameRouter, MAX_IN_FLIGHT_PER_CLIENT } from "../services/FrameRouter.ts"
 import { countRpc } from "../observability/metrics.ts"
 import { escapeControls } from "../observability/safeLogger.ts"
 
@@ -93,7 +93,8 @@ const make = Effect.gen(function*() {
       Effect.suspend(() => {
         const client = clients.get(clientId)
         // The RPC server interrupts the caller on a reused in-flight id; refuse it here instead.
-        if (client === undefined || client.methods.has(frame.id)) return Effect.succeed(false)
+        if (client === undefined || client.methods.has(frame.id)) return Effect.succeed("duplicate" as const)
+        if (client.methods.size >= MAX_IN_FLIGHT_PER_CLIENT) return Effect.succeed("busy" as const)
         client.methods.set(frame.id, frame.method)
         return Effect.as(
           writeRequest(clientId, {
@@ -103,7 +104,7 @@ const make = Effect.gen(function*() {
             payload: frame.params ?? {},
             headers: []
           }),
-          true
+          "accepted" as const
         )
       })
   })

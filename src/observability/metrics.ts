@@ -70,7 +70,7 @@ export const recordInvoke = (outcome: "ok" | "error" | "timeout", seconds: numbe
 export const countRateLimit = (decision: "Allow" | "Delay" | "Refuse") => Metric.update(rateLimitBy({ decision: decision.toLowerCase() }), 1)
 
 /** Why a request was answered before it reached the RPC server (a fixed word, so the label stays bounded). */
-export type RefusalReason = "invalid_frame" | "not_a_request" | "connect_again" | "unknown_method" | "duplicate_id" | "rate_limited"
+export type RefusalReason = "invalid_frame" | "not_a_request" | "connect_again" | "unknown_method" | "duplicate_id" | "rate_limited" | "busy"
 
 export const countRefused = (reason: RefusalReason) => Metric.update(refusedBy({ reason }), 1)
 

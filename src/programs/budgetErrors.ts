@@ -31,3 +31,12 @@ export const rateLimitedError = (method: string, cls: MethodClass, take: Extract
 
 /** Close reason of a refused connect (under the spec's 123 bytes). */
 export const CONNECTION_LIMIT_REASON = "CONNECTION_LIMIT: too many connections; see gateway.limits"
+
+/** A request refused because its connection already has as many requests unanswered as it may. */
+export const busyError = (limit: number) =>
+  new GatewayError({
+    code: ErrorCode.unavailable,
+    message: `too many requests unanswered on this connection (at most ${limit}); wait for answers before sending more`,
+    details: { code: "IN_FLIGHT_LIMIT", limit },
+    retryable: true
+  })

@@ -14,7 +14,7 @@ import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
 import { addressSet } from "../net/addressSet.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
-import { FrameRouter } from "../services/FrameRouter.ts"
+import { FrameRouter, type FrameRouterShape, MAX_IN_FLIGHT_PER_CLIENT } from "../services/FrameRouter.ts"
 import { type ConnectParams, ConnectParams as ConnectParamsSchema, type HelloOk, negotiateProtocol } from "../protocol/connect.ts"
 import {
   CloseCode,
@@ -38,7 +38,7 @@ import { GatewayInfo, healthFor } from "../services/GatewayInfo.ts"
 import { NodeRegistry } from "../services/NodeRegistry.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 import { toWire } from "./wireErrors.ts"
-import { CONNECTION_LIMIT_REASON, connectionLimitError, rateLimitedError } from "./budgetErrors.ts"
+import { busyError, CONNECTION_LIMIT_REASON, connectionLimitError, rateLimitedError } from "./budgetErrors.ts"
 import { MethodRates, methodClass } from "../connections/methodBudget.ts"
 import type { SessionTable } from "../connections/sessionBudget.ts"
 import { countHandshake, countRefused, trackConnection } from "../observability/metrics.ts"
@@ -216,9 +216,16 @@ const runSession = Effect.fnUntraced(function*(
       Effect.annotateLogs({ connId, client: params.client.id, mode: params.client.mode, remote: conn.remoteAddress })
     )
     const rates = new MethodRates()
+    // Requests are dispatched in the socket's callback where the transport allows it (no queue hop,
+    // arrival order kept: each one is submitted before the next frame is read); the loop then only
+    // waits for the end. A request never waits for an earlier one's answer either way.
+    if (conn.deliverTo !== undefined) {
+      const run = Effect.runForkWith(yield* Effect.context<never>())
+      conn.deliverTo((text) => void run(handleRequest(conn, clientId, router, text, rates)))
+    }
     while (true) {
       const text = yield* Queue.take(conn.incoming)
-      yield* handleRequest(conn, clientId, text, rates)
+      yield* handleRequest(conn, clientId, router, text, rates)
     }
   }).pipe(
     Effect.catchIf(Cause.isDone, () => Effect.void),
@@ -228,36 +235,33 @@ const runSession = Effect.fnUntraced(function*(
   )
 })
 
-const handleRequest = (conn: Conn, clientId: number, text: string, rates: MethodRates) =>
-  Effect.gen(function*() {
-    const decoded = decodeRequest(text)
-    if (Result.isFailure(decoded)) {
-      yield* countRefused("invalid_frame")
-      return yield* sendError(conn, decoded.failure.id ?? "invalid", invalidRequest(`invalid request frame: ${decoded.failure.message}`).toShape())
-    }
-    const frame = decoded.success
-    if (frame.type !== "req") {
-      const id = frame.type === "res" ? frame.id : "invalid"
-      yield* countRefused("not_a_request")
-      return yield* sendError(conn, id, invalidRequest(`invalid request frame: clients send only "req" frames, got "${frame.type}"`).toShape())
-    }
-    if (frame.method === "connect") {
-      yield* countRefused("connect_again")
-      return yield* sendError(conn, frame.id, invalidRequest("connect is only valid as the first request").toShape())
-    }
-    if (!served.has(frame.method)) return yield* Effect.andThen(countRefused("unknown_method"), sendError(conn, frame.id, unknownMethod(frame.method).toShape()))
-    const cls = methodClass(frame.method)
-    if (cls !== undefined) {
-      const take = rates.take(cls, yield* Clock.currentTimeMillis)
-      if (!take.ok) return yield* Effect.andThen(countRefused("rate_limited"), sendError(conn, frame.id, rateLimitedError(frame.method, cls, take).toShape()))
-    }
-    const router = yield* FrameRouter
-    const accepted = yield* router.submit(clientId, frame)
-    if (!accepted) {
-      yield* countRefused("duplicate_id")
-      yield* sendError(conn, frame.id, invalidRequest(`duplicate request id ${frame.id}: an earlier request with this id is still running`).toShape())
-    }
+// A plain function rather than a generator: it runs once per request frame. Every refusal made here,
+// before the RPC server sees the request, is counted in gatehouse_rpc_refused_total.
+const handleRequest = (conn: Conn, clientId: number, router: FrameRouterShape, text: string, rates: MethodRates): Effect.Effect<void> => {
+  const decoded = decodeRequest(text)
+  if (Result.isFailure(decoded)) {
+    return Effect.andThen(countRefused("invalid_frame"), sendError(conn, decoded.failure.id ?? "invalid", invalidRequest(`invalid request frame: ${decoded.failure.message}`).toShape()))
+  }
+  const frame = decoded.success
+  if (frame.type !== "req") {
+    const id = frame.type === "res" ? frame.id : "invalid"
+    return Effect.andThen(countRefused("not_a_request"), sendError(conn, id, invalidRequest(`invalid request frame: clients send only "req" frames, got "${frame.type}"`).toShape()))
+  }
+  if (frame.method === "connect") return Effect.andThen(countRefused("connect_again"), sendError(conn, frame.id, invalidRequest("connect is only valid as the first request").toShape()))
+  if (!served.has(frame.method)) return Effect.andThen(countRefused("unknown_method"), sendError(conn, frame.id, unknownMethod(frame.method).toShape()))
+  const submit = Effect.flatMap(router.submit(clientId, frame), (submitted) =>
+    submitted === "accepted"
+      ? Effect.void
+      : submitted === "duplicate"
+      ? Effect.andThen(countRefused("duplicate_id"), sendError(conn, frame.id, invalidRequest(`duplicate request id ${frame.id}: an earlier request with this id is still running`).toShape()))
+      : Effect.andThen(countRefused("busy"), sendError(conn, frame.id, busyError(MAX_IN_FLIGHT_PER_CLIENT).toShape())))
+  const cls = methodClass(frame.method)
+  if (cls === undefined) return submit
+  return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const take = rates.take(cls, now)
+    return take.ok ? submit : Effect.andThen(countRefused("rate_limited"), sendError(conn, frame.id, rateLimitedError(frame.method, cls, take).toShape()))
   })
+}
 
 interface Handshake {
   readonly frame: RequestFrame

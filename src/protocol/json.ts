@@ -22,7 +22,9 @@ export const toJson = (value: unknown): Schema.Json => {
  * document). Encoding drops `undefined` object fields as `JSON.stringify` would,
  * where a plain `Schema.Json` would refuse the whole result.
  */
-export const JsonValue: Schema.Codec<unknown, Schema.Json> = Schema.Json.pipe(
+// The wire side is declared as `Unknown` on purpose: `toJson` already yields JSON, so encoding walks
+// the value once (a `Schema.Json` wire side walked it a second time to check it); decoded text is JSON anyway.
+export const JsonValue: Schema.Codec<unknown, Schema.Json> = (Schema.Unknown as Schema.Codec<Schema.Json>).pipe(
   Schema.decodeTo(Schema.Unknown, {
     decode: SchemaGetter.passthroughSubtype<unknown, Schema.Json>(),
     encode: SchemaGetter.transform((value: unknown) => (value === undefined ? null : toJson(value)))

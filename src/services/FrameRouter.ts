@@ -12,8 +12,17 @@ export interface FrameRouterShape {
   readonly attach: (clientId: number, write: (frame: ResponseFrame) => Effect.Effect<void>) => Effect.Effect<void>
   /** Stops routing and interrupts the client's in-flight requests. */
   readonly detach: (clientId: number) => Effect.Effect<void>
-  /** Hands a request frame to the RPC server; false when its id is already in flight. */
-  readonly submit: (clientId: number, frame: RequestFrame) => Effect.Effect<boolean>
+  /**
+   * Hands a request frame to the RPC server: `duplicate` when its id is already in flight, `busy` when
+   * the client already has `MAX_IN_FLIGHT_PER_CLIENT` requests unanswered (the table has a cap).
+   */
+  readonly submit: (clientId: number, frame: RequestFrame) => Effect.Effect<Submitted>
 }
+
+/** What became of a submitted request frame. */
+export type Submitted = "accepted" | "duplicate" | "busy"
+
+/** Requests one connection may have unanswered at once. */
+export const MAX_IN_FLIGHT_PER_CLIENT = 1024
 
 export class FrameRouter extends Context.Service<FrameRouter, FrameRouterShape>()("gatehouse/services/FrameRouter") {}

@@ -1,11 +1,12 @@
 // Child process for the crash-safety test: writes pairing state through the real file store forever.
 import * as Effect from "effect/Effect"
-import { makeFileStore } from "../../src/fs/jsonStore.ts"
+import { makeJournalStore } from "../../src/fs/journalStore.ts"
 import { emptyPairingState, PairingState } from "../../src/pairing/model.ts"
 
 const path = process.argv[2]!
 const program = Effect.gen(function*() {
-  const store = yield* makeFileStore(path, PairingState, emptyPairingState)
+  // A small compaction threshold so kills land in appends, compactions and journal resets alike.
+  const store = yield* makeJournalStore(path, PairingState, emptyPairingState, { ratio: 2, minBytes: 4096 })
   for (let i = 0; ; i++) {
     yield* store.modify((s) => {
       const requestId = `req-${i}`
