@@ -5,7 +5,7 @@
 import * as RpcGroup from "effect/rpc/RpcGroup"
 import { Authorize } from "./authorize.ts"
 import { ChannelsStatus, MessageAction, Send } from "./rpcs/channels.ts"
-import { Agent, AgentWait, ChannelsPairingApprove, ChannelsPairingList, ChatAbort, ChatHistory, ChatSend } from "./rpcs/chat.ts"
+import { AgentRun, AgentWait, ChannelsPairingApprove, ChannelsPairingList, ChatAbort, ChatHistoryList, ChatSend } from "./rpcs/chat.ts"
 import { ConfigGet, DiagnosticsStability, GatewayIdentityGet, Health, LastHeartbeat, Status, SystemPresence } from "./rpcs/core.ts"
 import {
   DeviceBootstrapCreate,
@@ -74,9 +74,9 @@ export const GatewayRpcs = RpcGroup.make(
   NodePluginToolsUpdate,
   NodeEvent,
   ChatSend,
-  ChatHistory,
+  ChatHistoryList,
   ChatAbort,
-  Agent,
+  AgentRun,
   AgentWait,
   ChannelsPairingList,
   ChannelsPairingApprove

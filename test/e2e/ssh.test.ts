@@ -137,7 +137,7 @@ describe.runIf(unavailable === undefined)("the SSH transport against a real Open
   it("`gateway health --ssh` reaches the loopback-only gateway through the forward, and ssh is gone afterwards", async () => {
     const r = await inClient(clientEnv(goodSsh), "gateway", "health", "--ssh", target, "--token", token)
     assert.strictEqual(r.code, 0, r.stderr)
-    assert.match(r.stdout, /^Gateway Health\nOK \(\d+ms\) · ws:\/\/127\.0\.0\.1:18789 \(through ssh root@[\d.]+:2222\)\n$/)
+    assert.match(r.stdout, /^Gateway Health\nOK \(\d+ms\) · ws:\/\/127\.0\.0\.1:18789 \(through ssh root@[\d.]+:2222\)\nEvent loop: /)
     // The forward's ssh process ended with the command (its process group was killed with the scope).
     const left = spawnSync("pgrep", ["-f", `ssh -F ${join(dir, "ssh_config")}`], { encoding: "utf8" }).stdout.trim()
     assert.strictEqual(left, "")

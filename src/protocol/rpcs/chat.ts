@@ -39,7 +39,7 @@ export class ChatSend extends method("chat.send", {
   .annotate(MethodAccess, operator("operator.write")) {}
 
 /** `chat.history`: the session's most recent messages, oldest first. */
-export class ChatHistory extends method("chat.history", {
+export class ChatHistoryList extends method("chat.history", {
   sessionKey: Key,
   limit: opt(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1000 })))
 }, Schema.Struct({ sessionKey: Schema.String, sessionId: Schema.String, messages: Schema.Array(ChatMessage) }))
@@ -78,7 +78,7 @@ export const AgentFinal = Schema.Struct({
  * the `accepted` answer and its last the final one; the frame adapter writes each
  * as a `res` with the request's id.
  */
-export class Agent extends Rpc.make("agent", {
+export class AgentRun extends Rpc.make("agent", {
   payload: {
     message: Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(MAX_MESSAGE_CHARS)),
     idempotencyKey: Key,
