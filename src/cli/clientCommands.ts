@@ -240,7 +240,11 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       `Clients   ${s.connections.total} connected (${s.connections.operators} operator, ${s.connections.nodes} node)`,
       `Discovery ${discoveryLine(s.discovery)}`,
       `Channels  ${s.channels.length === 0 ? "none configured" : s.channels.map((c) => `${c.label} ${c.running ? "running" : c.enabled ? "stopped" : "disabled"}${c.lastError === undefined ? "" : ` (${c.lastError})`}`).join(", ")}`,
-      ...(s.gateway.configPath === undefined ? [] : [`Config    ${s.gateway.configPath}`, `State     ${s.gateway.stateDir}`])
+      ...(s.gateway.configPath === undefined ? [] : [`Config    ${s.gateway.configPath}`, `State     ${s.gateway.stateDir}`]),
+      ...(s.config?.invalid === undefined ? [] : [`Config    INVALID, last good config in force: ${s.config.invalid}`]),
+      ...(s.config === undefined || s.config.restartNeeded.length === 0
+        ? []
+        : [`Restart   needed for ${s.config.restartNeeded.join(", ")}: run \`${s.config.restartCommand ?? "gatehouse gateway restart"}\``])
     ].join("\n"))
     if (deep !== undefined) {
       const presence = deep.presence

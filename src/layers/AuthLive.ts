@@ -12,7 +12,6 @@ import * as Redacted from "effect/Redacted"
 import type { Admitted, Principal, TransportInfo } from "../auth/principal.ts"
 import { secretEquals } from "../auth/secretEquals.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
-import type { ConfigError } from "../config/errors.ts"
 import type { Secrets } from "../config/resolve.ts"
 import type { AuthMode } from "../config/schema.ts"
 import type { Ask } from "../pairing/policy.ts"
@@ -39,7 +38,7 @@ import { RateLimiter, type RateLimiterError } from "../services/RateLimiter.ts"
 export const layer = Layer.effect(
   Auth,
   Effect.gen(function*() {
-    const { config, secrets } = yield* GatewayConfig
+    const { reload } = yield* GatewayConfig
     const pairing = yield* DevicePairing
     const limiter = yield* RateLimiter
 
@@ -83,22 +82,28 @@ export const layer = Layer.effect(
         return yield* admitted({ method: "bootstrap-token", role, scopes: requested, deviceId: ask.deviceId }, admission, ask)
       }
 
-      const shared = yield* sharedSecret(config.authMode.value, auth, transport, secrets)
+      // The config in force now (the files re-read first): a rotated secret or a changed policy applies to this connection.
+      const { live } = yield* reload
+      const config = live.config
+      const shared = yield* sharedSecret(config.authMode.value, auth, transport, live.secrets)
       if (shared._tag === "Ok") {
+        // Recorded so a rotation of the secret ends this session (`none` has no secret to rotate).
+        const secretGeneration = shared.method === "none" ? undefined : live.secretGeneration
         if (ask === undefined) {
           if (role === "node") return yield* fail(new AuthDeviceIdentityRequired())
           // Without a device there is no one to pair: local callers get what they ask for, remote ones only `health`.
-          return { principal: { method: shared.method, role, scopes: transport.directLocal ? requested : [] } }
+          return { principal: { method: shared.method, role, scopes: transport.directLocal ? requested : [], secretGeneration } }
         }
         const admission = yield* Effect.mapError(pairing.admit(ask, transport.directLocal && config.autoApproveLocal), fromPairing)
-        return yield* admitted({ method: shared.method, role, scopes: requested, deviceId: ask.deviceId }, admission, ask)
+        return yield* admitted({ method: shared.method, role, scopes: requested, deviceId: ask.deviceId, secretGeneration }, admission, ask)
       }
 
       const presented = auth.deviceToken ?? (shared._tag === "Mismatch" ? auth.token : undefined)
       if (ask !== undefined && presented !== undefined && presented !== "") {
         const check = yield* Effect.mapError(pairing.verifyToken(ask, presented), fromPairing)
         if (check.ok) return { principal: { method: "device-token" as const, role, scopes: check.scopes, deviceId: ask.deviceId } }
-        if (check.reason === "scope" || check.reason === "role") {
+        // More scopes, another role or another platform than approved: a pending upgrade, never a grant.
+        if (check.reason === "scope" || check.reason === "role" || check.reason === "metadata") {
           const admission = yield* Effect.mapError(pairing.admit(ask, false), fromPairing)
           return yield* admitted({ method: "device-token", role, scopes: requested, deviceId: ask.deviceId }, admission, ask)
         }
@@ -186,18 +191,15 @@ type SharedResult =
   | { readonly _tag: "Mismatch"; readonly kind: AuthCredentialRejected["kind"] }
   | { readonly _tag: "Refused"; readonly reason: Reason }
 
-// Checks the shared secret of the configured mode, resolved afresh for this connection.
+// Checks the shared secret of the configured mode, as the config in force for this connection has it.
 const sharedSecret = (
   mode: AuthMode,
   auth: ConnectAuth,
   transport: TransportInfo,
-  secrets: Effect.Effect<Secrets, ConfigError>
+  secrets: Secrets
 ): Effect.Effect<SharedResult> =>
   Effect.gen(function*() {
-    const current = yield* Effect.result(secrets)
-    if (current._tag === "Failure") {
-      return { _tag: "Refused", reason: new AuthUnavailable({ message: `gateway config is unreadable, refusing to authenticate: ${current.failure.message}` }) } as const
-    }
+    const current = { success: secrets }
     switch (mode) {
       case "none":
         return transport.directLocal

@@ -86,6 +86,8 @@ export const layer = Layer.effect(
           yield* closeDevice(deviceId, role, "device token revoked")
           return { revokedAtMs: token.revokedAtMs ?? token.createdAtMs }
         }),
+      revokeSilent: Effect.tap(lift(store.revokeSilent), (ids) =>
+        Effect.forEach(ids, (id) => closeDevice(id, undefined, "gateway secret rotated"), { discard: true })),
       createSetupCode: (role, scopes) => lift(store.createSetupCode(role, scopes))
     })
   })

@@ -33,6 +33,7 @@ import type { Admitted } from "../auth/principal.ts"
 import type { EventOptions, LiveConnection } from "../connections/liveConnection.ts"
 import { Auth } from "../services/Auth.ts"
 import { ConnectionHub } from "../services/ConnectionHub.ts"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { GatewayInfo } from "../services/GatewayInfo.ts"
 import { NodeRegistry } from "../services/NodeRegistry.ts"
@@ -48,7 +49,8 @@ const decodeConnectParams = Schema.decodeUnknownResult(ConnectParamsSchema, { on
 
 /** Runs one connection until it closes; `clientId` is its number for the RPC server. */
 export const serveConnection = Effect.fnUntraced(function*(conn: Conn, clientId: number, ownOrigins: ReadonlyArray<string> = []) {
-  const config = yield* GatewayConfig
+  // The config in force for this connection: origins and trusted proxies change live.
+  const config = yield* SubscriptionRef.get((yield* GatewayConfig).live)
   // Before anything else (no credential read, no limiter touched): a browser page must be the gateway's own or listed.
   const origin = headerValue(conn.headers, "origin")
   // A browser page is never "the owner at the keyboard", even on loopback: any page the owner visits can open a socket.

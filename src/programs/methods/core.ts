@@ -11,6 +11,8 @@ import { declaredIn } from "../../protocol/rpcs/define.ts"
 import { ChannelRunner } from "../../services/ChannelRunner.ts"
 import { ConnectionHub } from "../../services/ConnectionHub.ts"
 import { Discovery } from "../../services/Discovery.ts"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import { RESTART_COMMAND } from "../../config/reloadPlan.ts"
 import { GatewayConfig } from "../../services/GatewayConfig.ts"
 import { GatewayInfo } from "../../services/GatewayInfo.ts"
 import { HostIdentity } from "../../services/HostIdentity.ts"
@@ -23,7 +25,7 @@ export const handlers = Effect.gen(function*() {
   const discovery = yield* Discovery
   const listener = yield* Listener
   const channels = yield* ChannelRunner
-  const { config, host } = yield* GatewayConfig
+  const { config, host, live } = yield* GatewayConfig
   const identity = yield* HostIdentity
   const { address } = yield* Listener
   return declaredIn(GatewayRpcs)({
@@ -62,6 +64,12 @@ export const handlers = Effect.gen(function*() {
             advertised: (yield* discovery.advertised).map(({ host, name, port }) => ({ name, host, port })),
             state: yield* Effect.map(discovery.state, ({ lastError, ...s }) => (lastError === undefined ? s : { ...s, lastError }))
           },
+          config: yield* Effect.map(SubscriptionRef.get(live), (l) => ({
+            restartNeeded: l.restartNeeded,
+            ...(l.restartNeeded.length === 0 ? {} : { restartCommand: RESTART_COMMAND }),
+            // The reason names the file's path: only admins see it.
+            ...(l.invalid === undefined ? {} : { invalid: admin ? l.invalid : "the config file is invalid; the last good config is in force (see the gateway log)" })
+          })),
           channels: (yield* channels.status).map(({ details: _details, lastError, ...c }) => (lastError === undefined ? c : { ...c, lastError }))
         }
       }),

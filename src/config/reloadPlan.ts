@@ -1,0 +1,65 @@
+/**
+ * What a config edit means for a running gateway: which changed keys the gateway
+ * applies live and which only a restart applies. Pure, so the rule is testable
+ * without files or clocks; the reload program logs and reports its answer.
+ */
+import * as Redacted from "effect/Redacted"
+import type { EffectiveConfig, Secrets } from "./resolve.ts"
+
+/** The changed keys of an edit, split by how they take effect. */
+export interface ReloadPlan {
+  /** Keys the gateway now reads from the new config (consumers read the live config per use). */
+  readonly live: ReadonlyArray<string>
+  /** Keys that keep their start-up value until `gatehouse gateway restart`. */
+  readonly restart: ReadonlyArray<string>
+}
+
+/** The command that applies restart-only keys. */
+export const RESTART_COMMAND = "gatehouse gateway restart"
+
+/** Compares the config in force with a newly read one. */
+export const planReload = (before: EffectiveConfig, after: EffectiveConfig): ReloadPlan => {
+  const live = LIVE_KEYS.filter(([, get]) => !same(get(before), get(after))).map(([key]) => key)
+  const restart = RESTART_KEYS.filter(([, get]) => !same(get(before), get(after))).map(([key]) => key)
+  return { live, restart }
+}
+
+/** Whether the shared secret in force changed (a new generation: sessions of the old one end). */
+export const secretsChanged = (before: Secrets, after: Secrets): boolean =>
+  !same(reveal(before.token?.value), reveal(after.token?.value)) || !same(reveal(before.password?.value), reveal(after.password?.value))
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+type Key = readonly [string, (c: EffectiveConfig) => unknown]
+
+// Read per use by Auth, the connection program, the node registry, the rate limiter and `status`.
+const LIVE_KEYS: ReadonlyArray<Key> = [
+  ["gateway.auth.mode", (c) => c.authMode.value],
+  ["gateway.auth.rateLimit", (c) => c.authRateLimit],
+  ["gateway.nodes.allowCommands", (c) => c.nodeCommands.allowCommands],
+  ["gateway.nodes.denyCommands", (c) => c.nodeCommands.denyCommands],
+  ["gateway.pairing.autoApproveLocal", (c) => c.autoApproveLocal],
+  ["gateway.trustedProxies", (c) => c.trustedProxies],
+  ["gateway.controlUi.allowedOrigins", (c) => c.allowedOrigins],
+  ["gateway.remote", (c) => ({ ...c.remote, token: reveal(c.remote.token), password: reveal(c.remote.password) })]
+]
+
+// Bound into a socket, a certificate, a client connection or a supervised fiber at start.
+const RESTART_KEYS: ReadonlyArray<Key> = [
+  ["gateway.port", (c) => c.port.value],
+  ["gateway.bind", (c) => c.bind.value],
+  ["gateway.customBindHost", (c) => c.customHost.value],
+  ["gateway.tls", (c) => c.tls],
+  ["gateway.rateLimit.redisUrl", (c) => reveal(c.redisUrl)],
+  ["state.postgres.url", (c) => reveal(c.postgresUrl)],
+  ["discovery", (c) => c.discovery],
+  ["channels", (c) => ({ ...c.channels.telegram, botToken: reveal(c.channels.telegram?.botToken) })],
+  ["logging", (c) => c.file.config.logging]
+]
+
+const reveal = (r: Redacted.Redacted<string> | undefined) => (r === undefined ? undefined : Redacted.value(r))
+
+// Structural equality of plain config values (arrays in order, objects by key).
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
