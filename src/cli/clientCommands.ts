@@ -37,6 +37,8 @@ import { printable } from "../text/printable.ts"
 import { formatSshTarget } from "../transport/ssh.ts"
 import { failureJson, printJson, reportFailures } from "./output.ts"
 import { root } from "./root.ts"
+import { serviceFacts, serviceLine } from "./serviceUnit.ts"
+import { profilePaths } from "../config/paths.ts"
 import { targetFlags } from "./targetFlags.ts"
 
 export type TargetInput = {
@@ -190,8 +192,11 @@ const healthCommand = (name: string) =>
 export const health = healthCommand("health")
 export const gatewayHealth = healthCommand("health")
 
-const statusBody = (flags: TargetInput & { readonly json: boolean; readonly timeout: number; readonly deep: boolean }) =>
+const statusBody = (flags: TargetInput & { readonly json: boolean; readonly timeout: number; readonly deep: boolean }, withService = false) =>
   Effect.gen(function*() {
+    // `gateway status` also says what this host knows without asking the gateway: its unit and its process.
+    const svc = withService ? yield* localService : undefined
+    const service = svc === undefined ? {} : { service: svc }
     const t = yield* target(flags)
     const started = yield* Clock.currentTimeMillis
     const probe = yield* Effect.scoped(Effect.gen(function*() {
@@ -214,10 +219,12 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
           ...failed,
           url: t.url,
           reachable: probe.failure.kind !== "unreachable",
+          ...service,
           ...(flags.deep ? { transport: transportReport(t) } : {})
         })
       } else {
         yield* Console.log(`Gateway  ${t.url} · ${probe.failure.kind === "unreachable" ? "unreachable" : "error"}`)
+        if (svc !== undefined) yield* Console.log(`Service  ${serviceLine(svc)}`)
         if (flags.deep) yield* Console.log(transportLines(t).join("\n"))
         yield* Console.error(`error: ${probe.failure.message}`)
       }
@@ -227,7 +234,7 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
     }
     const { connectedMs, deep, status } = probe.success
     if (flags.json) {
-      return yield* printJson({ ok: true, url: t.url, latencyMs: connectedMs, status, ...(deep === undefined ? {} : { ...deep, transport: transportReport(t) }) })
+      return yield* printJson({ ok: true, url: t.url, latencyMs: connectedMs, status, ...service, ...(deep === undefined ? {} : { ...deep, transport: transportReport(t) }) })
     }
     const s = status
     yield* Console.log([
@@ -235,6 +242,7 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       "",
       `Gateway   ${t.url} (${originLabel(t)}) · reachable ${connectedMs}ms · auth ${s.gateway.authMode}`,
       `Version   ${s.version} · uptime ${formatDuration(s.uptimeMs)} · ${s.os} · node ${s.node}`,
+      ...(svc === undefined ? [] : [`Service   ${serviceLine(svc)}`]),
       `Bind      ${s.gateway.bind} (${s.gateway.host}:${s.gateway.port})`,
       `TLS       ${s.gateway.tls?.enabled === true ? `on · sha256 ${s.gateway.tls.sha256 ?? "?"}` : "off"}`,
       `Clients   ${s.connections.total} connected (${s.connections.operators} operator, ${s.connections.nodes} node)`,
@@ -269,15 +277,22 @@ const discoveryLine = (d: typeof StatusResult.Type["discovery"]) => {
   return `${d.mode}${state}${adverts}`
 }
 
-const statusCommand = (name: string) =>
+// The unit and lock facts of the profile the command runs for.
+const localService = Effect.gen(function*() {
+  const shared = yield* root
+  const profile = shared.dev ? "dev" : Option.getOrUndefined(shared.profile)
+  return yield* serviceFacts(profile, profilePaths(profile, process.env).stateDir)
+})
+
+const statusCommand = (name: string, withService = false) =>
   Command.make(
     name,
     { ...targetFlags, deep: Flag.Boolean("deep").pipe(Flag.withDescription("Also run health, last-heartbeat and presence"), Flag.withDefault(false)) },
-    (flags) => reportFailures(statusBody(flags), flags.json)
+    (flags) => reportFailures(statusBody(flags, withService), flags.json)
   ).pipe(withTransport, Command.withDescription("Show whether the gateway is reachable and what it runs"))
 
 export const status = statusCommand("status")
-export const gatewayStatus = statusCommand("status")
+export const gatewayStatus = statusCommand("status", true)
 
 export const call = Command.make(
   "call",
