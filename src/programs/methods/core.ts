@@ -64,12 +64,16 @@ export const handlers = Effect.gen(function*() {
             advertised: (yield* discovery.advertised).map(({ host, name, port }) => ({ name, host, port })),
             state: yield* Effect.map(discovery.state, ({ lastError, ...s }) => (lastError === undefined ? s : { ...s, lastError }))
           },
-          config: yield* Effect.map(SubscriptionRef.get(live), (l) => ({
-            restartNeeded: l.restartNeeded,
-            ...(l.restartNeeded.length === 0 ? {} : { restartCommand: RESTART_COMMAND }),
-            // The reason names the file's path: only admins see it.
-            ...(l.invalid === undefined ? {} : { invalid: admin ? l.invalid : "the config file is invalid; the last good config is in force (see the gateway log)" })
-          })),
+          // Present only when an edit waits for a restart or the file on disk is invalid.
+          ...yield* Effect.map(SubscriptionRef.get(live), (l) =>
+            l.restartNeeded.length === 0 && l.invalid === undefined ? {} : {
+              config: {
+                restartNeeded: l.restartNeeded,
+                ...(l.restartNeeded.length === 0 ? {} : { restartCommand: RESTART_COMMAND }),
+                // The reason names the file's path: only admins see it.
+                ...(l.invalid === undefined ? {} : { invalid: admin ? l.invalid : "the config file is invalid; the last good config is in force (see the gateway log)" })
+              }
+            }),
           channels: (yield* channels.status).map(({ details: _details, lastError, ...c }) => (lastError === undefined ? c : { ...c, lastError }))
         }
       }),
