@@ -16,6 +16,9 @@ import { GATEHOUSE_VERSION } from "../version.ts"
 import { reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 import { safeMessages } from "../observability/safeLogger.ts"
+import { withLiveLevel } from "../observability/liveLevel.ts"
+import * as References from "effect/References"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 
 const flags = {
   port: Flag.Int("port").pipe(Flag.withDescription("Port (default 18789, or the profile's)"), Flag.optional),
@@ -50,7 +53,14 @@ export const gatewayRun = Command.make("run", flags, (f) =>
     }
     const config = yield* GatewayConfig.make(overrides, process.env)
     const format = Option.getOrUndefined(f.logFormat) ?? config.config.file.config.logging?.format ?? "pretty"
-    const loggerLayer = Logger.layer([safeMessages(format === "json" ? Logger.consoleJson : Logger.consolePretty({ colors: false }))])
+    // `logging.level` is read per record (it changes on a config reload); the format is fixed at start.
+    const loggerLayer = Layer.merge(
+      Logger.layer([withLiveLevel(
+        safeMessages(format === "json" ? Logger.consoleJson : Logger.consolePretty({ colors: false })),
+        () => SubscriptionRef.getUnsafe(config.live).config.file.config.logging?.level
+      )]),
+      Layer.succeed(References.MinimumLogLevel, "Trace")
+    )
     const announce = Effect.gen(function*() {
       const server = yield* GatewayServer
       yield* Effect.logInfo(`gatehouse ${GATEHOUSE_VERSION} listening on ${server.url}`).pipe(

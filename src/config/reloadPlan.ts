@@ -19,8 +19,11 @@ export const RESTART_COMMAND = "gatehouse gateway restart"
 
 /** Compares the config in force with a newly read one. */
 export const planReload = (before: EffectiveConfig, after: EffectiveConfig): ReloadPlan => {
-  const live = LIVE_KEYS.filter(([, get]) => !same(get(before), get(after))).map(([key]) => key)
-  const restart = RESTART_KEYS.filter(([, get]) => !same(get(before), get(after))).map(([key]) => key)
+  const changed = (keys: ReadonlyArray<Key>) => keys.filter(([, get]) => !same(get(before), get(after))).map(([key]) => key)
+  // The shared (Redis) limiter is built with its policy; only the in-memory one reads it per decision.
+  const limiterFixed = before.redisUrl !== undefined
+  const live = changed(LIVE_KEYS).filter((k) => !(limiterFixed && k === "gateway.auth.rateLimit"))
+  const restart = [...changed(RESTART_KEYS), ...(limiterFixed ? changed(LIVE_KEYS).filter((k) => k === "gateway.auth.rateLimit") : [])]
   return { live, restart }
 }
 
@@ -34,7 +37,7 @@ export const secretsChanged = (before: Secrets, after: Secrets): boolean =>
 
 type Key = readonly [string, (c: EffectiveConfig) => unknown]
 
-// Read per use by Auth, the connection program, the node registry, the rate limiter and `status`.
+// Read per use by Auth, the connection program, the node registry, the rate limiter, `status` and the daemon's logger.
 const LIVE_KEYS: ReadonlyArray<Key> = [
   ["gateway.auth.mode", (c) => c.authMode.value],
   ["gateway.auth.rateLimit", (c) => c.authRateLimit],
@@ -43,6 +46,7 @@ const LIVE_KEYS: ReadonlyArray<Key> = [
   ["gateway.pairing.autoApproveLocal", (c) => c.autoApproveLocal],
   ["gateway.trustedProxies", (c) => c.trustedProxies],
   ["gateway.controlUi.allowedOrigins", (c) => c.allowedOrigins],
+  ["logging.level", (c) => c.file.config.logging?.level],
   ["gateway.remote", (c) => ({ ...c.remote, token: reveal(c.remote.token), password: reveal(c.remote.password) })]
 ]
 
@@ -56,7 +60,7 @@ const RESTART_KEYS: ReadonlyArray<Key> = [
   ["state.postgres.url", (c) => reveal(c.postgresUrl)],
   ["discovery", (c) => c.discovery],
   ["channels", (c) => ({ ...c.channels.telegram, botToken: reveal(c.channels.telegram?.botToken) })],
-  ["logging", (c) => c.file.config.logging]
+  ["logging.format", (c) => c.file.config.logging?.format]
 ]
 
 const reveal = (r: Redacted.Redacted<string> | undefined) => (r === undefined ? undefined : Redacted.value(r))

@@ -2,6 +2,10 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import { TestClock } from "effect/testing"
+import { readFileSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
 import { SELF_ROTATE_GRACE } from "../../src/layers/DevicePairingLive.ts"
 import { reloadGateway, settle } from "../helpers/reloadGateway.ts"
 import { newDevice, signedConnect, type ConnectOptions, type TestDevice } from "../helpers/device.ts"
@@ -49,6 +53,23 @@ describe("credential freshness (attacks)", () => {
       assert.strictEqual(replay.hello.error.details.code, "AUTH_TOKEN_MISMATCH")
       const owner = yield* session({ token: NEW })
       assert.strictEqual(owner.hello.ok, true, "a session of the new token is not closed by the rotation it followed")
+    }).pipe(Effect.provide(gw.layer))
+  })
+
+  it.effect("replacing the generated token file (no token in the config) is a rotation too", () => {
+    const gw = reloadGateway({}, [], { token: undefined })
+    return Effect.gen(function*() {
+      const tokenFile = join(dirname(gw.configPath), "gateway.token")
+      const generated = readFileSync(tokenFile, "utf8").trim()
+      const held = yield* session({ token: generated })
+      assert.strictEqual(held.hello.ok, true, JSON.stringify(held.hello.error))
+      const { live } = yield* GatewayConfig
+      const generation = (yield* SubscriptionRef.get(live)).secretGeneration
+      writeFileSync(tokenFile, `${NEW}\n`, { mode: 0o600 })
+      yield* settle((l) => l.secretGeneration === generation + 1)
+      assert.strictEqual((yield* Deferred.await(held.closed)).code, 4001)
+      assert.strictEqual((yield* session({ token: generated })).hello.error.details.code, "AUTH_TOKEN_MISMATCH")
+      assert.strictEqual((yield* session({ token: NEW })).hello.ok, true)
     }).pipe(Effect.provide(gw.layer))
   })
 
