@@ -4,7 +4,7 @@
  * without files or clocks; the reload program logs and reports its answer.
  */
 import * as Redacted from "effect/Redacted"
-import type { EffectiveConfig, Secrets } from "./resolve.ts"
+import { type EffectiveConfig, isLoopbackBind, isPlaceholderSecret, type Secrets } from "./resolve.ts"
 
 /** The changed keys of an edit, split by how they take effect. */
 export interface ReloadPlan {
@@ -30,6 +30,22 @@ export const planReload = (before: EffectiveConfig, after: EffectiveConfig): Rel
 /** Whether the shared secret in force changed (a new generation: sessions of the old one end). */
 export const secretsChanged = (before: Secrets, after: Secrets): boolean =>
   !same(reveal(before.token?.value), reveal(after.token?.value)) || !same(reveal(before.password?.value), reveal(after.password?.value))
+
+/**
+ * Why an edited config must not be put in force on a gateway listening on `host`
+ * (what would refuse a start: a placeholder secret, an unsupported mode, no secret
+ * beyond loopback), or undefined. A reload never opens what a start would refuse.
+ */
+export const refusedLive = (next: EffectiveConfig, secrets: Secrets, host: string): string | undefined => {
+  const mode = next.authMode.value
+  const secret = mode === "token" ? secrets.token : mode === "password" ? secrets.password : undefined
+  if (secret !== undefined && isPlaceholderSecret(Redacted.value(secret.value))) return `the gateway ${mode} is a placeholder or blank; set a real one`
+  if (mode === "trusted-proxy") return "gateway.auth.mode=trusted-proxy is not supported by gatehouse yet; use token or password"
+  if (isLoopbackBind(host)) return undefined
+  if (mode === "none") return `auth mode none is for loopback only, and this gateway listens on ${host}`
+  if (secret === undefined) return `this gateway listens on ${host} and would have no ${mode}; set gateway.auth.${mode}`
+  return undefined
+}
 
 // ---------------------------------------------------------------------------
 // Internal

@@ -14,7 +14,7 @@ import * as SubscriptionRef from "effect/SubscriptionRef"
 import { ConfigError } from "../config/errors.ts"
 import { loadConfigFile } from "../config/file.ts"
 import { checkProfileName, type Env, profilePaths } from "../config/paths.ts"
-import { planReload, secretsChanged } from "../config/reloadPlan.ts"
+import { planReload, refusedLive, secretsChanged } from "../config/reloadPlan.ts"
 import {
   type EffectiveConfig,
   type Overrides,
@@ -96,14 +96,18 @@ export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigS
       const reload: Effect.Effect<ReloadOutcome> = lock.withPermits(1)(Effect.gen(function*() {
         const before = yield* SubscriptionRef.get(live)
         const read = yield* Effect.result(loadConfigFile(paths.configPath))
-        const next = read._tag === "Failure" ? read.failure.message : resolveConfig(paths, read.success, overrides, env)
-        if (typeof next === "string") {
-          const newlyInvalid = before.invalid !== next
-          const kept: LiveConfig = { ...before, invalid: next }
+        const resolved = read._tag === "Failure" ? read.failure.message : resolveConfig(paths, read.success, overrides, env)
+        const fresh = typeof resolved === "string" ? undefined : resolveSecrets(paths, resolved.file, overrides, env)
+        const refused = typeof resolved === "string" || fresh === undefined ? undefined : refusedLive(resolved, fresh, host)
+        if (typeof resolved === "string" || fresh === undefined || refused !== undefined) {
+          const problem = typeof resolved === "string" ? resolved : `config ${paths.configPath} was not applied: ${refused}`
+          const newlyInvalid = before.invalid !== problem
+          const kept: LiveConfig = { ...before, invalid: problem }
           if (newlyInvalid) yield* SubscriptionRef.set(live, kept)
           return { live: kept, applied: [], rotated: false, newlyInvalid, newlyRestart: [] }
         }
-        const secrets = resolveSecrets(paths, next.file, overrides, env)
+        const next = resolved
+        const secrets = fresh
         const rotated = secretsChanged(before.secrets, secrets)
         const plan = planReload(before.config, next)
         // Restart-only keys are compared with what the gateway started with, so an edit undone is no longer reported.

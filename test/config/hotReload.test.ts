@@ -74,6 +74,21 @@ describe("config hot reload", () => {
     }).pipe(Effect.provide(gw.layer))
   })
 
+  it.effect("an edit a start would refuse (a placeholder token) is not put in force", () => {
+    const gw = reloadGateway({ gateway: { auth: { token: "file-token-0123456789abcdef" } } }, [], { token: undefined })
+    return Effect.gen(function*() {
+      gw.write({ gateway: { auth: { token: "change-me" } } })
+      yield* settle((l) => l.invalid !== undefined)
+      assert.include((yield* SubscriptionRef.get((yield* GatewayConfig).live)).invalid, "placeholder")
+      for (const [token, ok] of [["change-me", false], ["file-token-0123456789abcdef", true]] as const) {
+        const c = yield* openMemory()
+        yield* c.next
+        yield* c.push({ type: "req", id: "c", method: "connect", params: connectParams({ auth: { token } }) })
+        assert.strictEqual((yield* c.nextMatching((f) => f.id === "c")).ok, ok, token)
+      }
+    }).pipe(Effect.provide(gw.layer))
+  })
+
   it.effect("a read-only operator's status says the file is invalid without naming its path", () => {
     const gw = reloadGateway({}, [])
     return Effect.gen(function*() {
