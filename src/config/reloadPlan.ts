@@ -63,6 +63,8 @@ const LIVE_KEYS: ReadonlyArray<Key> = [
   ["gateway.trustedProxies", (c) => c.trustedProxies],
   ["gateway.controlUi.allowedOrigins", (c) => c.allowedOrigins],
   ["logging.level", (c) => c.file.config.logging?.level],
+  ["channels.telegram.allowFrom", (c) => c.channels.telegram?.allowFrom],
+  ["channels.telegram.dmPolicy", (c) => c.channels.telegram?.dmPolicy],
   ["gateway.remote", (c) => ({ ...c.remote, token: reveal(c.remote.token), password: reveal(c.remote.password) })]
 ]
 
@@ -75,7 +77,10 @@ const RESTART_KEYS: ReadonlyArray<Key> = [
   ["gateway.rateLimit.redisUrl", (c) => reveal(c.redisUrl)],
   ["state.postgres.url", (c) => reveal(c.postgresUrl)],
   ["discovery", (c) => c.discovery],
-  ["channels", (c) => ({ ...c.channels.telegram, botToken: reveal(c.channels.telegram?.botToken) })],
+  ["channels.telegram", (c) => {
+    const t = c.channels.telegram
+    return t === undefined ? undefined : { enabled: t.enabled, apiRoot: t.apiRoot, botToken: reveal(t.botToken), tokenSource: t.tokenSource }
+  }],
   ["logging.format", (c) => c.file.config.logging?.format]
 ]
 
