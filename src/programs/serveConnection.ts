@@ -194,6 +194,11 @@ const runSession = Effect.fnUntraced(function*(
     yield* router.attach(clientId, respond)
     yield* sendJson(conn, { type: "res", id: connectId, ok: true, payload: hello })
     yield* hub.register(live)
+    // A rotation between this session's secret check and its registration would have missed it: end it here.
+    const generation = (yield* SubscriptionRef.get((yield* GatewayConfig).live)).secretGeneration
+    if (principal.secretGeneration !== undefined && principal.secretGeneration < generation) {
+      return yield* close(CloseCode.credentialsRevoked, "gateway secret rotated: reconnect with the new token")
+    }
     if (principal.role === "node") yield* nodes.connect(live, params, directLocal)
     yield* Effect.logDebug("client connected").pipe(
       Effect.annotateLogs({ connId, client: params.client.id, mode: params.client.mode, remote: conn.remoteAddress })
