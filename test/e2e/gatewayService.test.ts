@@ -86,6 +86,37 @@ describe("gateway restart, uninstall-service and status", () => {
     assert.include(failed.error.hint, "gateway run")
   }, 120_000)
 
+  it("an edited port is reported as restart needed by the running gateway, and restart applies it", async () => {
+    const home = tempHome()
+    const env = { HOME: home }
+    const [before, after] = [await freePort(), await freePort()]
+    const configPath = join(home, ".openclaw-edit", "openclaw.json")
+    mkdirSync(join(home, ".openclaw-edit"), { recursive: true })
+    writeFileSync(configPath, JSON.stringify({ gateway: { port: before } }))
+    const first = await startDaemon(["--profile", "edit", "gateway", "run"], env, /listening on ws:/)
+    writeFileSync(configPath, JSON.stringify({ gateway: { port: after } }))
+    let waiting: ReadonlyArray<string> = []
+    for (let i = 0; i < 50 && waiting.length === 0; i++) {
+      const s = await run(["--profile", "edit", "status", "--json"], env)
+      assert.strictEqual(s.code, 0, s.stdout + s.stderr)
+      waiting = JSON.parse(s.stdout).status.config?.restartNeeded ?? []
+      if (waiting.length === 0) await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+    assert.deepStrictEqual(waiting, ["gateway.port"])
+    assert.include(first.output(), "config changed gateway.port: restart needed to apply (run `gatehouse gateway restart`)")
+    const human = await run(["--profile", "edit", "status"], env)
+    assert.include(human.stdout, "Restart   needed for gateway.port: run `gatehouse gateway restart`")
+
+    const restarted = await run(["--profile", "edit", "gateway", "restart", "--json"], env)
+    const doc = JSON.parse(restarted.stdout)
+    if (typeof doc.pid === "number") started.push(doc.pid)
+    assert.deepInclude(doc, { ok: true, via: "pid", port: after })
+    await first.exited
+    const now = JSON.parse((await run(["--profile", "edit", "status", "--json"], env)).stdout)
+    assert.strictEqual(now.status.gateway.port, after)
+    assert.isUndefined(now.status.config, "nothing waits for a restart any more")
+  }, 120_000)
+
   it("restarts through systemd when the unit is installed, reports it in status, and uninstall-service stops, disables and removes it", async () => {
     const home = tempHome()
     const port = await freePort()
