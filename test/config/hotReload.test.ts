@@ -40,6 +40,8 @@ describe("config hot reload", () => {
       const invoked = yield* op.call("node.invoke", { nodeId: node.nodeId, command: "system.notify", params: {}, idempotencyKey: "k1" })
       assert.strictEqual(invoked.ok, false)
       assert.isTrue(logged.some((l) => l === "config reloaded: changed gateway.nodes.denyCommands"), logged.join("\n"))
+      const shown = yield* op.call("config.get")
+      assert.deepStrictEqual(shown.payload.config.gateway.nodes, { denyCommands: ["system.notify"] })
     }).pipe(Effect.provide(gw.layer))
   })
 

@@ -48,7 +48,7 @@ export const handlers = Effect.gen(function*() {
             host,
             // The bound port: with --port 0 the system chose it.
             port: listener.address.port,
-            authMode: config.authMode.value,
+            authMode: SubscriptionRef.getUnsafe(live).config.authMode.value,
             tls: address.tlsFingerprint === undefined ? { enabled: false } : { enabled: true, sha256: address.tlsFingerprint },
             ...(admin ? { stateDir: config.paths.stateDir, configPath: config.paths.configPath } : {})
           },
@@ -93,11 +93,12 @@ export const handlers = Effect.gen(function*() {
     "system-presence": () => hub.presence,
     "last-heartbeat": () => info.lastHeartbeat,
     "gateway.identity.get": () => Effect.succeed({ deviceId: identity.deviceId, publicKey: identity.publicKey }),
+    // The config in force (the last good file), not the one the gateway started with.
     "config.get": () =>
-      Effect.succeed({
+      Effect.map(SubscriptionRef.get(live), ({ config: current }) => ({
         path: config.paths.configPath,
-        exists: config.file.exists,
-        config: redactConfig(config.file.document)
-      })
+        exists: current.file.exists,
+        config: redactConfig(current.file.document)
+      }))
   })
 })
