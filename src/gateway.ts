@@ -26,13 +26,18 @@ import * as AuthLive from "./layers/AuthLive.ts"
 import * as AuthorizeLive from "./layers/AuthorizeLive.ts"
 import * as ChannelRunnerLive from "./layers/ChannelRunnerLive.ts"
 import * as ChannelRunnerNone from "./layers/ChannelRunnerNone.ts"
+import * as ChatHistoryFile from "./layers/ChatHistoryFile.ts"
+import * as ChatRunsLive from "./layers/ChatRunsLive.ts"
 import * as ConnectionHubLive from "./layers/ConnectionHubLive.ts"
 import * as DevicePairingLive from "./layers/DevicePairingLive.ts"
 import * as DiscoveryDisabled from "./layers/DiscoveryDisabled.ts"
 import * as ListenerWs from "./layers/ListenerWs.ts"
+import * as LogTailLive from "./layers/LogTailLive.ts"
 import * as NodeRegistryLive from "./layers/NodeRegistryLive.ts"
+import * as OtelExport from "./layers/OtelExport.ts"
 import * as PairingStoreFile from "./layers/PairingStoreFile.ts"
 import type { PairingStorePgError } from "./layers/PairingStorePg.ts"
+import { pendingBudgetOf } from "./pairing/pendingBudget.ts"
 import type { RateLimiterRedisError } from "./layers/RateLimiterRedis.ts"
 import * as RateLimiterMemory from "./layers/RateLimiterMemory.ts"
 import * as RpcFrameProtocol from "./layers/RpcFrameProtocol.ts"
@@ -46,6 +51,8 @@ import { GatewayRpcs } from "./protocol/methods.ts"
 import type { Agent } from "./services/Agent.ts"
 import type { Auth } from "./services/Auth.ts"
 import type { ChannelRunner } from "./services/ChannelRunner.ts"
+import type { ChatHistory } from "./services/ChatHistory.ts"
+import type { ChatRuns } from "./services/ChatRuns.ts"
 import type { ConnectionHub } from "./services/ConnectionHub.ts"
 import type { DevicePairing } from "./services/DevicePairing.ts"
 import type { Discovery } from "./services/Discovery.ts"
@@ -54,6 +61,7 @@ import { GatewayInfo } from "./services/GatewayInfo.ts"
 import { GatewayServer } from "./services/GatewayServer.ts"
 import { HostIdentity } from "./services/HostIdentity.ts"
 import { Listener, type ListenerError } from "./services/Listener.ts"
+import type { LogTail } from "./services/LogTail.ts"
 import type { NodePairingStore } from "./services/NodePairingStore.ts"
 import type { NodeRegistry } from "./services/NodeRegistry.ts"
 import type { PairingStore } from "./services/PairingStore.ts"
@@ -87,7 +95,7 @@ export const layerPairingStores = <E, R>(
     if (config.postgresUrl === undefined) return fallback
     // Loaded only when configured: the PostgreSQL client adds ~0.1 s to every start otherwise.
     const Pg = yield* Effect.promise(() => import("./layers/PairingStorePg.ts"))
-    return Pg.layer(config.postgresUrl)
+    return Pg.layer(config.postgresUrl, pendingBudgetOf(config.limits))
   }))
 
 /**
@@ -118,12 +126,26 @@ export const layerDiscovery: Layer.Layer<Discovery, never, GatewayConfig> = Laye
  */
 export const layerChannels = <E, R>(
   agent: Layer.Layer<Agent, E, R>
-): Layer.Layer<ChannelRunner, E, R | GatewayConfig> =>
+): Layer.Layer<ChannelRunner, E, R | GatewayConfig | ChatHistory> =>
   Layer.unwrap(Effect.gen(function*() {
     const { config } = yield* GatewayConfig
     const configured = Object.values(config.channels).some((c) => c !== undefined)
     return configured ? ChannelRunnerLive.layer.pipe(Layer.provide(agent)) : ChannelRunnerNone.layer
   }))
+
+/** The agent the config names: the rules agent, or the model-backed one (loaded only when a model is configured). */
+export const layerAgent: Layer.Layer<Agent, never, GatewayConfig | NodeRegistry | GatewayInfo> = Layer.unwrap(
+  Effect.gen(function*() {
+    const { config } = yield* GatewayConfig
+    const rules: Layer.Layer<Agent, never, GatewayConfig | NodeRegistry | GatewayInfo> = AgentRules.layer
+    if (config.agent.provider === "rules") {
+      if (config.agent.note !== undefined) yield* Effect.logWarning(`agent: ${config.agent.note}`)
+      return rules
+    }
+    const Model = yield* Effect.promise(() => import("./layers/AgentLanguageModel.ts"))
+    return Model.layerConfig
+  })
+)
 
 /** The contracts a running gateway is made of, all taken from outside by `layer`. */
 export type Services =
@@ -140,6 +162,9 @@ export type Services =
   | Discovery
   | ChannelRunner
   | Listener
+  | ChatHistory
+  | ChatRuns
+  | LogTail
 
 /** What `layerDefault` gives the embedding program: the running gateway and its public contracts. */
 export type Provided = GatewayServer | Exclude<Services, GatewayConfig>
@@ -161,7 +186,10 @@ export const layerStartup: Layer.Layer<never, ConfigError, GatewayConfig> = Laye
 )
 
 // A handler that dies answers its own request (with a correlation id) instead of ending the client's session.
-const Rpc = RpcServer.layer(GatewayRpcs, { disableTracing: true, concurrency: "unbounded", disableFatalDefects: true }).pipe(
+// Spans only when OpenTelemetry export is configured: tracing every request costs the per-frame path otherwise.
+const Rpc = Layer.unwrap(GatewayConfig.useSync(({ config }) =>
+  RpcServer.layer(GatewayRpcs, { disableTracing: OtelExport.otelSettings(config.file.config) === undefined, concurrency: "unbounded", disableFatalDefects: true })
+)).pipe(
   Layer.provide(Layer.mergeAll(Methods.layer, AuthorizeLive.layer))
 )
 
@@ -186,6 +214,8 @@ export interface Swaps<E = never> {
   readonly gatewayInfo?: Layer.Layer<GatewayInfo, E, GatewayConfig>
   readonly hostIdentity?: Layer.Layer<HostIdentity, E, GatewayConfig>
   readonly discovery?: Layer.Layer<Discovery, E, GatewayConfig>
+  /** The recent log lines for `logs.tail` (default: a ring fed by the gateway's logger, and the log file). */
+  readonly logTail?: Layer.Layer<LogTail, E, GatewayConfig>
   readonly listener?: Layer.Layer<Listener, E, GatewayConfig>
   readonly devicePairing?: Layer.Layer<DevicePairing, E, GatewayConfig | Tier0>
   readonly nodeRegistry?: Layer.Layer<NodeRegistry, E, GatewayConfig | Tier0>
@@ -193,9 +223,13 @@ export interface Swaps<E = never> {
   /** The agent the default channel runner answers with. */
   readonly agent?: Layer.Layer<Agent, E, GatewayConfig | Tier0 | Tier1>
   readonly channelRunner?: Layer.Layer<ChannelRunner, E, GatewayConfig | Tier0 | Tier1>
+  /** Transcripts (default: files under the state dir). */
+  readonly chatHistory?: Layer.Layer<ChatHistory, E, GatewayConfig>
+  /** WebChat and `agent` runs (default: runs of `agent` on this gateway). */
+  readonly chatRuns?: Layer.Layer<ChatRuns, E, GatewayConfig | Tier0 | Tier1>
 }
 
-type Tier0 = PairingStore | NodePairingStore | RateLimiter | ConnectionHub | GatewayInfo | HostIdentity | Discovery
+type Tier0 = PairingStore | NodePairingStore | RateLimiter | ConnectionHub | GatewayInfo | HostIdentity | Discovery | ChatHistory | LogTail
 type Tier1 = DevicePairing | NodeRegistry
 
 /** The embedded default of every service, with `swaps` in place of the ones given. */
@@ -208,15 +242,25 @@ export const layerServices = <E = never>(
     swaps.connectionHub ?? ConnectionHubLive.layer,
     swaps.gatewayInfo ?? GatewayInfo.layer,
     swaps.hostIdentity ?? HostIdentity.layer,
-    swaps.discovery ?? layerDiscovery
+    swaps.discovery ?? layerDiscovery,
+    swaps.chatHistory ?? ChatHistoryFile.layer,
+    swaps.logTail ?? LogTailLive.layer
   )
   const tier1 = Layer.mergeAll(swaps.devicePairing ?? DevicePairingLive.layer, swaps.nodeRegistry ?? NodeRegistryLive.layer)
-  const tier2 = Layer.mergeAll(swaps.auth ?? AuthLive.layer, swaps.channelRunner ?? layerChannels(swaps.agent ?? AgentRules.layer))
+  // One agent layer (built once) answers channels and chat runs alike.
+  const agent = swaps.agent ?? layerAgent
+  const tier2 = Layer.mergeAll(
+    swaps.auth ?? AuthLive.layer,
+    swaps.channelRunner ?? layerChannels(agent),
+    swaps.chatRuns ?? ChatRunsLive.layer.pipe(Layer.provide(agent))
+  )
   const services = tier2.pipe(
     Layer.provideMerge(tier1),
     Layer.provideMerge(tier0),
     // The profile lock comes first, so a second gateway on the same state dir says why it cannot start.
-    Layer.provideMerge(layerStartup)
+    Layer.provideMerge(layerStartup),
+    // Under everything, so every service's spans reach the exporter and its last flush runs after they stop.
+    Layer.provideMerge(OtelExport.layer)
   )
   // The port is bound last: nothing is accepted (and /readyz says nothing) before every service is up.
   const listener: Layer.Layer<Listener, E | ListenerError, GatewayConfig | RateLimiter> = swaps.listener ?? ListenerWs.layer

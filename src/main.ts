@@ -12,7 +12,9 @@ import { call, gatewayHealth, gatewayStatus, health, status } from "./cli/client
 import { configGet, configValidate } from "./cli/configGet.ts"
 import { configSet, configUnset } from "./cli/configSet.ts"
 import { configShow } from "./cli/configShow.ts"
+import { dashboard } from "./cli/dashboard.ts"
 import { devices } from "./cli/devices.ts"
+import { pairing } from "./cli/pairing.ts"
 import { doctor } from "./cli/doctor.ts"
 import { mistypedSubcommand } from "./cli/didYouMean.ts"
 import { discover } from "./cli/discover.ts"
@@ -22,6 +24,7 @@ import { gatewayRun } from "./cli/gatewayRun.ts"
 import { gatewayStop } from "./cli/gatewayStop.ts"
 import { gatewayRestart } from "./cli/gatewayRestart.ts"
 import { gatewayUninstallService } from "./cli/gatewayUninstallService.ts"
+import { logs } from "./cli/logs.ts"
 import { node, nodes } from "./cli/nodes.ts"
 import { root } from "./cli/root.ts"
 import { securityAudit } from "./cli/securityAudit.ts"
@@ -44,7 +47,7 @@ const security = Command.make("security").pipe(
   Command.withSubcommands([securityAudit])
 )
 
-export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, discover, config, doctor, security]))
+export const cli = root.pipe(Command.withSubcommands([gateway, health, status, devices, nodes, node, setupCode, tunnel, discover, config, doctor, security, dashboard, pairing, logs]))
 
 const mistyped = mistypedSubcommand(cli, process.argv.slice(2))
 if (mistyped !== undefined) {

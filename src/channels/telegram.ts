@@ -6,20 +6,34 @@
  *
  * The offset is written (atomically, under the state dir) before an update is
  * answered, so a restart never answers the same update twice: an update whose
- * answer was cut short by a crash is dropped rather than repeated.
+ * answer was cut short by a crash is dropped rather than repeated. Each chat's
+ * updates are answered in order, different chats concurrently (at most
+ * `MAX_CHATS_AT_ONCE`; polling waits once `MAX_UPDATES_IN_FLIGHT` are unanswered).
+ *
+ * Under `dmPolicy: "pairing"` an unknown sender gets a pairing code; once the
+ * owner approves it (`gatehouse pairing approve telegram <code>`) the sender is
+ * allowed. Each exchange goes to the chat's transcript (session `telegram:<chat id>`).
  *
  * The bot token is part of every request URL; it appears in no message this module
  * writes or fails with.
  */
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import * as Semaphore from "effect/Semaphore"
+import * as Clock from "effect/Clock"
+import { randomInt } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import type { TelegramSettings } from "../config/resolve.ts"
 import { writeFileAtomic } from "../fs/atomicWrite.ts"
+import { textMessage } from "../chat/transcript.ts"
 import type { AgentShape } from "../services/Agent.ts"
+import type { ChatHistoryShape } from "../services/ChatHistory.ts"
+import { CODE_ALPHABET, CODE_LENGTH, pairingReply, request as requestCode } from "./dmPairing.ts"
+import { modifyPairing, pairingPath, readPairing } from "./dmPairingFile.ts"
 
 /** Telegram's limit on the text of one message. */
 export const MESSAGE_LIMIT = 4096
@@ -27,6 +41,13 @@ export const MESSAGE_LIMIT = 4096
 export const POLL_TIMEOUT_S = 30
 /** How many times one call is retried after a 429 before the failure is reported. */
 export const MAX_RETRIES_429 = 5
+/** Chats answered at once. */
+export const MAX_CHATS_AT_ONCE = 8
+/** Updates taken but not yet answered before polling waits. */
+export const MAX_UPDATES_IN_FLIGHT = 64
+
+/** A pairing code from the crypto RNG. */
+export const randomPairingCode = () => Array.from({ length: CODE_LENGTH }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join("")
 
 /** The Bot API answered with an error. */
 export class TelegramApiFailed extends Schema.TaggedClass<TelegramApiFailed>()("TelegramApiFailed", {
@@ -207,10 +228,45 @@ const refusal = (settings: TelegramSettings, userId: string) =>
     ? `This bot answers only people its owner has approved. Your Telegram user id is ${userId}: ask the owner to add it to channels.telegram.allowFrom.`
     : `Sorry, you are not allowed to use this bot. Your Telegram user id is ${userId}; the owner can add it to channels.telegram.allowFrom.`
 
+/** What the channel runs with; `history` and `pairingFile` are optional (no transcript; pairing refuses everyone unknown). */
+export interface TelegramDeps {
+  readonly api: BotApi
+  readonly agent: AgentShape
+  readonly offsetFile: string
+  readonly history?: ChatHistoryShape
+  readonly pairingFile?: string
+  readonly newCode?: () => string
+}
+
 /** Runs the channel: polls, answers, and fails only when the Bot API cannot be used (the runner restarts it). */
-export const runTelegram = (settings: TelegramSettings, deps: { readonly api: BotApi; readonly agent: AgentShape; readonly offsetFile: string }) =>
+export const runTelegram = (settings: TelegramSettings, deps: TelegramDeps) =>
   Effect.gen(function*() {
     const { agent, api, offsetFile } = deps
+    const pairingFile = deps.pairingFile
+    // Senders approved through pairing (read on every unknown sender, so an approval in another process counts at once).
+    const admit = (userId: string) =>
+      Effect.gen(function*() {
+        const verdict = admission(settings, userId)
+        if (verdict !== "refused" || settings.dmPolicy !== "pairing" || pairingFile === undefined) return verdict
+        const state = yield* readPairing(pairingFile).pipe(
+          Effect.catch((e) => Effect.as(Effect.logError(`telegram pairing: ${e.message}`), undefined))
+        )
+        return state?.approved.includes(userId) === true ? "allowed" as const : "refused" as const
+      })
+    const pairingAnswer = (userId: string, chatId: number) =>
+      Effect.gen(function*() {
+        if (pairingFile === undefined) return refusal(settings, userId)
+        const now = yield* Clock.currentTimeMillis
+        const issued = yield* modifyPairing(pairingFile, (s) => requestCode(s, { userId, chatId: String(chatId) }, now, deps.newCode ?? randomPairingCode))
+        yield* Effect.logInfo(`telegram: pairing code issued to user ${userId}; approve with \`gatehouse pairing approve telegram ${issued.code}\``)
+        return pairingReply("telegram", userId, issued.code)
+      }).pipe(Effect.catch((e) => Effect.as(Effect.logError(`telegram pairing: ${e.message}`), refusal(settings, userId))))
+    // A transcript that cannot be written is logged; the reply still goes out.
+    const record = (chatId: number, asked: string, answered: string) =>
+      deps.history === undefined ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (ts) =>
+        deps.history!.append(`telegram:${chatId}`, [textMessage("user", asked, ts), textMessage("assistant", answered, ts)])).pipe(
+          Effect.catch((e) => Effect.logWarning(`telegram: chat history not written: ${e.reason.message}`))
+        )
     const reply = (chatId: number, text: string) =>
       Effect.forEach(splitMessage(text), (piece) => api.sendMessage(chatId, piece), { discard: true }).pipe(
         // One reply that cannot be delivered (chat gone, bot blocked) must not stop the channel.
@@ -222,38 +278,72 @@ export const runTelegram = (settings: TelegramSettings, deps: { readonly api: Bo
         const m = update.message
         if (m === undefined || m.from === undefined || m.text === undefined || m.from.is_bot === true) return
         const userId = String(m.from.id)
-        const verdict = admission(settings, userId)
+        const verdict = yield* admit(userId)
         if (verdict === "ignored") return
         if (verdict === "refused") {
           yield* Effect.logInfo(`telegram: refused a message from user ${userId} (not in channels.telegram.allowFrom)`)
-          return yield* reply(m.chat.id, refusal(settings, userId))
+          return yield* reply(m.chat.id, settings.dmPolicy === "pairing" ? yield* pairingAnswer(userId, m.chat.id) : refusal(settings, userId))
         }
-        const text = yield* agent.reply({ channel: "telegram", from: userId, text: m.text }).pipe(
+        const text = yield* agent.reply({ channel: "telegram", from: userId, text: m.text, sessionKey: `telegram:${m.chat.id}` }).pipe(
           Effect.catch((e) => Effect.succeed(`Sorry, I cannot answer now: ${e.reason.message}`))
         )
+        yield* record(m.chat.id, m.text, text)
         yield* reply(m.chat.id, text)
       })
 
+    // Per chat: one lock (answers in order) and how many updates hold or wait for it.
+    const chats = new Map<number, { readonly lock: Semaphore.Semaphore; waiting: number }>()
+    const workers = yield* Semaphore.make(MAX_CHATS_AT_ONCE)
+    const inFlight = yield* Semaphore.make(MAX_UPDATES_IN_FLIGHT)
+    const fatal = yield* Deferred.make<never, TelegramError>()
+    const dispatch = (update: Update) =>
+      Effect.gen(function*() {
+        yield* inFlight.take(1)
+        const chatId = update.message?.chat.id ?? 0
+        const chat = chats.get(chatId) ?? { lock: Semaphore.makeUnsafe(1), waiting: 0 }
+        chats.set(chatId, chat)
+        chat.waiting++
+        yield* Effect.forkChild(
+          chat.lock.withPermits(1)(workers.withPermits(1)(handle(update))).pipe(
+            // A Bot API failure (a revoked token) ends the channel, as before; nothing else does.
+            Effect.catch((e) => Deferred.fail(fatal, e)),
+            Effect.ensuring(Effect.suspend(() => {
+              if (--chat.waiting === 0) chats.delete(chatId)
+              return inFlight.release(1)
+            }))
+          )
+        )
+      })
+
     let offset = yield* readOffset(offsetFile)
-    while (true) {
-      const updates = yield* api.getUpdates(offset, POLL_TIMEOUT_S)
-      for (const raw of updates) {
-        const id = (raw as { update_id?: unknown } | null)?.update_id
-        if (typeof id !== "number" || !Number.isInteger(id)) continue
-        if (offset !== undefined && id < offset) continue
-        offset = id + 1
-        yield* writeFileAtomic(offsetFile, JSON.stringify({ offset }) + "\n").pipe(Effect.orDie)
-        const update = decodeUpdate(raw)
-        if (Result.isSuccess(update)) yield* handle(update.success)
+    const poll = Effect.gen(function*() {
+      while (true) {
+        const updates = yield* api.getUpdates(offset, POLL_TIMEOUT_S)
+        for (const raw of updates) {
+          const id = (raw as { update_id?: unknown } | null)?.update_id
+          if (typeof id !== "number" || !Number.isInteger(id)) continue
+          if (offset !== undefined && id < offset) continue
+          offset = id + 1
+          yield* writeFileAtomic(offsetFile, JSON.stringify({ offset }) + "\n").pipe(Effect.orDie)
+          const update = decodeUpdate(raw)
+          if (Result.isSuccess(update)) yield* dispatch(update.success)
+        }
       }
-    }
+    })
+    return yield* Effect.raceFirst(poll, Deferred.await(fatal))
   })
 
 /** Checks the settings and runs the channel over `fetch`. */
-export const telegramChannel = (settings: TelegramSettings, agent: AgentShape, stateDir: string): Effect.Effect<void, TelegramError> =>
+export const telegramChannel = (settings: TelegramSettings, agent: AgentShape, stateDir: string, history?: ChatHistoryShape): Effect.Effect<void, TelegramError> =>
   settings.botToken === undefined
     ? Effect.fail(new TelegramError({ reason: new TelegramMisconfigured({ message: "no bot token: set channels.telegram.botToken or TELEGRAM_BOT_TOKEN" }) }))
-    : runTelegram(settings, { api: makeBotApi(fetchPost(settings.apiRoot, settings.botToken)), agent, offsetFile: offsetPath(stateDir) })
+    : runTelegram(settings, {
+      api: makeBotApi(fetchPost(settings.apiRoot, settings.botToken)),
+      agent,
+      offsetFile: offsetPath(stateDir),
+      pairingFile: pairingPath(stateDir, "telegram"),
+      ...(history === undefined ? {} : { history })
+    })
 
 /** A `send` recipient as Telegram takes it: a chat id (`123`, `-100…`, `telegram:123`) or a public `@channel`. */
 export const parseChatId = (to: string): number | string | undefined => {

@@ -31,7 +31,7 @@ import * as PinStoreFile from "../layers/PinStoreFile.ts"
 import { withPin } from "../programs/clientTarget.ts"
 import { confirmFirstUse } from "../programs/tlsPin.ts"
 import { callGateway, callRpc, type Method, openSession, type PayloadSchema, type SuccessSchema } from "../programs/gatewayClient.ts"
-import { Health, LastHeartbeat, Status, type StatusResult, SystemPresence } from "../protocol/rpcs/core.ts"
+import { DiagnosticsStability, Health, type HealthSummary, type StabilitySnapshot, LastHeartbeat, Status, type StatusResult, SystemPresence } from "../protocol/rpcs/core.ts"
 import { isLoopbackIp } from "../net/ip.ts"
 import { printable } from "../text/printable.ts"
 import { formatSshTarget } from "../transport/ssh.ts"
@@ -180,8 +180,13 @@ const healthBody = (flags: TargetInput & { readonly json: boolean; readonly time
     const ms = (yield* Clock.currentTimeMillis) - started
     if (flags.json) return yield* printJson(payload)
     const via = t.selection.route?.kind === "ssh" ? ` (through ssh ${formatSshTarget(t.selection.route.ssh)})` : ""
-    yield* Console.log(`Gateway Health\nOK (${ms}ms) · ${t.url}${via}`)
+    yield* Console.log(`Gateway Health\nOK (${ms}ms) · ${t.url}${via}${payload.eventLoop === undefined ? "" : `\n${eventLoopLine(payload.eventLoop)}`}`)
   })
+
+/** "Event loop: ok max=…ms p99=…ms util=… cpu=…", the line `openclaw health` prints from the same figures. */
+export const eventLoopLine = (e: NonNullable<HealthSummary["eventLoop"]>) =>
+  `Event loop: ${e.degraded ? `degraded (${e.reasons.map(printable).join(", ")})` : "ok"} max=${Math.round(e.delayMaxMs)}ms ` +
+  `p99=${Math.round(e.delayP99Ms)}ms util=${e.utilization} cpu=${e.cpuCoreRatio}`
 
 const healthCommand = (name: string) =>
   Command.make(name, targetFlags, (flags) => reportFailures(healthBody(flags), flags.json)).pipe(
@@ -192,8 +197,13 @@ const healthCommand = (name: string) =>
 export const health = healthCommand("health")
 export const gatewayHealth = healthCommand("health")
 
-const statusBody = (flags: TargetInput & { readonly json: boolean; readonly timeout: number; readonly deep: boolean }, withService = false) =>
+const statusBody = (
+  flags: TargetInput & { readonly json: boolean; readonly timeout: number; readonly deep: boolean; readonly all: boolean },
+  withService = false
+) =>
   Effect.gen(function*() {
+    // --all is --deep plus the process figures: everything worth pasting into a bug report (no secrets).
+    const deepened = flags.deep || flags.all
     // `gateway status` also says what this host knows without asking the gateway: its unit and its process.
     const svc = withService ? yield* localService : undefined
     const service = svc === undefined ? {} : { service: svc }
@@ -203,11 +213,12 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       const session = yield* openSession(t, { timeoutMs: flags.timeout })
       const connectedMs = (yield* Clock.currentTimeMillis) - started
       const status = yield* session.call(Status, {})
-      const deep = flags.deep
+      const deep = deepened
         ? {
           health: yield* session.call(Health, { probe: true }),
           lastHeartbeat: yield* session.call(LastHeartbeat, {}),
-          presence: yield* session.call(SystemPresence, {})
+          presence: yield* session.call(SystemPresence, {}),
+          ...(flags.all ? { stability: yield* session.call(DiagnosticsStability, {}) } : {})
         }
         : undefined
       return { connectedMs, hello: session.hello, status, deep }
@@ -220,12 +231,12 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
           url: t.url,
           reachable: probe.failure.kind !== "unreachable",
           ...service,
-          ...(flags.deep ? { transport: transportReport(t) } : {})
+          ...(deepened ? { transport: transportReport(t) } : {})
         })
       } else {
         yield* Console.log(`Gateway  ${t.url} · ${probe.failure.kind === "unreachable" ? "unreachable" : "error"}`)
         if (svc !== undefined) yield* Console.log(`Service  ${serviceLine(svc)}`)
-        if (flags.deep) yield* Console.log(transportLines(t).join("\n"))
+        if (deepened) yield* Console.log(transportLines(t).join("\n"))
         yield* Console.error(`error: ${probe.failure.message}`)
       }
       return yield* Effect.sync(() => {
@@ -260,12 +271,21 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
         "",
         ...transportLines(t),
         `Health         ${deep.health.ok ? "OK" : "degraded"}`,
+        ...(deep.health.eventLoop === undefined ? [] : [`${eventLoopLine(deep.health.eventLoop).replace(": ", "     ")}`]),
+        ...(deep.stability === undefined ? [] : [stabilityLine(deep.stability)]),
         `Last heartbeat ${deep.lastHeartbeat === null ? "none" : JSON.stringify(deep.lastHeartbeat)}`,
         `Presence       ${presence.length} entr${presence.length === 1 ? "y" : "ies"}`,
         ...presence.map((p) => `  - ${p.host ?? "?"} · ${p.mode ?? "?"}${p.ip === undefined ? "" : ` · ${p.ip}`} · ${p.reason ?? ""}`)
       ].join("\n"))
     }
   })
+
+// Memory and the event loop since start, from `diagnostics.stability`.
+const stabilityLine = (s: typeof StabilitySnapshot.Type) =>
+  `Process        rss=${mib(s.summary.memory.latest.rssBytes)} heap=${mib(s.summary.memory.latest.heapUsedBytes)} maxRss=${mib(s.summary.memory.maxRssBytes)} · ` +
+  `event loop since start p99=${Math.round(s.eventLoop.delayP99Ms)}ms max=${Math.round(s.eventLoop.delayMaxMs)}ms`
+
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`
 
 const discoveryLine = (d: typeof StatusResult.Type["discovery"]) => {
   const state = d.state === undefined || d.mode !== "mdns"
@@ -287,7 +307,11 @@ const localService = Effect.gen(function*() {
 const statusCommand = (name: string, withService = false) =>
   Command.make(
     name,
-    { ...targetFlags, deep: Flag.Boolean("deep").pipe(Flag.withDescription("Also run health, last-heartbeat and presence"), Flag.withDefault(false)) },
+    {
+      ...targetFlags,
+      deep: Flag.Boolean("deep").pipe(Flag.withDescription("Also run health, last-heartbeat and presence"), Flag.withDefault(false)),
+      all: Flag.Boolean("all").pipe(Flag.withDescription("--deep plus memory and event-loop figures: a report to paste (no secrets)"), Flag.withDefault(false))
+    },
     (flags) => reportFailures(statusBody(flags, withService), flags.json)
   ).pipe(withTransport, Command.withDescription("Show whether the gateway is reachable and what it runs"))
 

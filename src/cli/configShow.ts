@@ -8,6 +8,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { redactUrl } from "../config/redact.ts"
+import { printable } from "../text/printable.ts"
 import { generatedTokenPath, resolveSecrets, type Secrets } from "../config/resolve.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { printJson, reportFailures } from "./output.ts"
@@ -72,7 +73,17 @@ export const configShow = Command.make(
           rateLimit: config.redisUrl === undefined
             ? { store: "memory" as const, source: "default" }
             : { store: "redis" as const, url: redactUrl(config.redisUrl), source: config.redisUrlSource },
+          limits: config.limits,
           controlUi: { allowedOrigins: config.allowedOrigins },
+          agent: config.agent.provider === "rules"
+            ? { provider: "rules" as const, note: config.agent.note ?? null }
+            : {
+              provider: config.agent.provider,
+              providerId: config.agent.providerId,
+              baseUrl: redactUrl(config.agent.baseUrl),
+              model: config.agent.model,
+              apiKey: { set: config.agent.apiKey !== undefined, source: config.agent.apiKeySource }
+            },
           discovery: {
             mdns: config.discovery.mdnsMode,
             interfaces: config.discovery.interfaces
@@ -118,9 +129,22 @@ export const configShow = Command.make(
               : "in memory (set gateway.rateLimit.redisUrl or GATEHOUSE_REDIS_URL to share with other gateways)"
           ),
           line(
+            "limits",
+            `${config.limits.maxConnectionsPerAddress} sockets/address, ${config.limits.maxConnectionsPerDevice}/device; ` +
+              `${config.limits.maxPendingPairings} pending pairings (${config.limits.maxPendingPairingsPerAddress}/address); ` +
+              `${mib(config.limits.maxInFlightBytesPerConnection)}/connection, ${mib(config.limits.maxInFlightBytesPerAddress)}/address in flight; ` +
+              `${config.limits.maxSubscribedNodes} subscribed nodes (gateway.limits.*)`
+          ),
+          line(
             "mdns",
             `${config.discovery.mdnsMode.value} (${config.discovery.mdnsMode.source === "env" ? "OPENCLAW_DISABLE_BONJOUR" : config.discovery.mdnsMode.source})` +
               (config.discovery.interfaces.length === 0 ? "" : ` on ${config.discovery.interfaces.join(", ")}`)
+          ),
+          line(
+            "agent",
+            view.agent.provider === "rules"
+              ? `rules (offline slash commands${view.agent.note === null ? "; agents.defaults.model names a model" : `: ${view.agent.note}`})`
+              : `${printable(view.agent.providerId, 40)}/${printable(view.agent.model, 80)} at ${view.agent.baseUrl} (key: ${view.agent.apiKey.set ? view.agent.apiKey.source : "none"})`
           ),
           ...(view.unknownKeys.length > 0 ? [line("ignored keys", view.unknownKeys.join(", "))] : []),
           "",
@@ -130,3 +154,6 @@ export const configShow = Command.make(
       f.json
     )
 ).pipe(Command.withDescription("Print the effective config with the source of each setting (secrets redacted)"))
+
+// A byte budget in MiB, as people set it.
+const mib = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`

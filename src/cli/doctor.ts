@@ -95,7 +95,16 @@ export const doctor = Command.make("doctor", targetFlags, (flags) =>
 // The state dir holds tokens and keys: it and its secret files must not be readable by others.
 const stateChecks = (stateDir: string): ReadonlyArray<Check> => {
   if (!existsSync(stateDir)) return [ok("state", `${stateDir} does not exist yet (created on first start)`)]
-  const loose = [stateDir, ...["gateway.token", "identity/device.json", "identity/device-auth.json", "devices/pairing.json", "tls/gateway-key.pem"].map((f) => join(stateDir, f))]
+  const loose = [stateDir, ...[
+    "gateway.token",
+    "identity/device.json",
+    "identity/device-auth.json",
+    "identity/gateway.json",
+    "node/identity/device.json",
+    "node/identity/device-auth.json",
+    "devices/pairing.json",
+    "tls/gateway-key.pem"
+  ].map((f) => join(stateDir, f))]
     .filter((p) => existsSync(p) && (statSync(p).mode & 0o077) !== 0)
   return loose.length === 0
     ? [ok("state", `${stateDir}: only its owner can read it`)]

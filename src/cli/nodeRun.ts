@@ -14,7 +14,7 @@ import { join } from "node:path"
 import { ConfigError } from "../config/errors.ts"
 import { writeFileAtomic } from "../fs/atomicWrite.ts"
 import { forgetDeviceToken, loadDeviceToken, saveDeviceToken } from "../identity/deviceAuthStore.ts"
-import { loadOrCreateIdentity } from "../identity/deviceIdentity.ts"
+import { loadNodeIdentity, nodeStateDir } from "../identity/nodeIdentity.ts"
 import * as PinStoreFile from "../layers/PinStoreFile.ts"
 import * as TransportDirect from "../layers/TransportDirect.ts"
 import { codeRunners, resolveAllowlist } from "../node/systemRun.ts"
@@ -61,7 +61,9 @@ export const nodeRun = Command.make("run", flags, (f) =>
     const profile = { profile: Option.getOrUndefined(shared.profile), dev: shared.dev }
     const { config } = yield* localConfig(profile, process.env)
     const stateDir = config.paths.stateDir
-    const identity = yield* loadOrCreateIdentity(stateDir).pipe(Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: e.message })))
+    // The node host's identity and tokens are its own, never the CLI's (see nodeIdentity.ts).
+    const nodeDir = nodeStateDir(stateDir)
+    const identity = yield* loadNodeIdentity(stateDir).pipe(Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: e.message })))
     const savedUrlPath = join(stateDir, "node.json")
     const pairing = Option.map(f.pair, decodeSetupCode)
     if (Option.isSome(pairing) && pairing.value === undefined) {
@@ -98,7 +100,7 @@ export const nodeRun = Command.make("run", flags, (f) =>
       setupCode: paired?.tlsFingerprint
     }, configuredPin).pipe(Effect.provide(PinStoreFile.layer(stateDir)))
     const currentTarget = Effect.gen(function*(): Effect.fn.Return<Target> {
-      const stored = explicit !== undefined ? undefined : yield* loadDeviceToken(stateDir, identity.deviceId, "node", tokenKey)
+      const stored = explicit !== undefined ? undefined : yield* loadDeviceToken(nodeDir, identity.deviceId, "node", tokenKey)
       const base = explicit ?? (savedUrl !== undefined && paired === undefined ? { url: savedUrl } : local ?? { url })
       return {
         ...base,
@@ -107,10 +109,10 @@ export const nodeRun = Command.make("run", flags, (f) =>
           identity,
           deviceToken: stored,
           bootstrapToken,
-          onRejected: () => forgetDeviceToken(stateDir, identity.deviceId, "node", tokenKey),
+          onRejected: () => forgetDeviceToken(nodeDir, identity.deviceId, "node", tokenKey),
           onIssued: (token, scopes) =>
             Effect.gen(function*() {
-              yield* saveDeviceToken(stateDir, identity.deviceId, "node", token, scopes, tokenKey)
+              yield* saveDeviceToken(nodeDir, identity.deviceId, "node", token, scopes, tokenKey)
               if (bootstrapToken !== undefined) {
                 bootstrapToken = undefined
                 yield* writeFileAtomic(savedUrlPath, JSON.stringify({ url }) + "\n").pipe(Effect.ignore)

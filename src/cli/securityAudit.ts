@@ -16,6 +16,7 @@ import { audit, type Finding, octal, type StatePath } from "../config/audit.ts"
 import { generatedTokenPath } from "../config/resolve.ts"
 import { deviceAuthPath } from "../identity/deviceAuthStore.ts"
 import { identityPath } from "../identity/deviceIdentity.ts"
+import { nodeStateDir } from "../identity/nodeIdentity.ts"
 import { nodePairingPath, pairingPath } from "../layers/PairingStoreFile.ts"
 import { pinsPath } from "../layers/PinStoreFile.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
@@ -126,11 +127,17 @@ const statePaths = (stateDir: string, configPath: string, tokenPath: string, tls
     entry(join(stateDir, "nodes"), "the node pairing directory", "dir"),
     entry(nodePairingPath(stateDir), "the node pairing file", "file"),
     entry(join(stateDir, "identity"), "the identity directory", "dir"),
-    entry(identityPath(stateDir), "this host's device key", "file"),
-    entry(deviceAuthPath(stateDir), "this host's device tokens", "file"),
+    entry(identityPath(stateDir), "the CLI's device key", "file"),
+    entry(deviceAuthPath(stateDir), "the CLI's device tokens", "file"),
+    entry(identityPath(stateDir, "gateway"), "the gateway's own device key", "file"),
+    entry(join(nodeStateDir(stateDir), "identity"), "the node host's identity directory", "dir"),
+    entry(identityPath(nodeStateDir(stateDir)), "the node host's device key", "file"),
+    entry(deviceAuthPath(nodeStateDir(stateDir)), "the node host's device tokens", "file"),
     entry(join(stateDir, "tls"), "the TLS directory", "dir"),
     entry(tlsKeyPath ?? join(stateDir, "tls", "gateway-key.pem"), "the TLS private key", "file"),
-    entry(pinsPath(stateDir), "the TLS pins", "file")
+    entry(pinsPath(stateDir), "the TLS pins", "file"),
+    entry(join(stateDir, "logs"), "the log directory", "dir"),
+    entry(join(stateDir, "logs", "gateway.log"), "the gateway log", "file")
   ]
 }
 

@@ -9,6 +9,10 @@ import { codeRunners } from "../node/systemRun.ts"
 import { addressSet } from "../net/addressSet.ts"
 import { DANGEROUS, matches } from "../nodes/commandPolicy.ts"
 import type { EffectiveConfig } from "./resolve.ts"
+import { DEFAULT_LIMITS } from "./limits.ts"
+
+/** A budget past this multiple of its default is flagged on an exposed gateway. */
+const RAISED_FACTOR = 4
 
 export type Severity = "critical" | "warn" | "info"
 
@@ -75,6 +79,17 @@ export const audit = (input: AuditInput): ReadonlyArray<Finding> => {
       message: "auth mode is \"none\": every account on this host" + (input.sshListening ? ", every SSH forward into it," : "") +
         " and every local process is a full operator",
       fix: `set gateway.auth.mode to "token" in ${where} (the default)`
+    })
+  }
+  // Budgets raised far past their defaults let one client hold what every client shares.
+  const raised = (Object.keys(DEFAULT_LIMITS) as Array<keyof typeof DEFAULT_LIMITS>).filter((k) => config.limits[k] > DEFAULT_LIMITS[k] * RAISED_FACTOR)
+  if (exposed && raised.length > 0) {
+    findings.push({
+      id: "limits.raised",
+      severity: "warn",
+      message: `gateway.limits.${raised.join(", gateway.limits.")} ${raised.length === 1 ? "is" : "are"} over ${RAISED_FACTOR}× the default on a gateway reachable at ${input.host}: ` +
+        "one client can hold sockets, memory or pairing requests that every client shares",
+      fix: `lower ${raised.map((k) => `gateway.limits.${k} (default ${DEFAULT_LIMITS[k]})`).join(", ")} in ${where}, or remove them to use the defaults`
     })
   }
   // A range that trusts everyone lets any client write its own X-Forwarded-For, and pick its limiter key.
@@ -168,6 +183,30 @@ export const audit = (input: AuditInput): ReadonlyArray<Finding> => {
       message: "gateway.pairing.autoApproveLocal is on and an SSH server listens on this host: any account that can log in " +
         "(or open an SSH forward) connects as a local client and gets its devices approved without asking",
       fix: `set gateway.pairing.autoApproveLocal: false in ${where} and approve devices with gatehouse devices approve`
+    })
+  }
+  const agent = config.agent
+  if (agent.provider === "openai" && new URL(agent.baseUrl).protocol === "http:") {
+    const host = new URL(agent.baseUrl).hostname.replace(/^\[|\]$/g, "")
+    if (host !== "localhost" && !isLoopbackIp(host)) {
+      findings.push({
+        id: "agent.insecure-http",
+        severity: "warn",
+        message: `the model base URL ${agent.baseUrl} is plain http to another host (allowed by GATEHOUSE_AGENT_ALLOW_INSECURE_HTTP=1): ` +
+          "the model API key and every message cross the network in clear",
+        fix: `use an https:// models.providers.${agent.providerId}.baseUrl in ${where}, or reach the model server over an SSH forward or a tailnet`
+      })
+    }
+  }
+  // OTLP headers usually carry the collector's API key; spans name methods and peers.
+  const otel = config.file.config.diagnostics?.otel
+  const otelUrl = otel?.endpoint === undefined || otel.enabled === false ? undefined : URL.parse(otel.endpoint.trim())
+  if (otelUrl != null && otelUrl.protocol === "http:" && otelUrl.hostname !== "localhost" && !isLoopbackIp(otelUrl.hostname.replace(/^\[|\]$/g, ""))) {
+    findings.push({
+      id: "otel.plain-http",
+      severity: "warn",
+      message: `diagnostics.otel.endpoint sends traces and metrics${Object.keys(otel?.headers ?? {}).length > 0 ? " and its headers (an API key, often)" : ""} to ${otelUrl.host} over plain http`,
+      fix: `use an https:// endpoint in diagnostics.otel.endpoint in ${where}, or a collector on this host (http://127.0.0.1:4318)`
     })
   }
   const rank: Record<Severity, number> = { critical: 0, warn: 1, info: 2 }

@@ -45,8 +45,8 @@ export const redactUrl = (url: string | Redacted.Redacted<string>): string => {
 // Internal
 // ---------------------------------------------------------------------------
 
-// Maps of environment variables: their values are secrets as often as not, whatever they are called.
-const ENV_KEY = /^(env|environment|envVars)$/i
+// Maps of environment variables and of HTTP headers (an OTLP endpoint's API key): their values are secrets as often as not, whatever they are called.
+const ENV_KEY = /^(env|environment|envVars|headers)$/i
 
 // Shapes that are secrets wherever they appear: private keys, and token formats with a recognisable prefix.
 const SECRET_SHAPES = [
@@ -90,4 +90,33 @@ const maskUrl = (raw: string, mask: string, hide: "password" | "userinfo"): stri
   for (const key of [...url.searchParams.keys()]) if (SECRET_PARAM.test(key)) url.searchParams.set(key, mask)
   if (hide === "userinfo") url.pathname = url.pathname.split("/").map((seg) => (tokenLike(seg) ? mask : seg)).join("/")
   return url.toString()
+}
+
+// Shapes to cut out of free text (a log line): the same secret formats, found anywhere in the text.
+const TEXT_SHAPES = [
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+  ...SECRET_SHAPES.slice(1).map((shape) => new RegExp(shape.source, "g"))
+]
+// A URL inside text, up to the first character a URL cannot hold unescaped.
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi
+// `token=…`, `password: …` and the like outside a URL (a query string logged on its own, a header dump).
+const SECRET_ASSIGNMENT = /\b((?:access_|refresh_|bot_?|api[-_]?)?(?:token|password|passwd|secret|api[-_]?key|authorization)s?)(=|:\s*)(?!__OPENCLAW_REDACTED__|(?:Bearer|Basic)\s)([^\s&"',;]{4,})/gi
+// HTTP credentials written out: `Bearer <token>`, `Basic <base64>`.
+const AUTH_SCHEME = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g
+
+/**
+ * Free text (a log line) with every secret it holds replaced in place, by shape:
+ * private keys, well-known token formats, URL credentials and secret query
+ * values, and `token=…`-style assignments. The rest of the text stays readable.
+ */
+export const redactText = (text: string): string => {
+  let out = text
+  for (const shape of TEXT_SHAPES) out = out.replace(shape, REDACTED)
+  out = out.replace(AUTH_SCHEME, (_m, scheme: string) => `${scheme} ${REDACTED}`)
+  out = out.replace(URL_IN_TEXT, (url) => {
+    const masked = maskUrl(url, REDACTED, "userinfo")
+    // A URL with nothing to hide is kept as written (not as the URL parser normalises it).
+    return masked === undefined ? REDACTED : masked === new URL(url).toString() ? url : masked
+  })
+  return out.replace(SECRET_ASSIGNMENT, (_m, key: string, sep: string) => `${key}${sep}${REDACTED}`)
 }

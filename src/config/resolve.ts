@@ -12,8 +12,10 @@ import type { LoadedFile } from "./file.ts"
 import { invalidEntries } from "../net/addressSet.ts"
 import { normalizeFingerprint } from "../tls/fingerprint.ts"
 import { redactUrl } from "./redact.ts"
+import { type AgentSettings, resolveAgent } from "./agent.ts"
 import { type Env, type ProfilePaths } from "./paths.ts"
 import type { AuthMode, BindMode, DmPolicy, MdnsMode } from "./schema.ts"
+import { type Limits, resolveLimits } from "./limits.ts"
 
 export type Source = "flag" | "env" | "file" | "state" | "profile" | "default"
 
@@ -52,6 +54,8 @@ export interface EffectiveConfig {
   readonly autoApproveLocal: boolean
   /** Failed-credential limits. */
   readonly authRateLimit: FailurePolicy
+  /** Budgets of what a client can make the gateway hold (`gateway.limits.*`). */
+  readonly limits: Limits
   /** Node command policy additions and removals. */
   readonly nodeCommands: { readonly allowCommands: ReadonlyArray<string>; readonly denyCommands: ReadonlyArray<string> }
   readonly remote: {
@@ -92,6 +96,8 @@ export interface EffectiveConfig {
   readonly discovery: DiscoveryConfig
   /** The configured channels (none configured: no channel runs). */
   readonly channels: { readonly telegram: TelegramSettings | undefined }
+  /** The agent channels answer with (`agents.defaults.model`, `models.providers`): the rules agent unless a model is configured. */
+  readonly agent: AgentSettings
   readonly file: LoadedFile
 }
 
@@ -273,8 +279,12 @@ export const resolveConfig = (
   }
   const discovery = resolveDiscovery(file, env, paths.stateDir)
   if (typeof discovery === "string") return discovery
+  const limits = resolveLimits(gw.limits, paths.configPath)
+  if (typeof limits === "string") return limits
   const telegram = resolveTelegram(file, env)
   if (typeof telegram === "string") return telegram
+  const agent = resolveAgent(file, env, paths.configPath)
+  if (typeof agent === "string") return agent
   const remoteToken = nonEmpty(gw.remote?.token)
   const remotePassword = nonEmpty(gw.remote?.password)
   return {
@@ -292,6 +302,7 @@ export const resolveConfig = (
       windowMs: gw.auth?.rateLimit?.windowMs ?? DEFAULT_FAILURE_POLICY.windowMs,
       lockoutMs: gw.auth?.rateLimit?.lockoutMs ?? DEFAULT_FAILURE_POLICY.lockoutMs
     },
+    limits,
     nodeCommands: { allowCommands: gw.nodes?.allowCommands ?? [], denyCommands: gw.nodes?.denyCommands ?? [] },
     remote: {
       url: nonEmpty(gw.remote?.url),
@@ -315,6 +326,7 @@ export const resolveConfig = (
     redisUrlSource: redis === undefined ? undefined : redis.source === "env" ? "env" : "file",
     discovery,
     channels: { telegram },
+    agent,
     file
   }
 }

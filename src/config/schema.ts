@@ -6,6 +6,7 @@
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
+import { LimitsConfig } from "./limits.ts"
 
 export const BIND_MODES = ["loopback", "lan", "tailnet", "auto", "custom"] as const
 export type BindMode = typeof BIND_MODES[number]
@@ -69,6 +70,8 @@ export const FileConfig = Schema.Struct({
       redisUrl: Schema.optionalKey(Schema.String)
     })),
     trustedProxies: Schema.optionalKey(Strings),
+    // gatehouse's own: budgets of what a client can make the gateway hold (see config/limits.ts).
+    limits: Schema.optionalKey(LimitsConfig),
     pairing: Schema.optionalKey(Schema.Struct({
       autoApproveLocal: Schema.optionalKey(Schema.Boolean)
     })),
@@ -107,6 +110,21 @@ export const FileConfig = Schema.Struct({
       dmPolicy: Schema.optionalKey(Schema.Literals(DM_POLICIES))
     }))
   })),
+  // OpenClaw's model keys, read to pick the agent channels answer with (src/config/agent.ts); their other keys are ignored.
+  models: Schema.optionalKey(Schema.Struct({
+    providers: Schema.optionalKey(Schema.Record(Schema.String, Schema.Struct({
+      baseUrl: Schema.optionalKey(Schema.String),
+      apiKey: Schema.optionalKey(Schema.String),
+      api: Schema.optionalKey(Schema.String)
+    })))
+  })),
+  agents: Schema.optionalKey(Schema.Struct({
+    defaults: Schema.optionalKey(Schema.Struct({
+      // "<provider>/<model>", or OpenClaw's object form `{ primary, fallbacks }` (checked in agent.ts).
+      model: Schema.optionalKey(Schema.Unknown),
+      timeoutSeconds: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 3600 })))
+    }))
+  })),
   node: Schema.optionalKey(Schema.Struct({
     run: Schema.optionalKey(Schema.Struct({
       allow: Schema.optionalKey(Strings)
@@ -114,7 +132,20 @@ export const FileConfig = Schema.Struct({
   })),
   logging: Schema.optionalKey(Schema.Struct({
     level: Schema.optionalKey(Schema.Literals(["trace", "debug", "info", "warn", "error", "fatal", "silent"])),
-    format: Schema.optionalKey(Schema.Literals(["pretty", "json"]))
+    format: Schema.optionalKey(Schema.Literals(["pretty", "json"])),
+    // The gateway's log file (default `<stateDir>/logs/gateway.log`), rotated at 10 MiB.
+    file: Schema.optionalKey(Schema.String)
+  })),
+  diagnostics: Schema.optionalKey(Schema.Struct({
+    // OpenTelemetry export of traces and metrics over OTLP/HTTP, on when `endpoint` is set.
+    otel: Schema.optionalKey(Schema.Struct({
+      enabled: Schema.optionalKey(Schema.Boolean),
+      endpoint: Schema.optionalKey(Schema.String),
+      protocol: Schema.optionalKey(Schema.Literals(["http/protobuf", "http/json"])),
+      headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+      serviceName: Schema.optionalKey(Schema.String),
+      flushIntervalMs: Schema.optionalKey(Positive)
+    }))
   }))
 })
 export type FileConfig = typeof FileConfig.Type

@@ -1,6 +1,7 @@
 /**
- * This host's Ed25519 device identity, kept in `<stateDir>/identity/device.json`
- * (mode 0600) and created on first use. The device id is the hex SHA-256 of the
+ * An Ed25519 device identity, kept in `<stateDir>/identity/<name>.json` (mode
+ * 0600) and created on first use: `device` is the CLI's (the file the `openclaw`
+ * CLI uses too), `gateway` the gateway host's own. The device id is the hex SHA-256 of the
  * raw 32-byte public key; the public key travels as unpadded base64url.
  */
 import * as Clock from "effect/Clock"
@@ -35,13 +36,16 @@ export const rawPublicKey = (key: KeyObject): Buffer => {
   return der.subarray(SPKI_ED25519_PREFIX.length)
 }
 
-/** Path of the identity file under a state dir. */
-export const identityPath = (stateDir: string) => join(stateDir, "identity", "device.json")
+/** Path of an identity file under a state dir (`device` unless named). */
+export const identityPath = (stateDir: string, name: IdentityName = "device") => join(stateDir, "identity", `${name}.json`)
+
+/** Which of this host's identities: the CLI's (`device`) or the gateway's own (`gateway`). */
+export type IdentityName = "device" | "gateway"
 
 /** Loads the identity under `stateDir`, creating it on first use; a corrupt file is moved aside, never reused. */
-export const loadOrCreateIdentity = (stateDir: string): Effect.Effect<DeviceIdentity, Error> =>
+export const loadOrCreateIdentity = (stateDir: string, name: IdentityName = "device"): Effect.Effect<DeviceIdentity, Error> =>
   Effect.gen(function*() {
-    const path = identityPath(stateDir)
+    const path = identityPath(stateDir, name)
     const text = yield* Effect.tryPromise({ try: () => readFile(path, "utf8"), catch: (e) => e as NodeJS.ErrnoException }).pipe(
       Effect.map((t): string | undefined => t),
       Effect.catch((e) => (e.code === "ENOENT" ? Effect.succeed(undefined) : Effect.fail(new Error(`cannot read ${path}: ${e.message}`))))

@@ -102,8 +102,8 @@ export const layer = Layer.effect(Agent, make)
 
 const nameOf = (n: NodeView) => n.displayName ?? n.nodeId.slice(0, 12)
 
-// The node's answer as NodeRegistry hands it back: `{ok, nodeId, payload, payloadJSON}`.
-const formatAnswer = (answer: unknown): string => {
+/** The node's answer as NodeRegistry hands it back (`{ok, nodeId, payload, payloadJSON}`), as text. */
+export const formatAnswer = (answer: unknown): string => {
   const a = (typeof answer === "object" && answer !== null ? answer : {}) as { payload?: unknown; payloadJSON?: unknown }
   const json = a.payloadJSON
   const payload = a.payload !== undefined || typeof json !== "string"
@@ -113,7 +113,8 @@ const formatAnswer = (answer: unknown): string => {
   return typeof payload === "string" ? payload : JSON.stringify(payload, null, 2)
 }
 
-const describeError = (e: NodeRegistryError): string => {
+/** A failed node call, in words a person (or a model) can act on. */
+export const describeError = (e: NodeRegistryError): string => {
   const r = e.reason
   switch (r._tag) {
     case "NodeNotConnected":

@@ -3,7 +3,11 @@
  * loopback) resolved afresh for every connection and compared in constant time,
  * device signatures, device tokens and setup codes through DevicePairing. Every
  * credential check passes the RateLimiter first; wrong credentials and forged
- * proofs count against the client, missing ones and a skewed clock do not.
+ * proofs count against the client, missing ones and a skewed clock do not. Counts
+ * are kept per credential kind: before anything is verified every kind the attempt
+ * presents must be allowed, and afterwards every kind that was verified and wrong
+ * is counted, whatever the outcome (a pairing request included), so extra fields
+ * or an unpaired role cannot carry a guess past its count.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -25,6 +29,7 @@ import {
   AuthDeviceProofInvalid,
   AuthError,
   AuthInvalidRole,
+  AuthPairingLimit,
   AuthPairingRequired,
   AuthRateLimited,
   AuthSetupCodeInvalid,
@@ -33,7 +38,8 @@ import {
 import { type Admission, DevicePairing, type DevicePairingError } from "../services/DevicePairing.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { countRateLimit } from "../observability/metrics.ts"
-import { RateLimiter, type RateLimiterError } from "../services/RateLimiter.ts"
+import { RateLimiter, type RateLimiterError, type Verdict } from "../services/RateLimiter.ts"
+import { CREDENTIAL_KINDS, type CredentialKind, presentedKinds } from "../auth/credentialKind.ts"
 
 export const layer = Layer.effect(
   Auth,
@@ -42,7 +48,7 @@ export const layer = Layer.effect(
     const pairing = yield* DevicePairing
     const limiter = yield* RateLimiter
 
-    const decide = Effect.fn("Auth.decide")(function*(params: ConnectParams, transport: TransportInfo, challengeNonce: string) {
+    const decide = Effect.fn("Auth.decide")(function*(params: ConnectParams, transport: TransportInfo, challengeNonce: string, wrong: Wrong) {
       const claimed = params.role ?? "operator"
       if (claimed !== "operator" && claimed !== "node") return yield* fail(new AuthInvalidRole({ role: claimed }))
       const role: Role = claimed
@@ -70,13 +76,19 @@ export const layer = Layer.effect(
           platform: params.client.platform,
           deviceFamily: params.client.deviceFamily
         }, challengeNonce, yield* Clock.currentTimeMillis)
-        if (failure !== undefined) return yield* fail(new AuthDeviceProofInvalid({ failure }))
+        if (failure !== undefined) {
+          if (COUNTED_PROOFS.has(failure)) wrong.set("device-signature", failure.toLowerCase())
+          return yield* fail(new AuthDeviceProofInvalid({ failure }))
+        }
       }
 
       const auth = params.auth ?? {}
       if (ask !== undefined && auth.bootstrapToken !== undefined && auth.bootstrapToken !== "") {
         const admission = yield* pairing.redeemSetupCode(ask, auth.bootstrapToken).pipe(
-          Effect.catchReason("DevicePairingError", "PairingRefused", (r) => fail(new AuthSetupCodeInvalid({ message: r.message }))),
+          Effect.catchReason("DevicePairingError", "PairingRefused", (r) => {
+            wrong.set("bootstrap-token", "bootstrap_token_invalid")
+            return fail(new AuthSetupCodeInvalid({ message: r.message }))
+          }),
           Effect.mapError(fromPairing)
         )
         return yield* admitted({ method: "bootstrap-token", role, scopes: requested, deviceId: ask.deviceId }, admission, ask)
@@ -86,6 +98,7 @@ export const layer = Layer.effect(
       const { live } = yield* reload
       const config = live.config
       const shared = yield* sharedSecret(config.authMode.value, auth, transport, live.secrets)
+      if (shared._tag === "Mismatch") wrong.set("shared-secret", shared.kind)
       if (shared._tag === "Ok") {
         // Recorded so a rotation of the secret ends this session (`none` has no secret to rotate).
         const secretGeneration = shared.method === "none" ? undefined : live.secretGeneration
@@ -101,6 +114,11 @@ export const layer = Layer.effect(
       const presented = auth.deviceToken ?? (shared._tag === "Mismatch" ? auth.token : undefined)
       if (ask !== undefined && presented !== undefined && presented !== "") {
         const check = yield* Effect.mapError(pairing.verifyToken(ask, presented), fromPairing)
+        // A token field that held this device's right token was no guess at the shared secret.
+        if (check.ok || check.reason === "scope") wrong.delete("shared-secret")
+        if (!check.ok && (check.reason === "mismatch" || check.reason === "revoked")) {
+          wrong.set("device-token", check.reason === "revoked" ? "device_token_revoked" : "device_token_mismatch")
+        }
         if (check.ok) return { principal: { method: "device-token" as const, role, scopes: check.scopes, deviceId: ask.deviceId } }
         // More scopes, another role or another platform than approved: a pending upgrade, never a grant.
         if (check.reason === "scope" || check.reason === "role" || check.reason === "metadata") {
@@ -108,6 +126,7 @@ export const layer = Layer.effect(
           return yield* admitted({ method: "device-token", role, scopes: requested, deviceId: ask.deviceId }, admission, ask)
         }
         if (auth.deviceToken !== undefined) {
+          wrong.set("device-token", check.reason === "revoked" ? "device_token_revoked" : "device_token_mismatch")
           return yield* fail(new AuthCredentialRejected({ kind: check.reason === "revoked" ? "device_token_revoked" : "device_token_mismatch" }))
         }
       }
@@ -120,19 +139,26 @@ export const layer = Layer.effect(
     })
 
     const authenticate = Effect.fn("Auth.authenticate")(function*(params: ConnectParams, transport: TransportInfo, challengeNonce: string) {
-      // Checked before any credential is looked at, whatever fields the client sent.
-      const verdict = yield* Effect.mapError(limiter.check(transport.remoteAddress), fromLimiter)
+      // Checked before any credential is looked at: every kind the fields could have us verify must be allowed.
+      const kinds = presentedKinds(params)
+      const verdicts = yield* Effect.forEach(kinds, (kind) => Effect.mapError(limiter.check(transport.remoteAddress, kind), fromLimiter))
+      const verdict = strictest(verdicts)
       yield* countRateLimit(verdict._tag)
       if (verdict._tag === "Refuse") return yield* fail(new AuthRateLimited({ retryAfterMs: verdict.retryAfterMs }))
       if (verdict._tag === "Delay") yield* Effect.sleep(verdict.ms)
-      return yield* decide(params, transport, challengeNonce).pipe(
-        Effect.tapError((e) => {
-          const counted = countedAs(e.reason)
-          return counted === undefined ? Effect.void : Effect.mapError(limiter.fail(transport.remoteAddress, counted), fromLimiter)
-        }),
+      const wrong: Wrong = new Map()
+      // Every kind verified and found wrong counts, whether the attempt failed or ended in a pairing request.
+      const countWrong = Effect.suspend(() =>
+        Effect.forEach([...wrong], ([kind, reason]) => limiter.fail(transport.remoteAddress, reason, kind), { discard: true })
+      )
+      return yield* decide(params, transport, challengeNonce, wrong).pipe(
+        Effect.tapError(() => Effect.mapError(countWrong, fromLimiter)),
         Effect.tap((admitted) =>
           clearsCount(admitted.principal.method, transport.remoteAddress)
-            ? Effect.mapError(limiter.succeed(transport.remoteAddress), fromLimiter)
+            ? Effect.mapError(
+              Effect.forEach(clearedKinds(admitted.principal.method), (kind) => limiter.succeed(transport.remoteAddress, kind), { discard: true }),
+              fromLimiter
+            )
             : Effect.void)
       )
     })
@@ -155,29 +181,41 @@ const clearsCount = (method: Principal["method"], address: string): boolean =>
 
 const fail = (reason: Reason) => Effect.fail(new AuthError({ reason }))
 
+/** The credential kinds an attempt verified and found wrong, with what the limiter logs. */
+type Wrong = Map<CredentialKind, string>
+
+// The gateway's own secret clears every count of the client (it could do anything anyway); another
+// credential clears only its own kind.
+const clearedKinds = (method: Principal["method"]): ReadonlyArray<CredentialKind> =>
+  method === "token" || method === "password"
+    ? CREDENTIAL_KINDS
+    : method === "device-token"
+    ? ["device-token", "device-signature"]
+    : method === "bootstrap-token"
+    ? ["bootstrap-token", "device-signature"]
+    : []
+
+/** The strictest of several verdicts: any refusal (the longest wait), else the longest delay, else allow. */
+const strictest = (verdicts: ReadonlyArray<Verdict>): Verdict =>
+  verdicts.reduce<Verdict>((a, b) => {
+    if (a._tag === "Refuse" || b._tag === "Refuse") {
+      return a._tag === "Refuse" && (b._tag !== "Refuse" || a.retryAfterMs >= b.retryAfterMs) ? a : b
+    }
+    if (a._tag === "Delay" || b._tag === "Delay") return a._tag === "Delay" && (b._tag !== "Delay" || a.ms >= b.ms) ? a : b
+    return a
+  }, { _tag: "Allow" })
+
 // What pairing failures Auth does not turn into a reason of its own mean: it cannot decide now.
 const fromPairing = (e: DevicePairingError | AuthError): AuthError =>
   e._tag === "AuthError"
     ? e
+    : e.reason._tag === "PairingRefused" && e.reason.code === "pending-limit"
+    ? new AuthError({ reason: new AuthPairingLimit({ message: e.reason.message }) })
     : new AuthError({ reason: new AuthUnavailable({ message: e.reason._tag === "SelfApprovalDenied" ? "pairing refused" : e.reason.message }) })
 
 const fromLimiter = (e: RateLimiterError) => new AuthError({ reason: new AuthUnavailable({ message: e.reason.message }) })
 
-// Wrong credentials and forged proofs count; missing ones and a skewed clock do not. Returns what the limiter logs.
-const countedAs = (reason: Reason): string | undefined => {
-  switch (reason._tag) {
-    case "AuthCredentialRejected":
-      return COUNTED_CREDENTIALS.has(reason.kind) ? reason.kind : undefined
-    case "AuthDeviceProofInvalid":
-      return COUNTED_PROOFS.has(reason.failure) ? reason.failure.toLowerCase() : undefined
-    case "AuthSetupCodeInvalid":
-      return "bootstrap_token_invalid"
-    default:
-      return undefined
-  }
-}
-
-const COUNTED_CREDENTIALS = new Set<string>(["token_mismatch", "password_mismatch", "device_token_mismatch", "device_token_revoked"])
+// Forged proofs count; a skewed clock or a missing signature does not.
 const COUNTED_PROOFS = new Set<string>([
   "DEVICE_AUTH_SIGNATURE_INVALID",
   "DEVICE_AUTH_DEVICE_ID_MISMATCH",

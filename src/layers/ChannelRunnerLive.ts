@@ -12,6 +12,7 @@ import * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
 import { telegramChannel, telegramSend } from "../channels/telegram.ts"
+import { setChannelUp } from "../observability/metrics.ts"
 import { Agent } from "../services/Agent.ts"
 import {
   type ChannelDefinition,
@@ -22,6 +23,7 @@ import {
   ChannelUnknown,
   type SendResult
 } from "../services/ChannelRunner.ts"
+import { ChatHistory } from "../services/ChatHistory.ts"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 
@@ -52,8 +54,10 @@ export const make = Effect.fnUntraced(function*(channels: ReadonlyArray<ChannelD
       while (true) {
         const startedAt = yield* Clock.currentTimeMillis
         state.running = true
+        yield* setChannelUp(def.id, true)
         const exit = yield* Effect.exit(def.run)
         state.running = false
+        yield* setChannelUp(def.id, false)
         const message = Exit.isSuccess(exit) ? "the channel stopped" : describe(exit.cause)
         state.lastError = message
         if ((yield* Clock.currentTimeMillis) - startedAt >= HEALTHY_RUN_MS) failures = 0
@@ -61,10 +65,11 @@ export const make = Effect.fnUntraced(function*(channels: ReadonlyArray<ChannelD
         yield* Effect.logWarning(`channel ${def.id}: ${message}; restarting in ${Math.round(delay / 1000)} s`)
         yield* Effect.sleep(delay)
       }
-    }).pipe(Effect.onInterrupt(() => Effect.sync(() => { state.running = false })))
+    }).pipe(Effect.onInterrupt(() => Effect.andThen(Effect.sync(() => { state.running = false }), setChannelUp(def.id, false))))
 
   const start = (def: ChannelDefinition) => FiberMap.run(fibers, def.id, supervise(def, states.get(def.id)!))
 
+  for (const def of channels) yield* setChannelUp(def.id, false)
   for (const def of channels) if (def.enabled) yield* start(def)
 
   // Results of recent sends by idempotency key (insertion order: the oldest is dropped first).
@@ -103,12 +108,13 @@ export const make = Effect.fnUntraced(function*(channels: ReadonlyArray<ChannelD
   })
 })
 
-/** The runner over the channels the config names, answering with `Agent`. */
-export const layer: Layer.Layer<ChannelRunner, never, GatewayConfig | Agent> = Layer.effect(
+/** The runner over the channels the config names, answering with `Agent` and keeping transcripts in `ChatHistory`. */
+export const layer: Layer.Layer<ChannelRunner, never, GatewayConfig | Agent | ChatHistory> = Layer.effect(
   ChannelRunner,
   Effect.gen(function*() {
     const { config, live } = yield* GatewayConfig
     const agent = yield* Agent
+    const history = yield* ChatHistory
     const channels: Array<ChannelDefinition> = []
     const started = config.channels.telegram
     if (started !== undefined) {
@@ -134,7 +140,7 @@ export const layer: Layer.Layer<ChannelRunner, never, GatewayConfig | Agent> = L
           allowFrom: telegram.allowFrom,
           mode: "polling"
         },
-        run: telegramChannel(telegram, agent, config.paths.stateDir),
+        run: telegramChannel(telegram, agent, config.paths.stateDir, history),
         send: telegramSend(telegram)
       })
     }

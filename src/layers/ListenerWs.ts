@@ -3,7 +3,9 @@
  * and the gateway WebSocket on any other path. Built on `node:http` and `ws`
  * (the platform's socket does not expose per-socket receive limits or buffered
  * bytes, which the protocol's pre-auth limit and slow-consumer rule need).
- * Unauthenticated sockets are capped per address (HTTP 503 beyond). With
+ * Unauthenticated sockets are capped per address (HTTP 503 beyond); bytes of
+ * received frames not yet handled are budgeted per connection and per client
+ * (`gateway.limits.maxInFlightBytes*`, the sender closed 1008 beyond). With
  * `gateway.tls.enabled` the same port speaks only TLS (`wss://`, HTTPS probes),
  * with the user's certificate or one generated under the state dir.
  */
@@ -24,12 +26,14 @@ import { secretEquals } from "../auth/secretEquals.ts"
 import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "../observability/metrics.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
 import { hostAllowed, originAllowed, ownOrigins, servedHosts } from "../net/origin.ts"
+import { isControlUiPath, loadControlUi, lookupAsset, SECURITY_HEADERS } from "../http/controlUi.ts"
 import { CloseCode, MAX_PAYLOAD_BYTES, MAX_PREAUTH_CONNECTIONS_PER_IP, MAX_PREAUTH_PAYLOAD_BYTES } from "../protocol/constants.ts"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
 import { ListenFailed, Listener, ListenerError, TlsUnavailable } from "../services/Listener.ts"
 import { loadOrCreateCertificate } from "../tls/certificate.ts"
+import { type InFlightLimits, InFlightTable } from "../connections/inFlightBudget.ts"
 
 /** Listens where the config says (`bind`, `port`); closes every socket with 1012 on the way down. */
 export const layer = Layer.effect(
@@ -44,8 +48,13 @@ export const layer = Layer.effect(
       )
       : undefined
     const fibers = yield* FiberSet.make()
+    // The Control UI's files are read once here; requests only look them up.
+    const ui = loadControlUi()
+    if (ui._tag === "Missing") yield* Effect.logWarning(`Control UI unavailable: ${ui.reason}`)
     const runFork = yield* FiberSet.runtime(fibers)<never>()
     const preauth = new Map<string, number>()
+    // Bytes of received frames not yet handled, per connection and per client.
+    const inFlight = new InFlightTable()
     let handler: ((conn: Conn) => Effect.Effect<void>) | undefined
     const waiting: Array<(handle: (conn: Conn) => Effect.Effect<void>) => void> = []
     let stopped = false
@@ -63,7 +72,7 @@ export const layer = Layer.effect(
         if (n <= 0) preauth.delete(remoteAddress)
         else preauth.set(remoteAddress, n)
       }
-      const conn = adaptSocket(ws, request, remoteAddress, release)
+      const conn = adaptSocket(ws, request, remoteAddress, release, inFlight, config.limits)
       const start = (handle: (conn: Conn) => Effect.Effect<void>) =>
         runFork(
           handle(conn).pipe(
@@ -94,6 +103,7 @@ export const layer = Layer.effect(
       if (origin !== undefined && !originAllowed(origin, own, SubscriptionRef.getUnsafe(live).config.allowedOrigins)) {
         return refuseHttp(response, 403, { ok: false, code: "CONTROL_UI_ORIGIN_NOT_ALLOWED", error: ORIGIN_HINT })
       }
+      if (isControlUiPath(request.url)) return serveControlUi(request, response, lookupAsset(ui, request.url), ui._tag === "Missing" ? ui.reason : undefined)
       return probes(request, response)
     }
 
@@ -272,8 +282,22 @@ const probes = (request: IncomingMessage, response: ServerResponse) => {
     case "/readyz":
       return body(200, { ok: true, status: "ready" })
     default:
-      return body(404, { ok: false, error: "not found: the gateway serves its WebSocket here and /healthz, /readyz" })
+      return body(404, { ok: false, error: "not found: the gateway serves its WebSocket here, the Control UI at /, and /healthz, /readyz" })
   }
+}
+
+// One of the fixed Control UI files, from memory, with the strict headers; HEAD answers like GET without a body.
+const serveControlUi = (request: IncomingMessage, response: ServerResponse, asset: { body: Buffer; contentType: string } | undefined, missing: string | undefined) => {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    response.writeHead(405, { ...SECURITY_HEADERS, allow: "GET, HEAD", "content-type": "application/json" })
+    return response.end(JSON.stringify({ ok: false, error: "method not allowed" }))
+  }
+  if (asset === undefined) {
+    response.writeHead(503, { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" })
+    return response.end(request.method === "HEAD" ? undefined : `Control UI unavailable: ${missing ?? "not installed"}\n`)
+  }
+  response.writeHead(200, { ...SECURITY_HEADERS, "content-type": asset.contentType, "content-length": asset.body.length, "cache-control": "no-cache" })
+  response.end(request.method === "HEAD" ? undefined : asset.body)
 }
 
 const serveMetrics = (request: IncomingMessage, response: ServerResponse) => {
@@ -293,8 +317,16 @@ type WsInternals = { _receiver?: { _maxPayload?: number } }
 const MAX_QUEUED_PREAUTH = 4
 const MAX_QUEUED = 1024
 
-const adaptSocket = (ws: WebSocket, request: IncomingMessage, remoteAddress: string, onAuthenticated: () => void): Conn => {
+const adaptSocket = (
+  ws: WebSocket,
+  request: IncomingMessage,
+  remoteAddress: string,
+  onAuthenticated: () => void,
+  inFlight: InFlightTable,
+  limits: InFlightLimits
+): Conn => {
   const incoming = Effect.runSync(Queue.unbounded<string, Cause.Done>())
+  const bytes = inFlight.open(remoteAddress, () => Queue.sizeUnsafe(incoming))
   let limit = MAX_QUEUED_PREAUTH
   ws.on("message", (data: RawData, isBinary: boolean) => {
     if (Queue.sizeUnsafe(incoming) >= limit) {
@@ -302,9 +334,19 @@ const adaptSocket = (ws: WebSocket, request: IncomingMessage, remoteAddress: str
       Queue.endUnsafe(incoming)
       return
     }
+    const over = bytes.admit(rawLength(data), limits)
+    if (over !== "ok") {
+      // The sender is closed; the client's other connections keep their share.
+      ws.close(CloseCode.policyViolation, over === "connection" ? "too many bytes in flight on this connection" : "too many bytes in flight from this address")
+      Queue.endUnsafe(incoming)
+      return
+    }
     Queue.offerUnsafe(incoming, isBinary ? "\u0000binary" : rawToString(data))
   })
-  ws.once("close", () => Queue.endUnsafe(incoming))
+  ws.once("close", () => {
+    bytes.close()
+    Queue.endUnsafe(incoming)
+  })
   ws.on("error", () => Queue.endUnsafe(incoming))
   return {
     remoteAddress,
@@ -328,6 +370,9 @@ const adaptSocket = (ws: WebSocket, request: IncomingMessage, remoteAddress: str
     }
   }
 }
+
+const rawLength = (data: RawData): number =>
+  Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data instanceof ArrayBuffer ? data.byteLength : data.length
 
 const rawToString = (data: RawData): string =>
   Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8")

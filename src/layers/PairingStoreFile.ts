@@ -12,6 +12,7 @@ import { makeFileStore } from "../fs/jsonStore.ts"
 import { emptyNodePairingState, NodePairingState } from "../nodes/pairingModel.ts"
 import { emptyPairingState, PairingState } from "../pairing/model.ts"
 import { documentBackend } from "../pairing/stateBackend.ts"
+import { pendingBudgetOf } from "../pairing/pendingBudget.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { NodePairingStore } from "../services/NodePairingStore.ts"
 import { PairingStore } from "../services/PairingStore.ts"
@@ -23,10 +24,19 @@ export const pairingPath = (stateDir: string) => join(stateDir, "devices", "pair
 /** The node pairing file of a state dir. */
 export const nodePairingPath = (stateDir: string) => join(stateDir, "nodes", "pairing.json")
 
+// The pending-request budget of `gateway.limits`.
+const budget = GatewayConfig.useSync(({ config }) => pendingBudgetOf(config.limits))
+
 /** Both pairing stores in files under the gateway's state dir. */
 export const layer: Layer.Layer<PairingStore | NodePairingStore, never, GatewayConfig> = Layer.mergeAll(
-  Layer.effect(PairingStore, Effect.map(inStateDir(pairingPath, PairingState, emptyPairingState), (s) => devicePairingStore(documentBackend(s)))),
-  Layer.effect(NodePairingStore, Effect.map(inStateDir(nodePairingPath, NodePairingState, emptyNodePairingState), (s) => nodePairingStore(documentBackend(s))))
+  Layer.effect(
+    PairingStore,
+    Effect.zipWith(inStateDir(pairingPath, PairingState, emptyPairingState), budget, (s, b) => devicePairingStore(documentBackend(s), b))
+  ),
+  Layer.effect(
+    NodePairingStore,
+    Effect.zipWith(inStateDir(nodePairingPath, NodePairingState, emptyNodePairingState), budget, (s, b) => nodePairingStore(documentBackend(s), b))
+  )
 )
 
 // ---------------------------------------------------------------------------

@@ -43,6 +43,7 @@ import { type StateBackend, type StateKeys, StateUnavailable } from "../pairing/
 import { NodePairingStore } from "../services/NodePairingStore.ts"
 import { PairingStore } from "../services/PairingStore.ts"
 import { devicePairingStore, nodePairingStore } from "./pairingOnBackend.ts"
+import { DEFAULT_PENDING_BUDGET, type PendingBudget } from "../pairing/pendingBudget.ts"
 
 export { redactUrl }
 
@@ -53,7 +54,10 @@ export class PairingStorePgError extends Schema.TaggedError<PairingStorePgError>
 }) {}
 
 /** Both pairing stores in the PostgreSQL database at `url`; fails to build when the database cannot be used. */
-export const layer = (url: Redacted.Redacted<string>): Layer.Layer<PairingStore | NodePairingStore, PairingStorePgError> =>
+export const layer = (
+  url: Redacted.Redacted<string>,
+  budget: PendingBudget = DEFAULT_PENDING_BUDGET
+): Layer.Layer<PairingStore | NodePairingStore, PairingStorePgError> =>
   Layer.effectContext(Effect.gen(function*() {
     const shown = redactUrl(url)
     const sql = yield* PgClient.make({
@@ -68,8 +72,8 @@ export const layer = (url: Redacted.Redacted<string>): Layer.Layer<PairingStore 
     )
     yield* createTables(sql).pipe(Effect.mapError((e) => startupError(e, shown, url)))
     yield* Effect.logInfo(`pairing state in PostgreSQL at ${shown}`)
-    return Context.make(PairingStore, devicePairingStore(rowBackend(sql, DEVICE_LAYOUT, url))).pipe(
-      Context.add(NodePairingStore, nodePairingStore(rowBackend(sql, NODE_LAYOUT, url)))
+    return Context.make(PairingStore, devicePairingStore(rowBackend(sql, DEVICE_LAYOUT, url), budget)).pipe(
+      Context.add(NodePairingStore, nodePairingStore(rowBackend(sql, NODE_LAYOUT, url), budget))
     )
   }))
 
@@ -299,6 +303,10 @@ const selectKeys = <S>(sql: SqlClient.SqlClient, layout: Layout<S>, keys: StateK
       } IN (${ownerIds})`,
       sql`SELECT ${sql.literal(kindColumn("pending"))}, ${sql(pending.key)} AS id, doc FROM ${sql(pending.name)} WHERE ${ownerColumn} IN (${ownerIds})`
     )
+  }
+  // Every live pending row: bounded by the pending-request budget, which is what reads them.
+  if (keys.allPending === true) {
+    parts.push(sql`SELECT ${sql.literal(kindColumn("pending"))}, ${sql(pending.key)} AS id, doc FROM ${sql(pending.name)}`)
   }
   if (codes.length > 0 && layout.codes !== undefined) {
     parts.push(

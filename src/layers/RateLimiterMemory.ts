@@ -1,23 +1,26 @@
 /**
- * The in-memory RateLimiter: failures per canonical client key in a sliding
- * window, then a lockout (remote keys) or a growing delay (the one loopback key
+ * The in-memory RateLimiter: failures per canonical client key and credential
+ * kind in a sliding window, then a lockout (remote keys) or a growing delay (the one loopback key
  * for all of 127.0.0.0/8 and ::1). Keys are capped; idle ones are dropped first
  * and a flood of fresh addresses never lifts a lockout.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { isIP } from "node:net"
+import { type CredentialKind, DEFAULT_KIND } from "../auth/credentialKind.ts"
 import { emptyKey, type FailurePolicy, isIdle, type KeyState, recordFailure, retryAfter, verdict } from "../auth/failureWindow.ts"
-import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
+import { clientKey, LOOPBACK_CLIENT } from "../net/clientKey.ts"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
 
-/** Keys kept at most; idle ones are dropped first. */
+/** Keys kept at most (one per client and credential kind); idle ones are dropped first. */
 const MAX_KEYS = 10_000
 
-/** An in-memory limiter with the given policy (a function: read per decision, so a config reload applies). */
+/**
+ * An in-memory limiter with the given policy (a function: read per decision, so a config
+ * reload applies); `size` tells how many keys it holds (tests).
+ */
 export const make = (policyOf: FailurePolicy | (() => FailurePolicy)) =>
   Effect.sync(() => {
     const keys = new Map<string, KeyState>()
@@ -33,30 +36,31 @@ export const make = (policyOf: FailurePolicy | (() => FailurePolicy)) =>
         if (retryAfter(s, now) === 0) keys.delete(k)
       }
     }
-    return RateLimiter.of({
-      check: (address) =>
+    const shape = RateLimiter.of({
+      check: (address, kind = DEFAULT_KIND) =>
         Effect.gen(function*() {
           refresh()
-          const key = limitKey(address)
-          const v = verdict(keys.get(key) ?? emptyKey, yield* Clock.currentTimeMillis, policy, key === LOOPBACK_KEY)
+          const key = bucketKey(address, kind)
+          const v = verdict(keys.get(key) ?? emptyKey, yield* Clock.currentTimeMillis, policy, isLoopbackBucket(key))
           if (v._tag === "Refuse") yield* Effect.logWarning(`auth refused: ${key} is locked out for ${Math.ceil(v.retryAfterMs / 1000)}s after repeated failures`)
           if (v._tag === "Delay") yield* Effect.logWarning(`auth delayed: ${key} waits ${v.ms} ms after repeated failures (loopback is delayed, never locked out)`)
           return v
         }),
-      fail: (address, reason) =>
+      fail: (address, reason, kind = DEFAULT_KIND) =>
         Effect.gen(function*() {
           refresh()
-          const key = limitKey(address)
+          const key = bucketKey(address, kind)
           const now = yield* Clock.currentTimeMillis
           prune(now)
-          const next = recordFailure(keys.get(key) ?? emptyKey, now, policy, key === LOOPBACK_KEY)
+          const next = recordFailure(keys.get(key) ?? emptyKey, now, policy, isLoopbackBucket(key))
           keys.set(key, next)
           yield* next.lockedUntil !== undefined && next.failures.length === 0 && retryAfter(next, now) === policy.lockoutMs
             ? Effect.logWarning(`auth lockout: ${key} locked for ${policy.lockoutMs / 1000}s after ${policy.maxFailures} failures (last: ${reason})`)
             : Effect.logInfo(`auth failure from ${key}: ${reason}`)
         }),
-      succeed: (address) => Effect.sync(() => void keys.delete(limitKey(address)))
+      succeed: (address, kind = DEFAULT_KIND) => Effect.sync(() => void keys.delete(bucketKey(address, kind)))
     })
+    return Object.assign(shape, { size: () => keys.size })
   })
 
 /** A limiter with a fixed policy, whatever the config says (tests, embedders). */
@@ -76,20 +80,19 @@ export const layer = Layer.effect(
 // ---------------------------------------------------------------------------
 
 /** The one key of every loopback address. */
-export const LOOPBACK_KEY = "loopback"
+export const LOOPBACK_KEY = LOOPBACK_CLIENT
+
+/** The key a client's failures are counted under (see `net/clientKey.ts`); shared by every limiter layer. */
+export const limitKey = clientKey
 
 /**
- * The key a client's failures are counted under: an IPv6 client owns at least a
- * /64, so it is counted as one; IPv4 per address; loopback is one client.
- * Shared by every limiter layer, so they count the same clients the same way.
+ * The count a failure goes to: the client's key, plus the credential kind unless it is the
+ * shared secret (so a shared-secret key reads the same as before kinds were counted apart).
  */
-export const limitKey = (address: string): string => {
-  if (isLoopbackIp(address)) return LOOPBACK_KEY
-  const ip = canonicalIp(address)
-  if (isIP(ip) !== 6) return ip
-  const [head, tail] = ip.split("::")
-  const left = head === "" || head === undefined ? [] : head.split(":")
-  const right = tail === undefined || tail === "" ? [] : tail.split(":")
-  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`
+export const bucketKey = (address: string, kind: CredentialKind = DEFAULT_KIND): string => {
+  const client = limitKey(address)
+  return kind === DEFAULT_KIND ? client : `${client}|${kind}`
 }
+
+/** Whether a bucket belongs to the loopback client (delayed, never locked out). */
+export const isLoopbackBucket = (key: string): boolean => key === LOOPBACK_KEY || key.startsWith(`${LOOPBACK_KEY}|`)

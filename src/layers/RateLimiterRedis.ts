@@ -32,6 +32,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Result from "effect/Result"
 import { hostname } from "node:os"
+import { DEFAULT_KIND } from "../auth/credentialKind.ts"
 import { type FailurePolicy, type KeyState, type Verdict, verdict } from "../auth/failureWindow.ts"
 import { redactUrl } from "../config/redact.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
@@ -74,34 +75,35 @@ export const make = (policy: FailurePolicy, url: Redacted.Redacted<string>) =>
       )
     // Loopback falls back to the in-process limiter when Redis fails; remote keys fail closed.
     const orLocal = <A>(key: string, op: Effect.Effect<A, RateLimiterError>, fallback: Effect.Effect<A, RateLimiterError>) =>
-      key === RateLimiterMemory.LOOPBACK_KEY ? Effect.catch(op, () => fallback) : op
+      RateLimiterMemory.isLoopbackBucket(key) ? Effect.catch(op, () => fallback) : op
     const recordScript = recordFailureScript.withReturnType<ReadonlyArray<number>>()
     // Each host's loopback is its own client: one host's stray script must not slow another host's owner.
     const loopbackKey = `${KEY_PREFIX}${RateLimiterMemory.LOOPBACK_KEY}:${hostname()}`
-    const redisKey = (key: string) => (key === RateLimiterMemory.LOOPBACK_KEY ? loopbackKey : KEY_PREFIX + key)
+    const redisKey = (key: string) =>
+      RateLimiterMemory.isLoopbackBucket(key) ? loopbackKey + key.slice(RateLimiterMemory.LOOPBACK_KEY.length) : KEY_PREFIX + key
     return RateLimiter.of({
       // Every failure is also counted here, and the stricter verdict wins: a Redis that answers reads but
       // refuses writes (a read-only replica, OOM) must not turn into unlimited guesses.
-      check: (address) => {
-        const key = RateLimiterMemory.limitKey(address)
+      check: (address, kind = DEFAULT_KIND) => {
+        const key = RateLimiterMemory.bucketKey(address, kind)
         const shared = Effect.gen(function*() {
           const raw = yield* guarded(redis.send<string | null>("GET", redisKey(key)))
           const state = decodeState(raw)
           if (state === undefined) return yield* Effect.fail(unavailable(new Error(`unreadable state under ${redisKey(key)}`)))
-          const v = verdict(state, yield* Clock.currentTimeMillis, policy, key === RateLimiterMemory.LOOPBACK_KEY)
+          const v = verdict(state, yield* Clock.currentTimeMillis, policy, RateLimiterMemory.isLoopbackBucket(key))
           if (v._tag === "Refuse") yield* Effect.logWarning(`auth refused: ${key} is locked out for ${Math.ceil(v.retryAfterMs / 1000)}s after repeated failures (shared limiter)`)
           if (v._tag === "Delay") yield* Effect.logWarning(`auth delayed: ${key} waits ${v.ms} ms after repeated failures (loopback is delayed, never locked out)`)
           return v
         })
         return Effect.gen(function*() {
-          const mine = yield* local.check(address)
+          const mine = yield* local.check(address, kind)
           if (mine._tag === "Refuse") return mine
           return stricter(mine, yield* orLocal(key, shared, Effect.succeed(mine)))
         })
       },
-      fail: (address, reason) => {
-        const key = RateLimiterMemory.limitKey(address)
-        const loopback = key === RateLimiterMemory.LOOPBACK_KEY
+      fail: (address, reason, kind = DEFAULT_KIND) => {
+        const key = RateLimiterMemory.bucketKey(address, kind)
+        const loopback = RateLimiterMemory.isLoopbackBucket(key)
         const shared = Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
           const [outcome] = yield* guarded(redis.eval(recordScript)(redisKey(key), now, policy, loopback))
@@ -109,11 +111,11 @@ export const make = (policy: FailurePolicy, url: Redacted.Redacted<string>) =>
             ? Effect.logWarning(`auth lockout: ${key} locked for ${policy.lockoutMs / 1000}s after ${policy.maxFailures} failures (last: ${reason}; shared limiter)`)
             : Effect.logInfo(`auth failure from ${key}: ${reason}`)
         })
-        return Effect.andThen(local.fail(address, reason), orLocal(key, shared, Effect.void))
+        return Effect.andThen(local.fail(address, reason, kind), orLocal(key, shared, Effect.void))
       },
-      succeed: (address) => {
-        const key = RateLimiterMemory.limitKey(address)
-        return Effect.andThen(local.succeed(address), orLocal(key, Effect.asVoid(guarded(redis.send("DEL", redisKey(key)))), Effect.void))
+      succeed: (address, kind = DEFAULT_KIND) => {
+        const key = RateLimiterMemory.bucketKey(address, kind)
+        return Effect.andThen(local.succeed(address, kind), orLocal(key, Effect.asVoid(guarded(redis.send("DEL", redisKey(key)))), Effect.void))
       }
     })
   })

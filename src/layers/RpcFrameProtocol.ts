@@ -1,7 +1,10 @@
 /**
  * The OpenClaw frame format as an `RpcServer.Protocol`: connection programs submit
  * `req` frames through `FrameRouter`, and the RPC server's exits come back as `res`
- * frames with the protocol's error shape. One instance serves every connection.
+ * frames with the protocol's error shape. A streaming method (`agent`) answers
+ * each value it streams as a `res` with the request's id (OpenClaw's two-phase
+ * answers); its end writes nothing more unless it failed. One instance serves
+ * every connection.
  */
 import * as Context from "effect/Context"
 import { randomUUID } from "node:crypto"
@@ -21,6 +24,8 @@ interface Client {
   readonly write: (frame: ResponseFrame) => Effect.Effect<void>
   /** request id → method, to name the method in decode errors. */
   readonly methods: Map<string, string>
+  /** Requests of streaming methods that have already answered at least once. */
+  readonly streamed: Set<string>
 }
 
 const make = Effect.gen(function*() {
@@ -34,10 +39,19 @@ const make = Effect.gen(function*() {
       disconnects,
       send: (clientId: number, response: RpcMessage.FromServerEncoded) => {
         const client = clients.get(clientId)
-        if (client === undefined || response._tag !== "Exit") return Effect.void
+        if (client === undefined) return Effect.void
+        if (response._tag === "Chunk") {
+          const id = String(response.requestId)
+          if (!client.methods.has(id)) return Effect.void
+          client.streamed.add(id)
+          return Effect.forEach(response.values, (value) => client.write({ type: "res", id, ok: true, payload: value ?? null }), { discard: true })
+        }
+        if (response._tag !== "Exit") return Effect.void
         const id = String(response.requestId)
         const method = client.methods.get(id) ?? "request"
         client.methods.delete(id)
+        const streamed = client.streamed.delete(id)
+        if (streamed && response.exit._tag === "Success") return countRpc(method, "ok")
         const frame = toResponse(id, method, response.exit)
         const counted = countRpc(method, frame.ok ? "ok" : frame.error?.code ?? "error")
         if (frame.error?.code !== ErrorCode.unavailable || response.exit._tag !== "Failure" || !isDefect(response.exit.cause)) {
@@ -72,7 +86,7 @@ const make = Effect.gen(function*() {
   })
 
   const router = FrameRouter.of({
-    attach: (clientId, write) => Effect.sync(() => void clients.set(clientId, { write, methods: new Map() })),
+    attach: (clientId, write) => Effect.sync(() => void clients.set(clientId, { write, methods: new Map(), streamed: new Set() })),
     detach: (clientId) =>
       Effect.suspend(() => (clients.delete(clientId) ? Queue.offer(disconnects, clientId) : Effect.void)).pipe(Effect.asVoid),
     submit: (clientId, frame) =>

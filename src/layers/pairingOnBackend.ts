@@ -10,7 +10,9 @@ import { type PairingState, SETUP_CODE_TTL_MS } from "../pairing/model.ts"
 import * as Policy from "../pairing/policy.ts"
 import { own } from "../pairing/records.ts"
 import type { StateBackend } from "../pairing/stateBackend.ts"
-import { type Refused, transitions } from "../pairing/transitions.ts"
+import { Refused, transitions } from "../pairing/transitions.ts"
+import { DEFAULT_PENDING_BUDGET, overPendingBudget, type PendingBudget, type PendingEntry } from "../pairing/pendingBudget.ts"
+import type { NodeSurface } from "../nodes/pairingPolicy.ts"
 import { type NodePairingStoreShape, NodePairingStoreError, type ReconcileOutcome } from "../services/NodePairingStore.ts"
 import {
   type AdmitOutcome,
@@ -21,14 +23,14 @@ import {
 } from "../services/PairingStore.ts"
 
 /** Device pairing operations on `backend`. */
-export const devicePairingStore = (backend: StateBackend<PairingState>): PairingStoreShape => {
+export const devicePairingStore = (backend: StateBackend<PairingState>, budget: PendingBudget = DEFAULT_PENDING_BUDGET): PairingStoreShape => {
   const { apply, modify, read } = transitions(backend, Policy.prune)
   const fail = mapFailure((reason) => new PairingStoreError({ reason }), "pairing state")
   const owner = (deviceId: string) => ({ owners: [deviceId] })
 
   return {
     admit: (ask, silentAllowed) =>
-      fail(modify(owner(ask.deviceId), (s, fr): readonly [AdmitOutcome, PairingState] => {
+      fail(Effect.flatMap(modify({ owners: [ask.deviceId], allPending: true }, (s, fr): readonly [AdmitOutcome | Refused, PairingState] => {
         const reason = Policy.classify(s, ask)
         if (reason === undefined) {
           const ensured = Policy.ensureToken(s, ask.deviceId, ask.role, ask.scopes, fr)
@@ -36,6 +38,9 @@ export const devicePairingStore = (backend: StateBackend<PairingState>): Pairing
         }
         const why = reason ?? "scope-upgrade"
         const silent = silentAllowed && (why === "not-paired" || why === "role-upgrade")
+        // A silent request is approved in the same step and never waits; one that waits must fit the budget.
+        const over = silent ? undefined : overPendingBudget(pendingOf(Object.values(s.pending), (p) => p.deviceId), ask.deviceId, ask.remoteIp, budget, "device")
+        if (over !== undefined) return [new Refused(over), s]
         const opened = Policy.requestPairing(s, ask, why, silent, fr)
         const requested: AdmitOutcome = { _tag: "Requested", request: opened.request, created: opened.created }
         if (!silent) return [requested, opened.state]
@@ -43,7 +48,7 @@ export const devicePairingStore = (backend: StateBackend<PairingState>): Pairing
         if (!approved.ok) return [requested, opened.state]
         const ensured = Policy.ensureToken(approved.state, ask.deviceId, ask.role, ask.scopes, fr)!
         return [{ _tag: "Approved", requestId: opened.request.requestId, token: ensured.token }, ensured.state]
-      })),
+      }), (r) => (r instanceof Refused ? Effect.fail(r) : Effect.succeed(r)))),
     verifyToken: (ask, token) =>
       fail(Effect.map(read(owner(ask.deviceId)), (s) => Policy.verifyToken(s, ask.deviceId, ask.publicKey, ask.role, token, ask.scopes, ask))),
     redeemSetupCode: (ask, code) =>
@@ -82,25 +87,35 @@ export const devicePairingStore = (backend: StateBackend<PairingState>): Pairing
 }
 
 /** Node pairing operations on `backend`. */
-export const nodePairingStore = (backend: StateBackend<NodePairingState>): NodePairingStoreShape => {
+export const nodePairingStore = (backend: StateBackend<NodePairingState>, budget: PendingBudget = DEFAULT_PENDING_BUDGET): NodePairingStoreShape => {
   const { apply, modify, read } = transitions(backend, NodePolicy.prune)
   const fail = mapFailure((reason) => new NodePairingStoreError({ reason }), "node pairing state")
   const owner = (nodeId: string) => ({ owners: [nodeId] })
   const pendingOf = (s: NodePairingState, nodeId: string) => Object.values(s.pending).find((p) => p.nodeId === nodeId)
+  const nodeOverBudget = (s: NodePairingState, surface: NodeSurface) =>
+    overPendingBudget(
+      Object.values(s.pending).map((p) => ({ owner: p.nodeId, remoteIp: p.remoteIp })),
+      surface.nodeId,
+      surface.remoteIp,
+      budget,
+      "node"
+    )
 
   return {
     reconcile: (surface, silent) =>
-      fail(modify(owner(surface.nodeId), (s, fr): readonly [ReconcileOutcome, NodePairingState] => {
+      fail(Effect.flatMap(modify({ owners: [surface.nodeId], allPending: true }, (s, fr): readonly [ReconcileOutcome | Refused, NodePairingState] => {
         const paired = own(s.paired, surface.nodeId)
         if (paired !== undefined && NodePolicy.unapproved(s, surface).length === 0) {
           return [{ _tag: "Current" }, { ...s, paired: { ...s.paired, [surface.nodeId]: { ...paired, lastConnectedAtMs: fr.now } } }]
         }
+        const over = silent ? undefined : nodeOverBudget(s, surface)
+        if (over !== undefined) return [new Refused(over), s]
         const opened = NodePolicy.request(s, surface, silent, fr)
         const requested: ReconcileOutcome = { _tag: "Requested", request: opened.request, created: opened.created }
         if (!silent) return [requested, opened.state]
         const approved = NodePolicy.approve(opened.state, opened.request.requestId, { _tag: "Gateway" }, fr)
         return approved.ok ? [{ _tag: "Approved", request: opened.request }, approved.state] : [requested, opened.state]
-      })),
+      }), (r) => (r instanceof Refused ? Effect.fail(r) : Effect.succeed(r)))),
     node: (nodeId) =>
       fail(Effect.map(read(owner(nodeId)), (s) => ({
         paired: own(s.paired, nodeId),
@@ -111,9 +126,11 @@ export const nodePairingStore = (backend: StateBackend<NodePairingState>): NodeP
       paired: Object.values(s.paired)
     }))),
     request: (surface) =>
-      fail(modify(owner(surface.nodeId), (s, fr) => {
+      fail(apply({ owners: [surface.nodeId], allPending: true }, (s, fr) => {
+        const over = nodeOverBudget(s, surface)
+        if (over !== undefined) return { ok: false, refusal: over }
         const r = NodePolicy.request(s, surface, false, fr)
-        return [{ request: r.request, created: r.created }, r.state] as const
+        return { ok: true, value: { request: r.request, created: r.created }, state: r.state }
       })),
     approve: (requestId, callerScopes) =>
       fail(apply({ requests: [requestId] }, (s, fr) => NodePolicy.approve(s, requestId, { _tag: "Operator", scopes: callerScopes }, fr))),
@@ -143,3 +160,7 @@ const mapFailure = <E>(make: (reason: PairingRefused | PairingUnavailable) => E,
         ? new PairingRefused({ code: e.refusal.code, message: e.refusal.message })
         : new PairingUnavailable({ message: `${what} could not be saved: ${e.message}` })
     ))
+
+// The budget's view of pending requests: who owns each, and where it came from.
+const pendingOf = <P extends { readonly remoteIp?: string | undefined }>(pending: ReadonlyArray<P>, ownerOf: (p: P) => string): ReadonlyArray<PendingEntry> =>
+  pending.map((p) => ({ owner: ownerOf(p), remoteIp: p.remoteIp }))

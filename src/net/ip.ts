@@ -4,11 +4,28 @@
  */
 import { isIP } from "node:net"
 
-/** Folds an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) to its IPv4 form. */
+/** Folds an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, `::ffff:cb00:7109`, `0:0:0:0:0:ffff:…`) to its IPv4 form. */
 export const canonicalIp = (address: string): string => {
   const lower = address.toLowerCase()
   const mapped = lower.startsWith("::ffff:") ? lower.slice(7) : undefined
-  return mapped !== undefined && isIP(mapped) === 4 ? mapped : lower
+  if (mapped !== undefined && isIP(mapped) === 4) return mapped
+  return isIP(lower) === 6 ? mappedHex(lower) ?? lower : lower
+}
+
+// The IPv4 address inside any other spelling of an IPv4-mapped IPv6 address, if it is one.
+const mappedHex = (ip: string): string | undefined => {
+  const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(ip)
+  const tail = dotted === null ? ip : dotted[1]!.slice(0, -1)
+  const [head, rest] = tail.split("::")
+  const left = head === "" || head === undefined ? [] : head.split(":")
+  const right = rest === undefined || rest === "" ? [] : rest.split(":")
+  const width = dotted === null ? 8 : 6
+  const groups = rest === undefined ? left : [...left, ...Array(Math.max(0, width - left.length - right.length)).fill("0"), ...right]
+  if (groups.length !== width || !groups.slice(0, 5).every((g) => /^0+$/.test(g)) || !/^0*ffff$/.test(groups[5]!)) return undefined
+  if (dotted !== null) return dotted[2]
+  const hi = parseInt(groups[6]!, 16)
+  const lo = parseInt(groups[7]!, 16)
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`
 }
 
 /** Whether an address is an IP literal in 127.0.0.0/8 or ::1 (IPv4-mapped included). */

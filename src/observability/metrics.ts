@@ -33,6 +33,15 @@ const rateLimit = Metric.counter("gatehouse_rate_limit_decisions_total", {
   incremental: true
 })
 
+const refused = Metric.counter("gatehouse_rpc_refused_total", {
+  description: "requests answered before the RPC server, by reason (invalid_frame, not_a_request, connect_again, unknown_method, duplicate_id)",
+  incremental: true
+})
+
+const channelUp = Metric.gauge("gatehouse_channel_up", {
+  description: "1 while a configured channel runs, 0 while it is stopped, restarting or disabled"
+})
+
 // Tagged metrics are built once per label set, so the per-frame path only looks one up.
 const tagged = <M extends Metric.Metric<any, any>>(metric: M) => {
   const cache = new Map<string, M>()
@@ -50,6 +59,8 @@ const handshakesBy = tagged(handshakes)
 const rpcsBy = tagged(rpcs)
 const invokeBy = tagged(invokeSeconds)
 const rateLimitBy = tagged(rateLimit)
+const refusedBy = tagged(refused)
+const channelUpBy = tagged(channelUp)
 
 export type HandshakeOutcome = "ok" | "refused" | "pairing_required" | "rate_limited" | "invalid" | "protocol_mismatch" | "timeout" | "closed"
 
@@ -57,6 +68,14 @@ export const countHandshake = (outcome: HandshakeOutcome) => Metric.update(hands
 export const countRpc = (method: string, outcome: string) => Metric.update(rpcsBy({ method, outcome }), 1)
 export const recordInvoke = (outcome: "ok" | "error" | "timeout", seconds: number) => Metric.update(invokeBy({ outcome }), seconds)
 export const countRateLimit = (decision: "Allow" | "Delay" | "Refuse") => Metric.update(rateLimitBy({ decision: decision.toLowerCase() }), 1)
+
+/** Why a request was answered before it reached the RPC server (a fixed word, so the label stays bounded). */
+export type RefusalReason = "invalid_frame" | "not_a_request" | "connect_again" | "unknown_method" | "duplicate_id" | "rate_limited"
+
+export const countRefused = (reason: RefusalReason) => Metric.update(refusedBy({ reason }), 1)
+
+/** Sets a channel's state in `gatehouse_channel_up` (channel ids come from the config, not from clients). */
+export const setChannelUp = (channel: string, up: boolean) => Metric.update(channelUpBy({ channel }), up ? 1 : 0)
 
 /** Counts a connection in the gauge while `effect` runs. */
 export const trackConnection = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>

@@ -41,6 +41,7 @@ export interface Refusal {
     | "caller-missing-scope"
     | "scope-outside-approved"
     | "role-not-approved"
+    | "pending-limit"
     | "setup-code-invalid"
   readonly message: string
 }

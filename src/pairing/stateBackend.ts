@@ -18,6 +18,8 @@ export interface StateKeys {
   readonly owners?: ReadonlyArray<string>
   readonly requests?: ReadonlyArray<string>
   readonly codes?: ReadonlyArray<string>
+  /** Also every live pending request, of any owner (for the pending-request budget; bounded by it). */
+  readonly allPending?: boolean
 }
 
 /** The state could not be read or saved (disk full, database gone). */

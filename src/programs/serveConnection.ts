@@ -39,7 +39,10 @@ import { GatewayInfo } from "../services/GatewayInfo.ts"
 import { NodeRegistry } from "../services/NodeRegistry.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 import { toWire } from "./wireErrors.ts"
-import { countHandshake, trackConnection } from "../observability/metrics.ts"
+import { CONNECTION_LIMIT_REASON, connectionLimitError, rateLimitedError } from "./budgetErrors.ts"
+import { MethodRates, methodClass } from "../connections/methodBudget.ts"
+import type { SessionTable } from "../connections/sessionBudget.ts"
+import { countHandshake, countRefused, trackConnection } from "../observability/metrics.ts"
 import { originAllowed } from "../net/origin.ts"
 import { type Conn, hasProxyHeaders, headerValue } from "../connections/conn.ts"
 import { isIP } from "node:net"
@@ -48,7 +51,12 @@ const served = new Set(servedMethods)
 const decodeConnectParams = Schema.decodeUnknownResult(ConnectParamsSchema, { onExcessProperty: "error", errors: "all" })
 
 /** Runs one connection until it closes; `clientId` is its number for the RPC server. */
-export const serveConnection = Effect.fnUntraced(function*(conn: Conn, clientId: number, ownOrigins: ReadonlyArray<string> = []) {
+export const serveConnection = Effect.fnUntraced(function*(
+  conn: Conn,
+  clientId: number,
+  ownOrigins: ReadonlyArray<string>,
+  sessions: SessionTable
+) {
   // The config in force for this connection: origins and trusted proxies change live.
   const config = yield* SubscriptionRef.get((yield* GatewayConfig).live)
   // Before anything else (no credential read, no limiter touched): a browser page must be the gateway's own or listed.
@@ -101,8 +109,17 @@ export const serveConnection = Effect.fnUntraced(function*(conn: Conn, clientId:
     return yield* refuse(conn, frame.id, error, CloseCode.policyViolation, pairing ? "pairing required" : reasonOf(error))
   }
 
+  // The client's and the device's socket budgets, taken before hello-ok and given back when the session ends.
+  const claim = sessions.claim(remoteAddress, admitted.success.principal.deviceId, config.config.limits)
+  if (claim._tag === "Refused") {
+    yield* Effect.logWarning(`connect refused: ${claim.budget} connection budget full (${claim.limit})`).pipe(Effect.annotateLogs({ remote: remoteAddress }))
+    yield* countHandshake("refused")
+    return yield* refuse(conn, frame.id, connectionLimitError(claim), CloseCode.policyViolation, CONNECTION_LIMIT_REASON)
+  }
   yield* countHandshake("ok")
-  yield* runSession(conn, clientId, frame.id, params, admitted.success, protocol, remoteAddress, directLocal)
+  yield* runSession(conn, clientId, frame.id, params, admitted.success, protocol, remoteAddress, directLocal).pipe(
+    Effect.ensuring(Effect.sync(claim.release))
+  )
 }, trackConnection)
 
 // ---------------------------------------------------------------------------
@@ -150,6 +167,8 @@ const runSession = Effect.fnUntraced(function*(
   const sendDirect = (event: string, payload: unknown) =>
     Effect.suspend(() => (closed ? Effect.void : sendJson(conn, { type: "event", event, payload })))
   const connectedAtMs = yield* Clock.currentTimeMillis
+  // Large frames only for those who can send something large: nodes (invoke results) and operators with a scope.
+  const largeFrames = principal.role === "node" || principal.scopes.length > 0
   const live: LiveConnection = {
     connId,
     clientId,
@@ -180,7 +199,7 @@ const runSession = Effect.fnUntraced(function*(
       scopes: principal.scopes,
       ...(deviceToken === undefined ? {} : { deviceToken: deviceToken.token, issuedAtMs: deviceToken.issuedAtMs })
     },
-    policy: { maxPayload: MAX_PAYLOAD_BYTES, maxBufferedBytes: MAX_BUFFERED_BYTES, tickIntervalMs: TICK_INTERVAL_MS }
+    policy: { maxPayload: largeFrames ? MAX_PAYLOAD_BYTES : MAX_PREAUTH_PAYLOAD_BYTES, maxBufferedBytes: MAX_BUFFERED_BYTES, tickIntervalMs: TICK_INTERVAL_MS }
   }
   const respond = (frame: ResponseFrame) =>
     Effect.suspend(() => {
@@ -188,7 +207,7 @@ const runSession = Effect.fnUntraced(function*(
       // Responses obey the slow-consumer rule too: a client that never reads is closed, not buffered.
       return conn.bufferedAmount() > MAX_BUFFERED_BYTES ? close(CloseCode.policyViolation, "slow consumer") : sendJson(conn, frame)
     })
-  conn.allowLargeFrames()
+  if (largeFrames) conn.allowLargeFrames()
   // Everything registered from here on is undone by the same finalizer, whatever fails.
   yield* Effect.gen(function*() {
     yield* router.attach(clientId, respond)
@@ -203,9 +222,10 @@ const runSession = Effect.fnUntraced(function*(
     yield* Effect.logDebug("client connected").pipe(
       Effect.annotateLogs({ connId, client: params.client.id, mode: params.client.mode, remote: conn.remoteAddress })
     )
+    const rates = new MethodRates()
     while (true) {
       const text = yield* Queue.take(conn.incoming)
-      yield* handleRequest(conn, clientId, text)
+      yield* handleRequest(conn, clientId, text, rates)
     }
   }).pipe(
     Effect.catchIf(Cause.isDone, () => Effect.void),
@@ -215,24 +235,33 @@ const runSession = Effect.fnUntraced(function*(
   )
 })
 
-const handleRequest = (conn: Conn, clientId: number, text: string) =>
+const handleRequest = (conn: Conn, clientId: number, text: string, rates: MethodRates) =>
   Effect.gen(function*() {
     const decoded = decodeRequest(text)
     if (Result.isFailure(decoded)) {
+      yield* countRefused("invalid_frame")
       return yield* sendError(conn, decoded.failure.id ?? "invalid", invalidRequest(`invalid request frame: ${decoded.failure.message}`).toShape())
     }
     const frame = decoded.success
     if (frame.type !== "req") {
       const id = frame.type === "res" ? frame.id : "invalid"
+      yield* countRefused("not_a_request")
       return yield* sendError(conn, id, invalidRequest(`invalid request frame: clients send only "req" frames, got "${frame.type}"`).toShape())
     }
     if (frame.method === "connect") {
+      yield* countRefused("connect_again")
       return yield* sendError(conn, frame.id, invalidRequest("connect is only valid as the first request").toShape())
     }
-    if (!served.has(frame.method)) return yield* sendError(conn, frame.id, unknownMethod(frame.method).toShape())
+    if (!served.has(frame.method)) return yield* Effect.andThen(countRefused("unknown_method"), sendError(conn, frame.id, unknownMethod(frame.method).toShape()))
+    const cls = methodClass(frame.method)
+    if (cls !== undefined) {
+      const take = rates.take(cls, yield* Clock.currentTimeMillis)
+      if (!take.ok) return yield* Effect.andThen(countRefused("rate_limited"), sendError(conn, frame.id, rateLimitedError(frame.method, cls, take).toShape()))
+    }
     const router = yield* FrameRouter
     const accepted = yield* router.submit(clientId, frame)
     if (!accepted) {
+      yield* countRefused("duplicate_id")
       yield* sendError(conn, frame.id, invalidRequest(`duplicate request id ${frame.id}: an earlier request with this id is still running`).toShape())
     }
   })

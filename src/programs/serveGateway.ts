@@ -12,6 +12,7 @@ import { Discovery } from "../services/Discovery.ts"
 import { Listener } from "../services/Listener.ts"
 import { runBroadcasts } from "./broadcasts.ts"
 import { serveConnection } from "./serveConnection.ts"
+import { SessionTable } from "../connections/sessionBudget.ts"
 
 /** Why the gateway closes every client on the way down. */
 const SHUTDOWN_REASON = "gateway stopping"
@@ -22,8 +23,10 @@ export const serveGateway = Effect.gen(function*() {
   const hub = yield* ConnectionHub
   const context = yield* Effect.context<Effect.Services<ReturnType<typeof serveConnection>>>()
   let nextClientId = 1
+  // Authenticated sockets per client and per device, for this gateway's lifetime.
+  const sessions = new SessionTable()
   yield* runBroadcasts
-  yield* Effect.forkScoped(listener.run((conn) => Effect.provideContext(serveConnection(conn, nextClientId++, listener.address.ownOrigins ?? []), context)))
+  yield* Effect.forkScoped(listener.run((conn) => Effect.provideContext(serveConnection(conn, nextClientId++, listener.address.ownOrigins ?? [], sessions), context)))
   // Advertised only once the port is bound, with the served certificate's fingerprint when TLS is on (a hint: clients never pin it).
   const { port, tlsFingerprint } = listener.address
   yield* Discovery.use((discovery) => discovery.publish(tlsFingerprint === undefined ? { port } : { port, tlsSha256: tlsFingerprint }))

@@ -12,6 +12,8 @@ import { deviceAuthMessage } from "../protocol/deviceAuth.ts"
 import { ErrorCode, GatewayError } from "../protocol/errors.ts"
 import type { AuthError } from "../services/Auth.ts"
 import type { ChannelRunnerError } from "../services/ChannelRunner.ts"
+import type { ChatHistoryError } from "../services/ChatHistory.ts"
+import type { ChatRunsError } from "../services/ChatRuns.ts"
 import type { DevicePairingError } from "../services/DevicePairing.ts"
 import type { NodePairingStoreError } from "../services/NodePairingStore.ts"
 import type { NodeRegistryError } from "../services/NodeRegistry.ts"
@@ -25,6 +27,8 @@ export type ServiceError =
   | NodePairingStoreError
   | NodeRegistryError
   | ChannelRunnerError
+  | ChatRunsError
+  | ChatHistoryError
   | GatewayError
 
 /** The wire error for a service error (a GatewayError passes through); logs what it keeps off the wire. */
@@ -61,6 +65,8 @@ const internalDetail = (error: ServiceError): { readonly what: string; readonly 
       return { what: "authentication", detail: reason.message }
     case "PairingUnavailable":
       return { what: "pairing state", detail: reason.message }
+    case "ChatHistoryUnavailable":
+      return { what: "chat history", detail: reason.message }
     default:
       return undefined
   }
@@ -79,6 +85,10 @@ const publicError = (error: ServiceError): GatewayError => {
       return reasonToWire(error.reason)
     case "ChannelRunnerError":
       return channelToWire(error.reason)
+    case "ChatRunsError":
+      return runsToWire(error.reason)
+    case "ChatHistoryError":
+      return new GatewayError({ code: ErrorCode.unavailable, message: "chat history is unavailable right now; retry shortly", retryable: true })
   }
 }
 
@@ -100,6 +110,22 @@ const channelToWire = (reason: ChannelRunnerError["reason"]): GatewayError => {
       })
   }
 }
+
+const runsToWire = (reason: ChatRunsError["reason"]): GatewayError =>
+  reason._tag === "RunsBusy"
+    ? new GatewayError({
+      code: ErrorCode.unavailable,
+      message: reason.scope === "caller"
+        ? `too many agent runs in flight from this client (at most ${reason.limit}); wait for one to end or abort it (chat.abort)`
+        : `the gateway already runs ${reason.limit} agent runs; retry when some have ended`,
+      details: { code: "RUNS_BUSY", scope: reason.scope, limit: reason.limit },
+      retryable: true
+    })
+    : new GatewayError({
+      code: ErrorCode.invalidRequest,
+      message: `no agent run ${reason.runId} is known (it never started here, or ended long ago)`,
+      details: { code: "RUN_UNKNOWN" }
+    })
 
 type OtherReason = (DevicePairingError | NodeRegistryError)["reason"]
 
@@ -213,6 +239,8 @@ const authToWire = (reason: AuthError["reason"]): GatewayError => {
       })
     case "AuthUnavailable":
       return new GatewayError({ code: ErrorCode.unavailable, message: "authentication is unavailable right now; retry shortly", retryable: true })
+    case "AuthPairingLimit":
+      return new GatewayError({ code: ErrorCode.unavailable, message: reason.message, details: { code: "PAIRING_LIMIT" }, retryable: true })
   }
 }
 

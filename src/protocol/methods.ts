@@ -5,6 +5,7 @@
 import * as RpcGroup from "effect/rpc/RpcGroup"
 import { Authorize } from "./authorize.ts"
 import { ChannelsStatus, MessageAction, Send } from "./rpcs/channels.ts"
+import { Agent, AgentWait, ChannelsPairingApprove, ChannelsPairingList, ChatAbort, ChatHistory, ChatSend } from "./rpcs/chat.ts"
 import { ConfigGet, DiagnosticsStability, GatewayIdentityGet, Health, LastHeartbeat, Status, SystemPresence } from "./rpcs/core.ts"
 import {
   DeviceBootstrapCreate,
@@ -16,6 +17,7 @@ import {
   DeviceTokenRevoke,
   DeviceTokenRotate
 } from "./rpcs/devices.ts"
+import { LogsTail } from "./rpcs/logs.ts"
 import {
   NodeDescribe,
   NodeEvent,
@@ -43,6 +45,7 @@ export const GatewayRpcs = RpcGroup.make(
   LastHeartbeat,
   GatewayIdentityGet,
   ConfigGet,
+  LogsTail,
   ChannelsStatus,
   Send,
   MessageAction,
@@ -69,7 +72,14 @@ export const GatewayRpcs = RpcGroup.make(
   NodeRunnerInventoryUpdate,
   NodeSkillsUpdate,
   NodePluginToolsUpdate,
-  NodeEvent
+  NodeEvent,
+  ChatSend,
+  ChatHistory,
+  ChatAbort,
+  Agent,
+  AgentWait,
+  ChannelsPairingList,
+  ChannelsPairingApprove
 ).middleware(Authorize)
 
 /** Method names this gateway serves, in declaration order. */
@@ -87,5 +97,7 @@ export const servedEvents: ReadonlyArray<string> = [
   "node.pair.requested",
   "node.pair.resolved",
   "node.invoke.request",
-  "node.event"
+  "node.event",
+  "chat",
+  "agent"
 ]

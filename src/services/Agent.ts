@@ -2,7 +2,8 @@
  * Agent: turns a message that arrived on a channel into the reply to send back,
  * calling node tools through NodeRegistry when the message asks for it.
  *
- * Layers: `AgentRules` (the embedded default: slash commands, fully offline).
+ * Layers: `AgentRules` (the embedded default: slash commands, fully offline) and
+ * `AgentLanguageModel` (any OpenAI-compatible model, on effect/ai, with node tools).
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
@@ -15,6 +16,8 @@ export interface IncomingMessage {
   /** The sender's id on that channel. */
   readonly from: string
   readonly text: string
+  /** The conversation it belongs to (`main`, a WebChat session, `telegram:<chat id>`); its transcript in ChatHistory may already hold this message. */
+  readonly sessionKey?: string | undefined
 }
 
 /** The agent cannot answer now (its backend is down or refused the request). */

@@ -80,6 +80,11 @@ export class AuthUnavailable extends Schema.TaggedClass<AuthUnavailable>()("Auth
   message: Schema.String
 }) {}
 
+/** The device would have to wait for approval, but too many pairing requests are waiting already. */
+export class AuthPairingLimit extends Schema.TaggedClass<AuthPairingLimit>()("AuthPairingLimit", {
+  message: Schema.String
+}) {}
+
 export class AuthError extends Schema.TaggedError<AuthError>()("AuthError", {
   reason: Schema.Union([
     AuthCredentialRejected,
@@ -89,7 +94,8 @@ export class AuthError extends Schema.TaggedError<AuthError>()("AuthError", {
     AuthSetupCodeInvalid,
     AuthRateLimited,
     AuthInvalidRole,
-    AuthUnavailable
+    AuthUnavailable,
+    AuthPairingLimit
   ])
 }) {}
 

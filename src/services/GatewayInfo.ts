@@ -8,6 +8,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { monitorEventLoopDelay } from "node:perf_hooks"
+import { type EventLoopHealth, eventLoopTracker } from "../observability/eventLoopHealth.ts"
 
 /** The `health` payload, shaped as OpenClaw clients read it. */
 export interface HealthSummary {
@@ -21,6 +22,8 @@ export interface HealthSummary {
   readonly defaultAgentId: string
   readonly agents: ReadonlyArray<unknown>
   readonly sessions: { readonly path: string; readonly count: number; readonly recent: ReadonlyArray<unknown> }
+  /** The last second of the event loop (`openclaw health` prints it as "Gateway event loop: …"). */
+  readonly eventLoop: EventLoopHealth
 }
 
 /** How the gateway process is doing, sampled when asked. */
@@ -46,6 +49,25 @@ export class GatewayInfo extends Context.Service<GatewayInfo, GatewayInfoShape>(
     GatewayInfo,
     Effect.gen(function*() {
       const startedAtMs = yield* Clock.currentTimeMillis
+      // Sampled by Node itself every 20 ms; the histogram lives as long as the gateway.
+      const delay = yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const h = monitorEventLoopDelay({ resolution: 20 })
+          h.enable()
+          return h
+        }),
+        (h) => Effect.sync(() => h.disable())
+      )
+      // A second histogram, reset every window, for the recent figures `health` reports.
+      const recent = yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const h = monitorEventLoopDelay({ resolution: 20 })
+          h.enable()
+          return h
+        }),
+        (h) => Effect.sync(() => h.disable())
+      )
+      const loop = eventLoopTracker(recent, startedAtMs)
       const health = Effect.gen(function*() {
         const ts = yield* Clock.currentTimeMillis
         return {
@@ -59,18 +81,10 @@ export class GatewayInfo extends Context.Service<GatewayInfo, GatewayInfoShape>(
           defaultAgentId: "main",
           agents: [],
           // Relative to the state dir: health goes to every client, and a local path is not theirs to see.
-          sessions: { path: "sessions", count: 0, recent: [] }
+          sessions: { path: "sessions", count: 0, recent: [] },
+          eventLoop: loop.sample(ts)
         } satisfies HealthSummary
       })
-      // Sampled by Node itself every 20 ms; the histogram lives as long as the gateway.
-      const delay = yield* Effect.acquireRelease(
-        Effect.sync(() => {
-          const h = monitorEventLoopDelay({ resolution: 20 })
-          h.enable()
-          return h
-        }),
-        (h) => Effect.sync(() => h.disable())
-      )
       const uptimeMs = Effect.map(Clock.currentTimeMillis, (now) => now - startedAtMs)
       const ms = (ns: number) => Math.round(ns / 10_000) / 100
       return GatewayInfo.of({

@@ -1,6 +1,7 @@
 /**
- * HostIdentity: the gateway host's own Ed25519 device identity, loaded (or
- * created) from the state dir when the gateway starts.
+ * HostIdentity: the gateway host's own Ed25519 device identity,
+ * `<stateDir>/identity/gateway.json`, loaded (or created) when the gateway
+ * starts. It is not the CLI's: removing the CLI's device never touches it.
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -13,7 +14,7 @@ export class HostIdentity extends Context.Service<HostIdentity, DeviceIdentity>(
     HostIdentity,
     Effect.gen(function*() {
       const { config } = yield* GatewayConfig
-      return yield* loadOrCreateIdentity(config.paths.stateDir).pipe(Effect.orDie)
+      return yield* loadOrCreateIdentity(config.paths.stateDir, "gateway").pipe(Effect.orDie)
     })
   )
 }

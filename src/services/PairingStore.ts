@@ -23,7 +23,8 @@ export class PairingRefused extends Schema.TaggedClass<PairingRefused>()("Pairin
     "caller-missing-scope",
     "scope-outside-approved",
     "role-not-approved",
-    "setup-code-invalid"
+    "setup-code-invalid",
+    "pending-limit"
   ]),
   message: Schema.String
 }) {}

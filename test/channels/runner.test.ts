@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import { TestClock } from "effect/testing"
 import * as ChannelRunnerLive from "../../src/layers/ChannelRunnerLive.ts"
+import { prometheusText } from "../../src/observability/metrics.ts"
 
 const settle = Effect.gen(function*() {
   for (let i = 0; i < 5; i++) yield* Effect.yieldNow
@@ -58,4 +60,29 @@ describe("channel runner", () => {
   it("backs off from 1 s, doubling, up to 5 minutes", () => {
     assert.deepStrictEqual([0, 1, 2, 3, 8, 9, 50].map(ChannelRunnerLive.backoffMs), [1000, 2000, 4000, 8000, 256_000, 300_000, 300_000])
   })
+})
+
+describe("channel state metric", () => {
+  it.effect("gatehouse_channel_up is 1 while a channel runs and 0 while it waits to restart or is disabled", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      let runs = 0
+      yield* ChannelRunnerLive.make([
+        { id: "metered", label: "Metered", enabled: true, run: Effect.suspend(() => ++runs === 1 ? Deferred.await(gate).pipe(Effect.andThen(Effect.fail(new Error("lost")))) : Effect.never) },
+        { id: "off", label: "Off", enabled: false, run: Effect.never }
+      ])
+      yield* settle
+      const up = (channel: string) => {
+        const m = new RegExp(`^gatehouse_channel_up\\{channel="${channel}"\\} (\\S+)$`, "m").exec(prometheusText())
+        return m === null ? undefined : Number(m[1])
+      }
+      assert.strictEqual(up("metered"), 1)
+      assert.strictEqual(up("off"), 0)
+      yield* Deferred.succeed(gate, undefined)
+      yield* settle
+      assert.strictEqual(up("metered"), 0)
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      assert.strictEqual(up("metered"), 1)
+    }))
 })

@@ -63,9 +63,9 @@ describe("GatewayConfig", () => {
 
   it.effect("reports unknown keys instead of rejecting an OpenClaw config", () =>
     Effect.gen(function*() {
-      const env = withFile({ agents: { defaults: {} }, gateway: { port: 20010, reload: { mode: "hot" } } })
+      const env = withFile({ agents: { defaults: { workspace: "~/work" } }, gateway: { port: 20010, reload: { mode: "hot" } } })
       const { config } = yield* GatewayConfig.make({}, env)
-      assert.deepStrictEqual(config.file.unknownKeys, ["agents", "gateway.reload"])
+      assert.deepStrictEqual([...config.file.unknownKeys].sort(), ["agents.defaults.workspace", "gateway.reload"])
       assert.strictEqual(config.port.value, 20010)
     }))
 

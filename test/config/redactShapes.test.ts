@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Schema from "effect/Schema"
-import { REDACTED, redactConfig } from "../../src/config/redact.ts"
+import { REDACTED, redactConfig, redactText } from "../../src/config/redact.ts"
 
 // A secret of the kind that ends up in configs: letters and digits, long enough to be a credential.
 const Secret = Schema.String.check(Schema.isPattern(/^[A-Za-z][A-Za-z0-9]{18,40}[0-9]$/))
@@ -33,5 +33,38 @@ describe("config redaction by shape", () => {
       env: {}
     })
     assert.deepStrictEqual(redactConfig({ hook: "https://hooks.example.com/services/abc" }), { hook: "https://hooks.example.com/services/abc" })
+  })
+})
+
+describe("log text redaction by shape", () => {
+  const inText = (secret: string, name: string): ReadonlyArray<string> => [
+    `connecting to postgres://app:${secret}@db.internal:5432/x (attempt 2)`,
+    `GET /hooks/in?${name}=1&token=${secret} 200`,
+    `calling https://api.example.com/v1?api_key=${secret}&q=1 failed`,
+    `header Authorization: Bearer ${secret} sent`,
+    `retrying with password=${secret}; last error: refused`,
+    `key loaded: -----BEGIN PRIVATE KEY-----\\n${secret}\\n-----END PRIVATE KEY----- from disk`,
+    `openai key sk-${secret} rejected`,
+    `getUpdates https://api.telegram.org/bot123456789:${secret}AAAAAAAAAAAAAAAA/getUpdates timed out`
+  ]
+
+  it.prop("no secret survives in a log line, and the words around it do", { secret: Secret, name: Name }, ({ name, secret }) => {
+    for (const text of inText(secret, name)) {
+      const out = redactText(text)
+      assert.notInclude(out, secret, out)
+      assert.include(out, REDACTED)
+      // The first and last words of the line are kept: the record stays readable.
+      assert.strictEqual(out.split(" ")[0], text.split(" ")[0])
+      assert.strictEqual(out.split(" ").at(-1), text.split(" ").at(-1))
+    }
+  }, { arbitrary: { runs: 200 } })
+
+  it("leaves lines without secrets exactly as they were", () => {
+    for (const text of [
+      "gatehouse 0.1.0 listening on ws://127.0.0.1:18789 pid=4242 auth=token",
+      "device pairing auto-approved (direct loopback) device=a4cee7ef3d3726fd213a30da5079e08d03b90a751c2d16b1df7d8b4706c546ae role=operator",
+      "channel telegram: the channel stopped; restarting in 2 s",
+      "3 token checks failed for 203.0.113.7"
+    ]) assert.strictEqual(redactText(text), text)
   })
 })

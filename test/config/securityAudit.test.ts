@@ -30,6 +30,21 @@ const auditOf = (doc: unknown, input: Partial<Omit<AuditInput, "config" | "host"
 const ids = (findings: ReadonlyArray<{ id: string }>) => findings.map((f) => f.id)
 
 describe("security audit checks", () => {
+  it.effect("a model agent over plain http to another host (allowed by GATEHOUSE_AGENT_ALLOW_INSECURE_HTTP) warns; https or loopback does not", () =>
+    Effect.gen(function*() {
+      const auditAgent = (baseUrl: string) =>
+        Effect.gen(function*() {
+          const doc = { models: { providers: { lan: { baseUrl } } }, agents: { defaults: { model: "lan/m" } } }
+          const { config, host } = yield* GatewayConfig.make({ port: 0 }, { ...homeWith(doc), GATEHOUSE_AGENT_ALLOW_INSECURE_HTTP: "1" })
+          return audit({ config, host, tokenLength: 48, passwordLength: undefined, paths: [], sshListening: false })
+        })
+      const plain = yield* auditAgent("http://192.0.2.7:8000/v1")
+      assert.deepStrictEqual(plain.map((f) => [f.id, f.severity]), [["agent.insecure-http", "warn"]])
+      assert.include(plain[0]!.fix, "https:// models.providers.lan.baseUrl")
+      assert.deepStrictEqual(yield* auditAgent("https://192.0.2.7/v1"), [])
+      assert.deepStrictEqual(yield* auditAgent("http://127.0.0.1:11434/v1"), [])
+    }))
+
   it.effect("a default config reports nothing", () =>
     Effect.gen(function*() {
       assert.deepStrictEqual(yield* auditOf({}), [])
@@ -42,6 +57,29 @@ describe("security audit checks", () => {
       assert.include(plain[0]!.fix, "gateway.tls.enabled")
       const tls = yield* auditOf({ gateway: { bind: "custom", customBindHost: "192.0.2.10", tls: { enabled: true }, controlUi: { allowedOrigins: ["https://ui.example"] } } })
       assert.deepStrictEqual(tls, [])
+    }))
+
+  it.effect("budgets raised far past their defaults warn on an exposed gateway, naming each key and its default", () =>
+    Effect.gen(function*() {
+      const exposed = { bind: "custom", customBindHost: "192.0.2.10", tls: { enabled: true }, controlUi: { allowedOrigins: ["https://ui.example"] } }
+      const raised = yield* auditOf({ gateway: { ...exposed, limits: { maxConnectionsPerAddress: 10_000, maxPendingPairings: 256 } } })
+      assert.deepStrictEqual(raised.map((f) => [f.id, f.severity]), [["limits.raised", "warn"]])
+      assert.include(raised[0]!.message, "gateway.limits.maxConnectionsPerAddress")
+      assert.notInclude(raised[0]!.message, "maxPendingPairings")
+      assert.include(raised[0]!.fix, "default 128")
+      assert.deepStrictEqual(yield* auditOf({ gateway: { limits: { maxConnectionsPerAddress: 10_000 } } }), [])
+    }))
+
+  it.effect("OTLP export over plain http to another host warns; https or a loopback collector does not", () =>
+    Effect.gen(function*() {
+      const remote = yield* auditOf({ diagnostics: { otel: { endpoint: "http://collector.example:4318", headers: { "x-api-key": "k" } } } })
+      assert.deepStrictEqual(remote.map((f) => [f.id, f.severity]), [["otel.plain-http", "warn"]])
+      assert.include(remote[0]!.message, "headers")
+      assert.notInclude(JSON.stringify(remote), "\"k\"")
+      assert.deepStrictEqual(yield* auditOf({ diagnostics: { otel: { endpoint: "https://collector.example:4318" } } }), [])
+      assert.deepStrictEqual(yield* auditOf({ diagnostics: { otel: { endpoint: "http://127.0.0.1:4318" } } }), [])
+      assert.deepStrictEqual(yield* auditOf({ diagnostics: { otel: { endpoint: "http://[::1]:4318" } } }), [])
+      assert.deepStrictEqual(yield* auditOf({ diagnostics: { otel: { endpoint: "http://collector.example:4318", enabled: false } } }), [])
     }))
 
   it.effect("origins: none listed on an exposed gateway warns, \"*\" is critical when exposed", () =>

@@ -30,6 +30,7 @@ describe("the gatehouse command", () => {
       ["health"],
       ["status"],
       ["status", "--deep"],
+      ["status", "--all"],
       ["gateway", "health"],
       ["gateway", "status"],
       ["gateway", "call", "last-heartbeat"],
@@ -124,6 +125,18 @@ describe("the gatehouse command", () => {
     const r = await run(["health", "--timeout", "5000"], { ...env, OPENCLAW_GATEWAY_PORT: String(port) })
     assert.strictEqual(r.code, 0, r.stderr)
     assert.match(r.stdout, /^Gateway Health\nOK \(\d+ms\)/)
+    assert.match(r.stdout, /\nEvent loop: (ok|degraded[^\n]*) max=\d+ms p99=\d+ms util=[\d.]+ cpu=[\d.]+/)
+  })
+
+  it("prints a pasteable status --all: health, event loop and process figures, with no secret", async () => {
+    const r = await run(["status", "--all"], { ...env, OPENCLAW_GATEWAY_PORT: String(port) })
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.match(r.stdout, /\nHealth +OK\nEvent loop +(ok|degraded)/)
+    assert.match(r.stdout, /\nProcess +rss=[\d.]+ MiB heap=[\d.]+ MiB maxRss=[\d.]+ MiB · event loop since start p99=\d+ms/)
+    assert.notInclude(r.stdout, token)
+    const json = JSON.parse((await run(["status", "--all", "--json"], { ...env, OPENCLAW_GATEWAY_PORT: String(port) })).stdout)
+    assert.isNumber(json.stability.summary.memory.latest.rssBytes)
+    assert.isBoolean(json.health.eventLoop.degraded)
   })
 
   it("prints OK for gateway health with --url and --token", async () => {

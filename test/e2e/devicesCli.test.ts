@@ -127,4 +127,44 @@ describe("the owner on the gateway host cannot lock themselves out", () => {
     const again = (JSON.parse(after.stdout).pending as Array<{ requestId: string; deviceId: string }>).find((p) => p.deviceId === own)
     assert.strictEqual((await cli("devices", "approve", again!.requestId)).code, 0)
   })
+
+  it("gives the gateway, the CLI and a local node host each their own device: removing the CLI's leaves the node connected", async () => {
+    const state = join(env.HOME, ".openclaw")
+    const node = await startDaemon(["node", "run", "--display-name", "own-node"], { ...env, OPENCLAW_GATEWAY_PORT: String(port) }, /node [0-9a-f]{64} →/)
+    try {
+      const nodeId = JSON.parse(readFileSync(join(state, "node", "identity", "device.json"), "utf8")).deviceId as string
+      const cliId = JSON.parse(readFileSync(join(state, "identity", "device.json"), "utf8")).deviceId as string
+      const gatewayId = JSON.parse(readFileSync(join(state, "identity", "gateway.json"), "utf8")).deviceId as string
+      assert.strictEqual(new Set([nodeId, cliId, gatewayId]).size, 3)
+      const identity = await cli("gateway", "call", "gateway.identity.get", "--json")
+      assert.strictEqual(identity.code, 0, identity.stderr)
+      assert.strictEqual(JSON.parse(identity.stdout).deviceId, gatewayId)
+      // The node host's own request waits for the owner, who approves it from the CLI.
+      const pending = await until(async () => {
+        const listed = JSON.parse((await cli("devices", "list", "--json")).stdout) as { pending: Array<{ requestId: string; deviceId: string }> }
+        return listed.pending.find((p) => p.deviceId === nodeId)
+      })
+      assert.strictEqual((await cli("devices", "approve", pending.requestId)).code, 0)
+      await until(async () => ((await cli("nodes", "list", "--json")).stdout.includes("own-node") ? true : undefined))
+      // Removing the CLI's own device ends only the CLI's session; the node host keeps its own.
+      const removed = await cli("devices", "remove", cliId)
+      assert.strictEqual(removed.code, 0, removed.stdout + removed.stderr)
+      const nodes = JSON.parse((await cli("nodes", "list", "--json")).stdout) as { nodes: Array<{ displayName?: string; connected?: boolean }> }
+      assert.isTrue(nodes.nodes.some((n) => n.displayName === "own-node" && n.connected === true), JSON.stringify(nodes))
+      assert.notInclude(node.output(), "stopped retrying")
+    } finally {
+      node.child.kill("SIGINT")
+      await node.exited
+    }
+  })
 })
+
+// Polls `probe` (every 200 ms, up to 20 s) until it returns something.
+const until = async <A>(probe: () => Promise<A | undefined>): Promise<A> => {
+  for (let i = 0; i < 100; i++) {
+    const found = await probe()
+    if (found !== undefined) return found
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error("timed out waiting")
+}

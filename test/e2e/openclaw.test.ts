@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { existsSync, mkdirSync } from "node:fs"
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { type Daemon, freePort, run, startDaemon } from "../helpers/processes.ts"
 import * as Effect from "effect/Effect"
@@ -121,4 +121,27 @@ describe.runIf(available)("the published openclaw CLI against gatehouse", () => 
     assert.notStrictEqual(r.code, 0)
     assert.include(r.stdout + r.stderr, "gateway token mismatch")
   }, 60_000)
+
+  // `openclaw health` and `status --all` take the gateway from their own config, as a user runs them.
+  const configured = () => {
+    const home = tempHome()
+    mkdirSync(join(home, ".openclaw"), { recursive: true })
+    mkdirSync(join(home, "tmp"), { recursive: true })
+    writeFileSync(join(home, ".openclaw", "openclaw.json"), JSON.stringify({ gateway: { port, auth: { token } } }))
+    return { ...ocEnv, HOME: home, TMPDIR: join(home, "tmp") }
+  }
+
+  it("prints gatehouse's event loop line in openclaw health", async () => {
+    const r = await run(["health"], configured(), bin!)
+    assert.strictEqual(r.code, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /Gateway event loop: (ok|degraded)[^\n]* max=\d+ms p99=\d+ms util=[\d.]+ cpu=[\d.]+/)
+    assert.match(r.stdout, /Gateway probe duration: \d+ms/)
+  }, 60_000)
+
+  it("reports gatehouse reachable in openclaw status --all", async () => {
+    const r = await run(["status", "--all"], configured(), bin!)
+    assert.strictEqual(r.code, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /Gateway\s+│ local · ws:\/\/127\.0\.0\.1:\d+ \(local loopback\) · reachable \d+ms · auth token/)
+    assert.notInclude(r.stdout + r.stderr, "unknown method")
+  }, 120_000)
 })

@@ -101,7 +101,7 @@ describe.runIf(npmFound)("the packed gatehouse package, installed into an empty 
   })
 
   it("ships the built JavaScript, its declarations and the bin, and no TypeScript sources", () => {
-    for (const f of ["dist/index.js", "dist/index.d.ts", "dist/gatehouse.mjs", "bin/gatehouse", "package.json"]) {
+    for (const f of ["dist/index.js", "dist/index.d.ts", "dist/gatehouse.mjs", "bin/gatehouse", "package.json", "ui/index.html", "ui/app.js"]) {
       assert.include(packed, f)
     }
     assert.deepStrictEqual(packed.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), [])
@@ -118,6 +118,10 @@ describe.runIf(npmFound)("the packed gatehouse package, installed into an empty 
     }))
     assert.strictEqual(health.code, 0, health.stdout + health.stderr)
     assert.match(health.stdout, /^Gateway Health\nOK \(\d+ms\)/)
+    // The installed bundle finds the Control UI's files in the package.
+    const page = await fetch(`http://127.0.0.1:${port}/`)
+    assert.strictEqual(page.status, 200)
+    assert.include(await page.text(), "/ui/app.js")
 
     daemon.child.kill("SIGTERM") // by PID
     assert.strictEqual(await daemon.exited, 0, daemon.output())

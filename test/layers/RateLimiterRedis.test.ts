@@ -64,6 +64,16 @@ const contract = <R>(limiter: Effect.Effect<RateLimiterShape, unknown, R>) =>
     assert.isTrue(delays.every((d, i) => i === 0 || d >= delays[i - 1]!), delays.join(","))
     yield* l.succeed("::1")
     assert.strictEqual((yield* l.check("127.0.0.1"))._tag, "Allow")
+    // Credential kinds are counted apart: a locked-out device token leaves the shared secret's count alone,
+    // and a loopback kind is still only delayed.
+    const c = freshAddress()
+    for (let i = 0; i < policy.maxFailures; i++) yield* l.fail(`::ffff:${c}`, "AUTH_DEVICE_TOKEN_MISMATCH", "device-token")
+    assert.strictEqual((yield* l.check(c, "device-token"))._tag, "Refuse")
+    assert.strictEqual((yield* l.check(c))._tag, "Allow")
+    assert.strictEqual((yield* l.check(c, "bootstrap-token"))._tag, "Allow")
+    for (let i = 0; i < policy.maxFailures + 2; i++) yield* l.fail("127.0.0.9", "AUTH_BOOTSTRAP_TOKEN_INVALID", "bootstrap-token")
+    assert.strictEqual((yield* l.check("::1", "bootstrap-token"))._tag, "Delay")
+    yield* l.succeed("127.0.0.1", "bootstrap-token")
   }))
 
 // The response to a connect with `token` from the remote address `from` (through the trusted loopback proxy).

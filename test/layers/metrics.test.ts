@@ -109,6 +109,33 @@ layer(serverLayer())("GET /metrics on the gateway port", (it) => {
       )
     })))
 
+  it.effect("counts requests refused before the RPC server by reason: unknown method, invalid frame, repeated connect", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { url } = yield* GatewayServer
+      const before = parsePrometheus((yield* get(httpUrl(url))).body).samples
+      const c = yield* openWs(url)
+      yield* c.nextMatching((f) => f.event === "connect.challenge")
+      yield* c.send({ type: "req", id: "c1", method: "connect", params: connectParams() })
+      assert.isTrue((yield* c.nextMatching((f) => f.id === "c1")).ok)
+      yield* c.send({ type: "req", id: "u1", method: "no.such.method", params: {} })
+      assert.strictEqual((yield* c.nextMatching((f) => f.id === "u1")).error.code, "INVALID_REQUEST")
+      yield* c.send({ type: "req", id: "u2", method: "another.unknown", params: {} })
+      yield* c.nextMatching((f) => f.id === "u2")
+      yield* c.send({ type: "req", id: 42 })
+      yield* c.nextMatching((f) => f.type === "res" && f.ok === false && /invalid request frame/.test(f.error.message))
+      yield* c.send({ type: "req", id: "c2", method: "connect", params: connectParams() })
+      yield* c.nextMatching((f) => f.id === "c2")
+      const after = parsePrometheus((yield* get(httpUrl(url))).body)
+      assert.strictEqual(after.types.get("gatehouse_rpc_refused_total"), "counter")
+      const delta = (reason: string) =>
+        valueOf(after.samples, "gatehouse_rpc_refused_total", { reason }) - valueOf(before, "gatehouse_rpc_refused_total", { reason })
+      assert.strictEqual(delta("unknown_method"), 2)
+      assert.strictEqual(delta("invalid_frame"), 1)
+      assert.strictEqual(delta("connect_again"), 1)
+      // The method a client names is not a label: the series stay bounded whatever clients send.
+      assert.isFalse(after.samples.some((s) => Object.values(s.labels).includes("no.such.method")))
+    })))
+
   it.effect("asks a client that is not direct loopback for the gateway token as a Bearer", () =>
     Effect.gen(function*() {
       const { url } = yield* GatewayServer

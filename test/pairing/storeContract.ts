@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { TestClock } from "effect/testing"
 import type { Ask } from "../../src/pairing/policy.ts"
+import { DEFAULT_PENDING_BUDGET } from "../../src/pairing/pendingBudget.ts"
 import type { NodeSurface } from "../../src/nodes/pairingPolicy.ts"
 import { NodePairingStore, type NodePairingStoreShape } from "../../src/services/NodePairingStore.ts"
 import { PairingStore, type PairingStoreShape } from "../../src/services/PairingStore.ts"
@@ -224,6 +225,49 @@ export const pairingStoreContract = <R>(name: string, fresh: Layer.Layer<Stores,
           assert.strictEqual(silent._tag, "Approved")
         })))
 
+    it.effect("pending requests are budgeted: 16 waiting per address (an IPv6 /64, IPv4-mapped spellings folded), 256 in all; a refresh always fits; expiry frees the budget", () =>
+      withStores(({ devices }) =>
+        Effect.gen(function*() {
+          const spellings = ["2001:db8:9:9::1", "2001:db8:9:9::2", "2001:db8:9:9:a::b"]
+          const first = ask({ remoteIp: spellings[0] })
+          yield* requested(devices, first)
+          for (let i = 1; i < DEFAULT_PENDING_BUDGET.perAddress; i++) yield* requested(devices, ask({ remoteIp: spellings[i % 3] }))
+          const refused = yield* Effect.flip(devices.admit(ask({ remoteIp: "2001:db8:9:9::77" }), false))
+          assert(refused.reason._tag === "PairingRefused")
+          assert.strictEqual(refused.reason.code, "pending-limit")
+          assert.include(refused.reason.message, "from this address")
+          // Its own request refreshes; a silent (local) admit never waits; another address still fits.
+          assert.strictEqual((yield* devices.admit(first, false))._tag, "Requested")
+          assert.strictEqual((yield* devices.admit(ask({ remoteIp: "2001:db8:9:9::78" }), true))._tag, "Approved")
+          yield* requested(devices, ask({ remoteIp: "::ffff:198.51.100.1" }))
+          // Fill the store from many addresses up to its total.
+          for (let i = DEFAULT_PENDING_BUDGET.perAddress + 1; i < DEFAULT_PENDING_BUDGET.total; i++) {
+            yield* requested(devices, ask({ remoteIp: `198.18.${i >> 4}.${i & 15}` }))
+          }
+          assert.lengthOf((yield* devices.list).pending, DEFAULT_PENDING_BUDGET.total)
+          const full = yield* Effect.flip(devices.admit(ask({ remoteIp: "203.0.113.250" }), false))
+          assert(full.reason._tag === "PairingRefused")
+          assert.strictEqual(full.reason.code, "pending-limit")
+          assert.include(full.reason.message, `at most ${DEFAULT_PENDING_BUDGET.total}`)
+          yield* TestClock.adjust("6 minutes")
+          yield* requested(devices, ask({ remoteIp: "203.0.113.250" }))
+        })), 120_000)
+
+    it.effect("pending node requests are budgeted per address too, for connects and operator requests alike", () =>
+      withStores(({ nodes }) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < DEFAULT_PENDING_BUDGET.perAddress; i++) {
+            const r = yield* nodes.reconcile({ ...surface(), remoteIp: i % 2 === 0 ? "203.0.113.9" : "::ffff:203.0.113.9" }, false)
+            assert.strictEqual(r._tag, "Requested")
+          }
+          const over = yield* Effect.flip(nodes.reconcile({ ...surface(), remoteIp: "203.0.113.9" }, false))
+          assert(over.reason._tag === "PairingRefused")
+          assert.strictEqual(over.reason.code, "pending-limit")
+          const asked = yield* Effect.flip(nodes.request({ ...surface(), remoteIp: "203.0.113.9" }))
+          assert(asked.reason._tag === "PairingRefused")
+          assert.strictEqual((yield* nodes.reconcile({ ...surface(), remoteIp: "203.0.113.10" }, false))._tag, "Requested")
+        })))
+
     const twoGateways = options.twoGateways
     if (twoGateways === undefined) return
 
@@ -235,6 +279,15 @@ export const pairingStoreContract = <R>(name: string, fresh: Layer.Layer<Stores,
         const b = yield* Layer.build(layerB)
         return yield* body(Context.get(a, PairingStore), Context.get(b, PairingStore))
       }))
+
+    it.effect("two gateways: the pending budget is counted by the shared store, not per gateway", () =>
+      withTwo((a, b) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < DEFAULT_PENDING_BUDGET.perAddress; i++) yield* requested(i % 2 === 0 ? a : b, ask({ remoteIp: "192.0.2.44" }))
+          const refused = yield* Effect.flip(b.admit(ask({ remoteIp: "192.0.2.44" }), false))
+          assert(refused.reason._tag === "PairingRefused")
+          assert.strictEqual(refused.reason.code, "pending-limit")
+        })))
 
     it.effect("two gateways: a device approved through one is verified through the other", () =>
       withTwo((a, b) =>

@@ -49,7 +49,7 @@ describe("handshake", () => {
       assert.strictEqual(hello.protocol, 4)
       assert.deepStrictEqual(hello.features.methods, [...GatewayRpcs.requests.keys()])
       assert.includeMembers(hello.features.methods, ["health", "status", "device.pair.list", "device.pair.approve"])
-      assert.notInclude(hello.features.methods, "chat.send")
+      assert.notInclude(hello.features.methods, "chat.inject")
       assert.deepStrictEqual(hello.policy, { maxPayload: 26214400, maxBufferedBytes: 52428800, tickIntervalMs: 30000 })
       assert.deepStrictEqual(hello.auth, { method: "token", role: "operator", scopes: ["operator.read"] })
       assert.isTrue(largeFramesAllowed())

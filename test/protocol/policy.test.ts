@@ -52,9 +52,9 @@ describe("scope policy", () => {
         ? anyone
         : ["node.invoke.result", "node.event", "node.runnerInventory.update", "node.skills.update", "node.pluginTools.update"].includes(name)
         ? nodeOnly
-        : name.startsWith("device.") || name.startsWith("node.pair.") || name === "node.rename"
+        : name.startsWith("device.") || name.startsWith("node.pair.") || name.startsWith("channels.pairing.") || name === "node.rename"
         ? operator("operator.pairing")
-        : ["node.invoke", "send", "message.action"].includes(name)
+        : ["node.invoke", "send", "message.action", "chat.send", "chat.abort", "agent", "agent.wait"].includes(name)
         ? operator("operator.write")
         : operator("operator.read")
       assert.deepStrictEqual(access, expected, name)

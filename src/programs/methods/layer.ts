@@ -7,13 +7,19 @@ import type { GatewayError } from "../../protocol/errors.ts"
 import { GatewayRpcs } from "../../protocol/methods.ts"
 import { failOnWire, type ServiceError } from "../wireErrors.ts"
 import * as Channels from "./channels.ts"
+import * as Chat from "./chat.ts"
 import * as Core from "./core.ts"
 import * as Devices from "./devices.ts"
+import * as Logs from "./logs.ts"
 import * as Nodes from "./nodes.ts"
 
 export const layer = GatewayRpcs.toLayer(
   Effect.gen(function*() {
-    return GatewayRpcs.of(atTheEdge({ ...(yield* Core.handlers), ...(yield* Channels.handlers), ...(yield* Devices.handlers), ...(yield* Nodes.handlers) }))
+    return GatewayRpcs.of({
+      ...atTheEdge({ ...(yield* Core.handlers), ...(yield* Channels.handlers), ...(yield* Devices.handlers), ...(yield* Nodes.handlers), ...(yield* Chat.handlers), ...(yield* Logs.handlers) }),
+      // Streaming handlers map their failures to wire errors themselves.
+      ...(yield* Chat.streamHandlers)
+    })
   })
 )
 

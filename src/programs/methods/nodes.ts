@@ -10,11 +10,13 @@ import { declaredIn } from "../../protocol/rpcs/define.ts"
 import { ErrorCode, GatewayError } from "../../protocol/errors.ts"
 import type { NodeInvokeAnswer } from "../../protocol/rpcs/nodes.ts"
 import { DevicePairing } from "../../services/DevicePairing.ts"
+import { GatewayConfig } from "../../services/GatewayConfig.ts"
 import { type InvokeResultParams, NodeRegistry } from "../../services/NodeRegistry.ts"
 
 export const handlers = Effect.gen(function*() {
   const nodes = yield* NodeRegistry
   const pairing = yield* DevicePairing
+  const { limits } = (yield* GatewayConfig).config
   const callerNode = Effect.flatMap(CurrentCaller, (caller) =>
     caller.deviceId === undefined
       ? Effect.fail(new GatewayError({ code: ErrorCode.invalidRequest, message: "node methods need a node connected with a device identity" }))
@@ -38,7 +40,10 @@ export const handlers = Effect.gen(function*() {
     "node.events.subscribe": ({ nodeIds }: { readonly nodeIds?: ReadonlyArray<string> }) =>
       Effect.gen(function*() {
         const caller = yield* CurrentCaller
-        yield* nodes.subscribe(caller.connId, nodeIds)
+        const ids = nodeIds === undefined ? undefined : [...new Set(nodeIds)]
+        // The set a connection keeps is bounded; past the budget, all nodes is the same subscription for less.
+        if (ids !== undefined && ids.length > limits.maxSubscribedNodes) return yield* Effect.fail(subscriptionLimit(ids.length, limits.maxSubscribedNodes))
+        yield* nodes.subscribe(caller.connId, ids)
         return { ok: true }
       }),
     "node.pair.request": ({ nodeId }: { readonly nodeId: string }) =>
@@ -85,3 +90,15 @@ export const handlers = Effect.gen(function*() {
       })
   })
 })
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+const subscriptionLimit = (asked: number, limit: number) =>
+  new GatewayError({
+    code: ErrorCode.invalidRequest,
+    message: `node.events.subscribe names ${asked} nodes, at most ${limit} may be named; omit nodeIds to subscribe to every node ` +
+      "(or raise gateway.limits.maxSubscribedNodes)",
+    details: { code: "SUBSCRIPTION_LIMIT", limit }
+  })

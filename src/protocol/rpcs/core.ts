@@ -25,7 +25,18 @@ export const HealthSummary = Schema.StructWithRest(
     heartbeatSeconds: Schema.Number,
     defaultAgentId: Schema.String,
     agents: Schema.Array(JsonValue),
-    sessions: Schema.Struct({ path: Schema.String, count: Schema.Number, recent: Schema.Array(JsonValue) })
+    sessions: Schema.Struct({ path: Schema.String, count: Schema.Number, recent: Schema.Array(JsonValue) }),
+    // Optional for clients reading a gateway that does not report it; gatehouse always does.
+    eventLoop: opt(Schema.Struct({
+      degraded: Schema.Boolean,
+      degradedSinceMs: Schema.NullOr(Schema.Number),
+      reasons: Schema.Array(Schema.String),
+      intervalMs: Schema.Number,
+      delayP99Ms: Schema.Number,
+      delayMaxMs: Schema.Number,
+      utilization: Schema.Number,
+      cpuCoreRatio: Schema.Number
+    }))
   }),
   [Schema.Record(Schema.String, JsonValue)]
 )
