@@ -16,7 +16,7 @@ import { GATEHOUSE_VERSION } from "../version.ts"
 import { reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 import { safeMessages } from "../observability/safeLogger.ts"
-import { withLiveLevel } from "../observability/liveLevel.ts"
+import { levelOf, withLiveLevel } from "../observability/liveLevel.ts"
 import * as References from "effect/References"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 
@@ -53,13 +53,15 @@ export const gatewayRun = Command.make("run", flags, (f) =>
     }
     const config = yield* GatewayConfig.make(overrides, process.env)
     const format = Option.getOrUndefined(f.logFormat) ?? config.config.file.config.logging?.format ?? "pretty"
-    // `logging.level` is read per record (it changes on a config reload); the format is fixed at start.
+    // `logging.level` is read per record for the console (a reload changes it); records below info (or the level at
+    // start, when more verbose) are never made, so debug and trace need a restart. The format is fixed at start.
+    const startLevel = levelOf(config.config.file.config.logging?.level)
     const loggerLayer = Layer.merge(
       Logger.layer([withLiveLevel(
         safeMessages(format === "json" ? Logger.consoleJson : Logger.consolePretty({ colors: false })),
         () => SubscriptionRef.getUnsafe(config.live).config.file.config.logging?.level
       )]),
-      Layer.succeed(References.MinimumLogLevel, "Trace")
+      Layer.succeed(References.MinimumLogLevel, startLevel === "Debug" || startLevel === "Trace" ? startLevel : "Info")
     )
     const announce = Effect.gen(function*() {
       const server = yield* GatewayServer
