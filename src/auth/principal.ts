@@ -10,11 +10,17 @@ export interface TransportInfo {
   readonly remoteAddress: string
   /** Loopback socket with no proxy headers. */
   readonly directLocal: boolean
+  /** The socket's own peer (a proxy's address when one forwarded the request); default: `remoteAddress`. */
+  readonly peerAddress?: string | undefined
+  /** The upgrade request's headers (lower-case names), for identities a proxy vouches for. */
+  readonly headers?: Readonly<Record<string, string | ReadonlyArray<string> | undefined>> | undefined
 }
 
 /** The server-derived identity of a connection. */
 export interface Principal {
-  readonly method: "token" | "password" | "none" | "device-token" | "bootstrap-token"
+  readonly method: "token" | "password" | "none" | "device-token" | "bootstrap-token" | "trusted-proxy" | "tailscale"
+  /** Who the trusted proxy or Tailscale says the user is (validated shape), for those methods. */
+  readonly user?: string | undefined
   readonly role: Role
   readonly scopes: ReadonlyArray<string>
   /** The verified device identity, when the client presented one. */

@@ -209,6 +209,24 @@ export const audit = (input: AuditInput): ReadonlyArray<Finding> => {
       fix: `use an https:// endpoint in diagnostics.otel.endpoint in ${where}, or a collector on this host (http://127.0.0.1:4318)`
     })
   }
+  const { trustedProxy, allowTailscale } = config.proxyIdentity
+  if (config.authMode.value === "trusted-proxy" && trustedProxy.allowUsers.length === 0) {
+    findings.push({
+      id: "auth.trusted-proxy-any-user",
+      severity: "warn",
+      message: "auth mode trusted-proxy admits every user your proxy authenticates (gateway.auth.trustedProxy.allowUsers is empty), " +
+        "and anything that reaches the port from a trusted proxy address can name any user",
+      fix: `list the users who may operate this gateway in gateway.auth.trustedProxy.allowUsers in ${where}, and firewall the port to the proxy`
+    })
+  }
+  if (allowTailscale) {
+    findings.push({
+      id: "auth.tailscale-identity",
+      severity: "info",
+      message: "gateway.auth.allowTailscale admits every tailnet user Tailscale Serve forwards (confirmed with tailscale whois) without the token",
+      fix: `keep Tailscale ACLs tight, or set gateway.auth.allowTailscale: false in ${where}`
+    })
+  }
   const rank: Record<Severity, number> = { critical: 0, warn: 1, info: 2 }
   return findings.sort((a, b) => rank[a.severity] - rank[b.severity])
 }

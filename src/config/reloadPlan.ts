@@ -5,6 +5,7 @@
  */
 import * as Redacted from "effect/Redacted"
 import { type EffectiveConfig, isLoopbackBind, isPlaceholderSecret, type Secrets } from "./resolve.ts"
+import { refusedCombination } from "./startMatrix.ts"
 
 /** The changed keys of an edit, split by how they take effect. */
 export interface ReloadPlan {
@@ -40,8 +41,9 @@ export const refusedLive = (next: EffectiveConfig, secrets: Secrets, host: strin
   const mode = next.authMode.value
   const secret = mode === "token" ? secrets.token : mode === "password" ? secrets.password : undefined
   if (secret !== undefined && isPlaceholderSecret(Redacted.value(secret.value))) return `the gateway ${mode} is a placeholder or blank; set a real one`
-  if (mode === "trusted-proxy") return "gateway.auth.mode=trusted-proxy is not supported by gatehouse yet; use token or password"
-  if (isLoopbackBind(host)) return undefined
+  const matrix = refusedCombination(next, secrets, next.file.config.hooks?.token)
+  if (matrix !== undefined) return matrix
+  if (isLoopbackBind(host) || mode === "trusted-proxy") return undefined
   if (mode === "none") return `auth mode none is for loopback only, and this gateway listens on ${host}`
   if (secret === undefined) return `this gateway listens on ${host} and would have no ${mode}; set gateway.auth.${mode}`
   return undefined
@@ -57,6 +59,8 @@ type Key = readonly [string, (c: EffectiveConfig) => unknown]
 const LIVE_KEYS: ReadonlyArray<Key> = [
   ["gateway.auth.mode", (c) => c.authMode.value],
   ["gateway.auth.rateLimit", (c) => c.authRateLimit],
+  ["gateway.auth.trustedProxy", (c) => c.proxyIdentity.trustedProxy],
+  ["gateway.auth.allowTailscale", (c) => c.proxyIdentity.allowTailscale],
   ["gateway.nodes.allowCommands", (c) => c.nodeCommands.allowCommands],
   ["gateway.nodes.denyCommands", (c) => c.nodeCommands.denyCommands],
   ["gateway.pairing.autoApproveLocal", (c) => c.autoApproveLocal],

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { isIpLiteral, isLoopbackIp, isTailnetIpv4 } from "../net/ip.ts"
 import type { LoadedFile } from "./file.ts"
 import { invalidEntries } from "../net/addressSet.ts"
+import { type ProxyIdentityConfig, resolveProxyIdentity } from "./proxyIdentity.ts"
 import { normalizeFingerprint } from "../tls/fingerprint.ts"
 import { redactUrl } from "./redact.ts"
 import { type AgentSettings, resolveAgent } from "./agent.ts"
@@ -99,6 +100,8 @@ export interface EffectiveConfig {
   /** The agent channels answer with (`agents.defaults.model`, `models.providers`): the rules agent unless a model is configured. */
   readonly agent: AgentSettings
   readonly file: LoadedFile
+  /** Trusted-proxy auth, Tailscale Serve identity and the Tailscale mode. */
+  readonly proxyIdentity: ProxyIdentityConfig
 }
 
 /** `channels.telegram.*`, with TELEGRAM_BOT_TOKEN as the token when the file has none. */
@@ -285,6 +288,8 @@ export const resolveConfig = (
   if (typeof telegram === "string") return telegram
   const agent = resolveAgent(file, env, paths.configPath)
   if (typeof agent === "string") return agent
+  const proxyIdentity = resolveProxyIdentity(file, paths.configPath)
+  if (typeof proxyIdentity === "string") return proxyIdentity
   const remoteToken = nonEmpty(gw.remote?.token)
   const remotePassword = nonEmpty(gw.remote?.password)
   return {
@@ -327,7 +332,8 @@ export const resolveConfig = (
     discovery,
     channels: { telegram },
     agent,
-    file
+    file,
+    proxyIdentity
   }
 }
 

@@ -36,6 +36,16 @@ export const FileConfig = Schema.Struct({
       mode: Schema.optionalKey(Schema.Literals(AUTH_MODES)),
       token: Schema.optionalKey(Schema.String),
       password: Schema.optionalKey(Schema.String),
+      // Tailscale Serve identity (tailscale-user-login, confirmed with `tailscale whois`) for WebSocket clients.
+      allowTailscale: Schema.optionalKey(Schema.Boolean),
+      // auth mode trusted-proxy: who the identity-aware proxy says the user is, and what else it must send.
+      trustedProxy: Schema.optionalKey(Schema.Struct({
+        userHeader: Schema.optionalKey(Schema.String),
+        requiredHeaders: Schema.optionalKey(Strings),
+        allowUsers: Schema.optionalKey(Strings),
+        // gatehouse's own: a proxy on this host (loopback) is believed only when this is true.
+        allowLoopback: Schema.optionalKey(Schema.Boolean)
+      })),
       rateLimit: Schema.optionalKey(Schema.Struct({
         maxAttempts: Schema.optionalKey(Positive),
         windowMs: Schema.optionalKey(Positive),
@@ -72,6 +82,11 @@ export const FileConfig = Schema.Struct({
     trustedProxies: Schema.optionalKey(Strings),
     // gatehouse's own: budgets of what a client can make the gateway hold (see config/limits.ts).
     limits: Schema.optionalKey(LimitsConfig),
+    // Read for the fail-closed start checks only: gatehouse does not drive `tailscale serve` itself.
+    tailscale: Schema.optionalKey(Schema.Struct({
+      mode: Schema.optionalKey(Schema.Literals(["off", "serve", "funnel"])),
+      resetOnExit: Schema.optionalKey(Schema.Boolean)
+    })),
     pairing: Schema.optionalKey(Schema.Struct({
       autoApproveLocal: Schema.optionalKey(Schema.Boolean)
     })),
@@ -129,6 +144,10 @@ export const FileConfig = Schema.Struct({
     run: Schema.optionalKey(Schema.Struct({
       allow: Schema.optionalKey(Strings)
     }))
+  })),
+  // Read for the fail-closed start checks only (a hook token equal to the gateway secret is refused).
+  hooks: Schema.optionalKey(Schema.Struct({
+    token: Schema.optionalKey(Schema.String)
   })),
   logging: Schema.optionalKey(Schema.Struct({
     level: Schema.optionalKey(Schema.Literals(["trace", "debug", "info", "warn", "error", "fatal", "silent"])),

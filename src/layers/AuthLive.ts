@@ -1,13 +1,15 @@
 /**
  * Auth for a gateway process: shared secrets (token, password, `none` on
  * loopback) resolved afresh for every connection and compared in constant time,
- * device signatures, device tokens and setup codes through DevicePairing. Every
- * credential check passes the RateLimiter first; wrong credentials and forged
- * proofs count against the client, missing ones and a skewed clock do not. Counts
- * are kept per credential kind: before anything is verified every kind the attempt
- * presents must be allowed, and afterwards every kind that was verified and wrong
- * is counted, whatever the outcome (a pairing request included), so extra fields
- * or an unpaired role cannot carry a guess past its count.
+ * device signatures, device tokens and setup codes through DevicePairing, a
+ * trusted proxy's user header (auth mode trusted-proxy) and Tailscale Serve
+ * identity confirmed with `tailscale whois`. Every credential check passes the
+ * RateLimiter first; wrong credentials, forged proofs and a Tailscale login that
+ * whois contradicts count against the client, missing ones and a skewed clock do
+ * not. Counts are kept per credential kind: before anything is verified every kind
+ * the attempt presents must be allowed, and afterwards every kind that was
+ * verified and wrong is counted, whatever the outcome (a pairing request
+ * included), so extra fields or an unpaired role cannot carry a guess past its count.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -15,6 +17,10 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type { Admitted, Principal, TransportInfo } from "../auth/principal.ts"
 import { secretEquals } from "../auth/secretEquals.ts"
+import { tailscaleClaim, trustedProxyUser } from "../auth/proxyIdentity.ts"
+import { addressSet } from "../net/addressSet.ts"
+import { makeWhois, type Whois } from "../net/tailscaleWhois.ts"
+import type { ProxyIdentityConfig } from "../config/proxyIdentity.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
 import type { Secrets } from "../config/resolve.ts"
 import type { AuthMode } from "../config/schema.ts"
@@ -36,6 +42,7 @@ import {
   AuthUnavailable
 } from "../services/Auth.ts"
 import { type Admission, DevicePairing, type DevicePairingError } from "../services/DevicePairing.ts"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { countRateLimit } from "../observability/metrics.ts"
 import { RateLimiter, type RateLimiterError, type Verdict } from "../services/RateLimiter.ts"
@@ -44,9 +51,10 @@ import { CREDENTIAL_KINDS, type CredentialKind, presentedKinds } from "../auth/c
 export const layer = Layer.effect(
   Auth,
   Effect.gen(function*() {
-    const { reload } = yield* GatewayConfig
+    const { live: current, reload } = yield* GatewayConfig
     const pairing = yield* DevicePairing
     const limiter = yield* RateLimiter
+    const whois = makeWhois()
 
     const decide = Effect.fn("Auth.decide")(function*(params: ConnectParams, transport: TransportInfo, challengeNonce: string, wrong: Wrong) {
       const claimed = params.role ?? "operator"
@@ -97,18 +105,26 @@ export const layer = Layer.effect(
       // The config in force now (the files re-read first): a rotated secret or a changed policy applies to this connection.
       const { live } = yield* reload
       const config = live.config
-      const shared = yield* sharedSecret(config.authMode.value, auth, transport, live.secrets)
+      const tailscale = yield* tailscaleIdentity(config.authMode.value, config.proxyIdentity, transport, whois)
+      if (tailscale._tag === "Refused") {
+        if (tailscale.reason._tag === "AuthCredentialRejected" && tailscale.reason.kind === "tailscale_user_mismatch") wrong.set("tailscale", "tailscale_user_mismatch")
+        return yield* fail(tailscale.reason)
+      }
+      const shared = tailscale._tag === "Ok"
+        ? tailscale
+        : yield* sharedSecret(config.authMode.value, auth, transport, live.secrets, (t) => trustedProxyUser(t, config.proxyIdentity.trustedProxy, addressSet(config.trustedProxies)))
       if (shared._tag === "Mismatch") wrong.set("shared-secret", shared.kind)
       if (shared._tag === "Ok") {
-        // Recorded so a rotation of the secret ends this session (`none` has no secret to rotate).
-        const secretGeneration = shared.method === "none" ? undefined : live.secretGeneration
+        const user = shared.user === undefined ? {} : { user: shared.user }
+        // Recorded so a rotation of the token or password ends this session (the other methods have no secret to rotate).
+        const secretGeneration = shared.method === "token" || shared.method === "password" ? live.secretGeneration : undefined
         if (ask === undefined) {
           if (role === "node") return yield* fail(new AuthDeviceIdentityRequired())
           // Without a device there is no one to pair: local callers get what they ask for, remote ones only `health`.
-          return { principal: { method: shared.method, role, scopes: transport.directLocal ? requested : [], secretGeneration } }
+          return { principal: { method: shared.method, role, scopes: transport.directLocal ? requested : [], ...user, secretGeneration } }
         }
         const admission = yield* Effect.mapError(pairing.admit(ask, transport.directLocal && config.autoApproveLocal), fromPairing)
-        return yield* admitted({ method: shared.method, role, scopes: requested, deviceId: ask.deviceId, secretGeneration }, admission, ask)
+        return yield* admitted({ method: shared.method, role, scopes: requested, deviceId: ask.deviceId, ...user, secretGeneration }, admission, ask)
       }
 
       const presented = auth.deviceToken ?? (shared._tag === "Mismatch" ? auth.token : undefined)
@@ -140,7 +156,9 @@ export const layer = Layer.effect(
 
     const authenticate = Effect.fn("Auth.authenticate")(function*(params: ConnectParams, transport: TransportInfo, challengeNonce: string) {
       // Checked before any credential is looked at: every kind the fields could have us verify must be allowed.
-      const kinds = presentedKinds(params)
+      // A Tailscale claim rides in the proxy's headers, not in the fields: it is checked under its own kind.
+      const claimsTailscale = SubscriptionRef.getUnsafe(current).config.proxyIdentity.allowTailscale && tailscaleClaim(transport) !== undefined
+      const kinds = claimsTailscale ? [...presentedKinds(params), "tailscale" as const] : presentedKinds(params)
       const verdicts = yield* Effect.forEach(kinds, (kind) => Effect.mapError(limiter.check(transport.remoteAddress, kind), fromLimiter))
       const verdict = strictest(verdicts)
       yield* countRateLimit(verdict._tag)
@@ -193,6 +211,8 @@ const clearedKinds = (method: Principal["method"]): ReadonlyArray<CredentialKind
     ? ["device-token", "device-signature"]
     : method === "bootstrap-token"
     ? ["bootstrap-token", "device-signature"]
+    : method === "tailscale"
+    ? ["tailscale"]
     : []
 
 /** The strictest of several verdicts: any refusal (the longest wait), else the longest delay, else allow. */
@@ -224,7 +244,7 @@ const COUNTED_PROOFS = new Set<string>([
 ])
 
 type SharedResult =
-  | { readonly _tag: "Ok"; readonly method: "token" | "password" | "none" }
+  | { readonly _tag: "Ok"; readonly method: "token" | "password" | "none" | "trusted-proxy" | "tailscale"; readonly user?: string }
   | { readonly _tag: "Missing"; readonly kind: AuthCredentialRejected["kind"] }
   | { readonly _tag: "Mismatch"; readonly kind: AuthCredentialRejected["kind"] }
   | { readonly _tag: "Refused"; readonly reason: Reason }
@@ -234,7 +254,8 @@ const sharedSecret = (
   mode: AuthMode,
   auth: ConnectAuth,
   transport: TransportInfo,
-  secrets: Secrets
+  secrets: Secrets,
+  proxyUser: (transport: TransportInfo) => ReturnType<typeof trustedProxyUser>
 ): Effect.Effect<SharedResult> =>
   Effect.gen(function*() {
     const current = { success: secrets }
@@ -257,9 +278,36 @@ const sharedSecret = (
           ? { _tag: "Ok", method: "password" } as const
           : { _tag: "Mismatch", kind: "password_mismatch" } as const
       }
-      case "trusted-proxy":
-        return { _tag: "Refused", reason: new AuthCredentialRejected({ kind: "unauthorized", detail: "trusted-proxy auth is not supported by this gateway" }) } as const
+      case "trusted-proxy": {
+        const verdict = proxyUser(transport)
+        return verdict._tag === "User"
+          ? { _tag: "Ok", method: "trusted-proxy", user: verdict.user } as const
+          : { _tag: "Refused", reason: new AuthCredentialRejected({ kind: verdict.kind, detail: verdict.detail }) } as const
+      }
     }
+  })
+
+type TailscaleResult =
+  | { readonly _tag: "Ok"; readonly method: "tailscale"; readonly user: string }
+  | { readonly _tag: "NoClaim" }
+  | { readonly _tag: "Refused"; readonly reason: Reason }
+
+// Tailscale Serve identity, when allowed: only a request shaped like Serve's (loopback peer, its forwarded
+// headers) makes a claim, and the claim stands only if `tailscale whois` on the forwarded address agrees.
+const tailscaleIdentity = (mode: AuthMode, proxy: ProxyIdentityConfig, transport: TransportInfo, whois: Whois): Effect.Effect<TailscaleResult> =>
+  Effect.gen(function*() {
+    if (!proxy.allowTailscale || (mode !== "token" && mode !== "password")) return { _tag: "NoClaim" } as const
+    const claim = tailscaleClaim(transport)
+    if (claim === undefined) return { _tag: "NoClaim" } as const
+    const answer = yield* whois.lookup(claim.clientIp)
+    if (answer._tag === "Failed") {
+      yield* Effect.logWarning(`Tailscale identity not confirmed: ${answer.message}`)
+      return { _tag: "Refused", reason: new AuthCredentialRejected({ kind: "tailscale_whois_failed", detail: "tailscale whois could not confirm the user" }) } as const
+    }
+    if (answer.login !== claim.login) {
+      return { _tag: "Refused", reason: new AuthCredentialRejected({ kind: "tailscale_user_mismatch" }) } as const
+    }
+    return { _tag: "Ok", method: "tailscale", user: claim.login } as const
   })
 
 const isEmpty = (auth: ConnectAuth) => Object.values(auth).every((v) => v === undefined || v === "")

@@ -122,7 +122,8 @@ export const layer = Layer.effect(
     const makeServer = (): Server => {
       // Sockets that have not upgraded yet are short-lived: a TLS handshake or request headers that
       // dawdle are dropped, so idle half-open sockets cannot pile up before the per-address upgrade cap applies.
-      const timeouts = { headersTimeout: PREUPGRADE_TIMEOUT_MS, requestTimeout: PREUPGRADE_TIMEOUT_MS, keepAliveTimeout: 5_000 }
+      // Node checks those timeouts only every connectionsCheckingInterval (30 s by default): check every second.
+      const timeouts = { headersTimeout: PREUPGRADE_TIMEOUT_MS, requestTimeout: PREUPGRADE_TIMEOUT_MS, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }
       const server: Server = tls === undefined
         ? createServer(timeouts, routes)
         : createTlsServer({ ...timeouts, cert: tls.cert, key: tls.key, ALPNProtocols: ["http/1.1"], handshakeTimeout: PREUPGRADE_TIMEOUT_MS }, routes)
@@ -316,6 +317,8 @@ type WsInternals = { _receiver?: { _maxPayload?: number } }
 // stalled reader can never buffer unbounded memory.
 const MAX_QUEUED_PREAUTH = 4
 const MAX_QUEUED = 1024
+/** How long a closed socket may take to finish the closing handshake before it is dropped. */
+const CLOSE_GRACE_MS = 2_000
 
 const adaptSocket = (
   ws: WebSocket,
@@ -358,8 +361,13 @@ const adaptSocket = (
       }),
     bufferedAmount: () => ws.bufferedAmount,
     close: (code, reason) =>
-      Effect.sync(() => {
-        if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason)
+      Effect.suspend(() => {
+        if (ws.readyState !== ws.OPEN && ws.readyState !== ws.CONNECTING) return Effect.void
+        // A peer that does not read never completes the closing handshake (ws would wait 30 s, holding
+        // the unsent bytes): drop one that is far behind at once, and any other after a short grace.
+        if (ws.bufferedAmount > MAX_PREAUTH_PAYLOAD_BYTES) return Effect.sync(() => ws.terminate())
+        ws.close(code, reason)
+        return Effect.asVoid(Effect.forkDetach(Effect.delay(Effect.sync(() => ws.terminate()), CLOSE_GRACE_MS)))
       }),
     allowLargeFrames: () => {
       // ws has no public per-socket limit; its receiver reads this field on every frame (pinned ws 8.23.0).

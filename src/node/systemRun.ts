@@ -1,12 +1,17 @@
 /**
  * `system.run` on a node: argv only (no shell), only programs on the node's own
  * allowlist (resolved to absolute paths), with a timeout that kills the process
- * group and a cap on captured output.
+ * group and a cap on captured output. Processes that leave the group (`setsid`,
+ * a double fork) are still ended: the command runs in its own PID namespace
+ * where `unshare` allows it, and everything carrying the run's marker in its
+ * environment is killed when the command ends (see `runTracker.ts`).
  */
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
 import { spawn } from "node:child_process"
 import { resolveProgram } from "./programResolve.ts"
+import { killMarked, newRunMarker, pidNamespacePrefix, RUN_MARKER_ENV } from "./runTracker.ts"
 
 /** Captured bytes per stream at most; the rest is dropped and `truncated` set. */
 export const OUTPUT_CAP_BYTES = 1024 * 1024
@@ -97,14 +102,20 @@ export const checkRun = (params: RunParams, allowed: ReadonlySet<string>): { rea
   return { program }
 }
 
+/** How a run is contained: `auto` uses a PID namespace when available; `group` only the process group and the marker sweep. */
+export type Containment = "auto" | "group"
+
 /** Runs a checked program and collects its output; the timeout is measured with the Effect clock. */
-export const runProgram = (program: string, params: RunParams): Effect.Effect<RunResult> =>
+export const runProgram = (program: string, params: RunParams, containment: Containment = "auto"): Effect.Effect<RunResult> =>
   Effect.gen(function*() {
     const timeoutMs = Math.min(Math.max(params.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS, 1), MAX_RUN_TIMEOUT_MS)
+    const marker = newRunMarker()
+    const prefix = containment === "auto" ? pidNamespacePrefix() : []
+    const argv = [...prefix, program, ...params.command.slice(1)]
     const spawned = Result.try(() =>
-      spawn(program, params.command.slice(1), {
+      spawn(argv[0]!, argv.slice(1), {
         cwd: params.cwd,
-        env: programEnv(process.env, params.env),
+        env: { ...programEnv(process.env, params.env), [RUN_MARKER_ENV]: marker },
         stdio: ["ignore", "pipe", "pipe"],
         detached: true,
         shell: false
@@ -143,6 +154,13 @@ export const runProgram = (program: string, params: RunParams): Effect.Effect<Ru
       const group = Result.try(() => process.kill(-child.pid!, "SIGKILL"))
       if (Result.isFailure(group) && child.exitCode === null) child.kill("SIGKILL")
     })
+    // Whatever the command started and left behind, in or out of its group, ends with it.
+    // Swept again until a pass finds nothing: a process may fork during a pass, and a killed one
+    // stays visible until the kernel has ended it. Bounded: at most 50 passes, 10 ms apart.
+    const sweep = Effect.sync(() => killMarked(marker)).pipe(
+      Effect.repeat({ while: (killed) => killed > 0, schedule: Schedule.spaced("10 millis"), times: 50 }),
+      Effect.asVoid
+    )
     const stopReading = Effect.sync(() => {
       child.stdout.destroy()
       child.stderr.destroy()
@@ -162,8 +180,9 @@ export const runProgram = (program: string, params: RunParams): Effect.Effect<Ru
             )
           )
       }),
-      Effect.onInterrupt(() => Effect.andThen(killGroup, stopReading))
+      Effect.onInterrupt(() => Effect.andThen(Effect.andThen(killGroup, sweep), stopReading))
     )
+    yield* sweep
     return {
       exitCode: ended.code,
       signal: ended.signal,

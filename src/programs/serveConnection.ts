@@ -98,7 +98,7 @@ export const serveConnection = Effect.fnUntraced(function*(
 
   const auth = yield* Auth
   const remoteAddress = clientAddress(conn, config.config.trustedProxies)
-  const admitted = yield* auth.authenticate(params, { remoteAddress, directLocal }, nonce).pipe(Effect.result)
+  const admitted = yield* auth.authenticate(params, { remoteAddress, directLocal, peerAddress: conn.remoteAddress, headers: conn.headers }, nonce).pipe(Effect.result)
   if (Result.isFailure(admitted)) {
     const error = yield* toWire(admitted.failure)
     yield* Effect.logInfo("connect refused").pipe(

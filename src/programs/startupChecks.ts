@@ -1,12 +1,14 @@
 /**
  * What runs before the gateway listens: generate and persist a token on first
- * start, then refuse configurations that would expose the gateway unprotected.
+ * start, then refuse configurations that would expose the gateway unprotected
+ * (USERS-AND-SECURITY.md §4; the combinations themselves are in config/startMatrix.ts).
  */
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { randomBytes } from "node:crypto"
 import { ConfigError } from "../config/errors.ts"
 import { generatedTokenPath, isLoopbackBind, isPlaceholderSecret } from "../config/resolve.ts"
+import { refusedCombination } from "../config/startMatrix.ts"
 import { writeFileAtomic } from "../fs/atomicWrite.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 
@@ -44,13 +46,9 @@ export const refuseUnsafe = Effect.gen(function*() {
         `set a real one, e.g. OPENCLAW_GATEWAY_TOKEN=$(openssl rand -hex 24), or remove it to have one generated`
     })
   }
-  if (mode === "trusted-proxy") {
-    return yield* new ConfigError({
-      reason: "refused",
-      message: "refusing to start: gateway.auth.mode=trusted-proxy is not supported by gatehouse yet; use token or password"
-    })
-  }
-  if (loopback) return
+  const matrix = refusedCombination(config, current, config.file.config.hooks?.token)
+  if (matrix !== undefined) return yield* new ConfigError({ reason: "refused", message: `refusing to start: ${matrix}` })
+  if (loopback || mode === "trusted-proxy") return
   if (mode === "none") {
     return yield* new ConfigError({
       reason: "refused",

@@ -287,6 +287,36 @@ const credentialMessages: Record<AuthCredentialRejectedKind, { code: string; mes
     message: "unauthorized: the gateway has no password configured (set gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD)",
     next: "review_auth_configuration"
   },
+  trusted_proxy_untrusted_source: {
+    code: "AUTH_TRUSTED_PROXY_UNTRUSTED_SOURCE",
+    message: "unauthorized: this gateway accepts only requests through its identity-aware proxy (gateway.trustedProxies)",
+    next: "review_auth_configuration"
+  },
+  trusted_proxy_user_missing: {
+    code: "AUTH_TRUSTED_PROXY_USER_MISSING",
+    message: "unauthorized: the proxy did not send the user header or a required header (gateway.auth.trustedProxy)",
+    next: "review_auth_configuration"
+  },
+  trusted_proxy_user_invalid: {
+    code: "AUTH_TRUSTED_PROXY_USER_INVALID",
+    message: "unauthorized: the proxy's user header is not one user name",
+    next: "review_auth_configuration"
+  },
+  trusted_proxy_user_not_allowed: {
+    code: "AUTH_TRUSTED_PROXY_USER_NOT_ALLOWED",
+    message: "unauthorized: this user is not in gateway.auth.trustedProxy.allowUsers",
+    next: "review_auth_configuration"
+  },
+  tailscale_whois_failed: {
+    code: "AUTH_TAILSCALE_WHOIS_FAILED",
+    message: "unauthorized: the Tailscale identity could not be confirmed (is tailscaled running? `tailscale status`); connect with the gateway token instead",
+    next: "retry_with_token"
+  },
+  tailscale_user_mismatch: {
+    code: "AUTH_TAILSCALE_IDENTITY_MISMATCH",
+    message: "unauthorized: the Tailscale identity does not match the tailnet peer (tailscale whois)",
+    next: "update_auth_credentials"
+  },
   unauthorized: { code: "AUTH_UNAUTHORIZED", message: "unauthorized", next: "review_auth_configuration" }
 }
 

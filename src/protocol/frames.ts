@@ -73,9 +73,12 @@ export interface FrameProblem {
  * the first issue.
  */
 export const decodeFrame = (text: string): Result.Result<Frame, FrameProblem> => {
-  if (depthOf(text) > MAX_FRAME_DEPTH) return Result.fail({ message: `frame nested deeper than ${MAX_FRAME_DEPTH} levels`, id: undefined })
+  const shape = shapeProblem(text)
+  if (shape?.deep === true) return Result.fail({ message: shape.message, id: undefined })
   const parsed = Result.try(() => JSON.parse(text) as unknown)
   if (Result.isFailure(parsed)) return Result.fail({ message: "not valid JSON", id: undefined })
+  // Parsing a wide object is linear; decoding it with the schema is what must not happen.
+  if (shape !== undefined) return Result.fail({ message: shape.message, id: idOf(parsed.success) })
   const result = decodeStrict(parsed.success)
   if (Result.isSuccess(result)) return Result.succeed(result.success)
   const issue = formatIssues(result.failure.issue).issues[0]
@@ -89,7 +92,7 @@ export const decodeFrame = (text: string): Result.Result<Frame, FrameProblem> =>
  * decode; anything else gets `decodeFrame`'s answer, so the two never disagree.
  */
 export const decodeRequest = (text: string): Result.Result<Frame, FrameProblem> => {
-  if (depthOf(text) > MAX_FRAME_DEPTH) return decodeFrame(text)
+  if (shapeProblem(text) !== undefined) return decodeFrame(text)
   const parsed = Result.try(() => JSON.parse(text) as unknown)
   if (Result.isFailure(parsed)) return decodeFrame(text)
   const v = parsed.success as { type?: unknown; id?: unknown; method?: unknown; params?: unknown }
@@ -128,11 +131,16 @@ const idOf = (value: unknown): string | undefined => {
   return typeof id === "string" && id.length > 0 && id.length <= MAX_ID_LENGTH ? id : undefined
 }
 
-// The deepest nesting of objects and arrays in a JSON text, skipping string contents; one pass.
-const depthOf = (text: string): number => {
+// Objects with more keys than this are refused before parsing: schema decoding of a 170,000-key
+// object held the event loop for seconds (found by test/security/frameFuzzer.test.ts).
+const MAX_OBJECT_KEYS = 4096
+
+// Why a JSON text is refused before parsing (too deep, or an object too wide), skipping string contents; one pass.
+const shapeProblem = (text: string): { readonly message: string; readonly deep: boolean } | undefined => {
   let depth = 0
-  let max = 0
   let inString = false
+  const objectAt = new Uint8Array(MAX_FRAME_DEPTH + 2)
+  const commasAt = new Uint32Array(MAX_FRAME_DEPTH + 2)
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (inString) {
@@ -140,8 +148,13 @@ const depthOf = (text: string): number => {
       else if (c === 34) inString = false
     } else if (c === 34) inString = true
     else if (c === 123 || c === 91) {
-      if (++depth > max) max = depth
+      if (++depth > MAX_FRAME_DEPTH) return { message: `frame nested deeper than ${MAX_FRAME_DEPTH} levels`, deep: true }
+      objectAt[depth] = c === 123 ? 1 : 0
+      commasAt[depth] = 0
     } else if (c === 125 || c === 93) depth--
+    else if (c === 44 && depth > 0 && objectAt[depth] === 1 && ++commasAt[depth]! >= MAX_OBJECT_KEYS) {
+      return { message: `frame has an object with more than ${MAX_OBJECT_KEYS} keys`, deep: false }
+    }
   }
-  return max
+  return undefined
 }

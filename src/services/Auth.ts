@@ -27,6 +27,12 @@ export const CREDENTIAL_FAILURES = [
   "password_missing",
   "password_mismatch",
   "password_missing_config",
+  "trusted_proxy_untrusted_source",
+  "trusted_proxy_user_missing",
+  "trusted_proxy_user_invalid",
+  "trusted_proxy_user_not_allowed",
+  "tailscale_whois_failed",
+  "tailscale_user_mismatch",
   "unauthorized"
 ] as const
 

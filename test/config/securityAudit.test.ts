@@ -50,6 +50,15 @@ describe("security audit checks", () => {
       assert.deepStrictEqual(yield* auditOf({}), [])
     }))
 
+  it.effect("trusted-proxy without allowUsers warns; Tailscale identity is noted", () =>
+    Effect.gen(function*() {
+      const proxy = { trustedProxies: ["10.0.0.2"], auth: { mode: "trusted-proxy", trustedProxy: { userHeader: "x-forwarded-user" } } }
+      assert.deepStrictEqual((yield* auditOf({ gateway: proxy })).map((f) => [f.id, f.severity]), [["auth.trusted-proxy-any-user", "warn"]])
+      const limited = { ...proxy, auth: { ...proxy.auth, trustedProxy: { userHeader: "x-forwarded-user", allowUsers: ["alice@example.com"] } } }
+      assert.deepStrictEqual(yield* auditOf({ gateway: limited }), [])
+      assert.deepStrictEqual(ids(yield* auditOf({ gateway: { auth: { allowTailscale: true } } })), ["auth.tailscale-identity"])
+    }))
+
   it.effect("a non-loopback bind without TLS is critical; with TLS it is not", () =>
     Effect.gen(function*() {
       const plain = yield* auditOf({ gateway: { bind: "custom", customBindHost: "192.0.2.10", controlUi: { allowedOrigins: ["https://ui.example"] } } })

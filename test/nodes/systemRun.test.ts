@@ -2,7 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { TestClock } from "effect/testing"
-import { checkRun, codeRunners, programEnv, resolveAllowlist, runProgram } from "../../src/node/systemRun.ts"
+import { randomUUID } from "node:crypto"
+import { readdirSync, readFileSync } from "node:fs"
+import { checkRun, codeRunners, type Containment, programEnv, resolveAllowlist, runProgram } from "../../src/node/systemRun.ts"
 
 const allowed = resolveAllowlist(["echo", "sh"])
 
@@ -48,4 +50,44 @@ describe("system.run on a node", () => {
       assert.isTrue(r.timedOut)
       assert.isFalse(r.success)
     }))
+
+  // Attack: a command that leaves the process group (setsid makes a new session) must not outlive the timeout.
+  for (const containment of ["auto", "group"] as const satisfies ReadonlyArray<Containment>) {
+    it.live(`ends a process that escaped with setsid at the timeout (containment ${containment})`, () =>
+      Effect.gen(function*() {
+        const marker = `gatehouse-escape-${randomUUID()}`
+        const escaping = resolveAllowlist(["setsid"])
+        const checked = checkRun({ command: ["setsid", "sh", "-c", `sleep 1000; : ${marker}`] }, escaping)
+        if (!("program" in checked)) return assert.fail("setsid should be allowed")
+        const r = yield* runProgram(checked.program, { command: ["setsid", "sh", "-c", `sleep 1000; : ${marker}`], timeoutMs: 500 }, containment)
+        assert.isTrue(r.timedOut)
+        let left = withMarker(marker)
+        for (let i = 0; i < 40 && left.length > 0; i++) {
+          yield* Effect.sleep("50 millis")
+          left = withMarker(marker)
+        }
+        assert.deepStrictEqual(left, [], "the escaped sh -c is still running after the timeout")
+      }), 15_000)
+  }
+
+  it.live("a double-forked daemon does not outlive a command that exits normally", () =>
+    Effect.gen(function*() {
+      const marker = `gatehouse-daemon-${randomUUID()}`
+      const checked = checkRun({ command: ["sh"] }, allowed)
+      if (!("program" in checked)) return assert.fail("sh should be allowed")
+      const script = `(sh -c 'sleep 1000; : ${marker}' >/dev/null 2>&1 </dev/null &) ; sleep 0.3; echo done`
+      const r = yield* runProgram(checked.program, { command: ["sh", "-c", script], timeoutMs: 5_000 }, "group")
+      assert.strictEqual(r.stdout, "done\n")
+      assert.deepStrictEqual(withMarker(marker), [])
+    }), 15_000)
 })
+
+// Live processes whose argv mentions `marker` (zombies have an empty cmdline and do not count).
+const withMarker = (marker: string): Array<string> =>
+  readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(marker)
+    } catch {
+      return false
+    }
+  })
