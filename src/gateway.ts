@@ -44,6 +44,8 @@ import * as RpcFrameProtocol from "./layers/RpcFrameProtocol.ts"
 import * as Methods from "./programs/methods/layer.ts"
 import { acquireProfileLock } from "./programs/profileLock.ts"
 import { serveGateway } from "./programs/serveGateway.ts"
+import { reportConfigChanges, watchConfigFiles } from "./programs/watchConfig.ts"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { ensureToken, refuseUnsafe } from "./programs/startupChecks.ts"
 import { GatewayRpcs } from "./protocol/methods.ts"
 import type { Agent } from "./services/Agent.ts"
@@ -191,8 +193,15 @@ const Rpc = Layer.unwrap(GatewayConfig.useSync(({ config }) =>
   Layer.provide(Layer.mergeAll(Methods.layer, AuthorizeLive.layer))
 )
 
+/** Config hot reload: the file watcher and the reporter of what each change did, as supervised fibers. */
+export const layerConfigReload: Layer.Layer<never, never, GatewayConfig | ConnectionHub | DevicePairing> = Layer.mergeAll(
+  Layer.effectDiscard(Effect.forkScoped(watchConfigFiles)).pipe(Layer.provide(NodeFileSystem.layer)),
+  Layer.effectDiscard(Effect.forkScoped(reportConfigChanges))
+)
+
 /** The gateway, given every service. Outputs `GatewayServer` (where it listens). */
 export const layer: Layer.Layer<GatewayServer, ConfigError, Services> = Layer.mergeAll(
+  layerConfigReload,
   Layer.effect(GatewayServer, Listener.useSync((listener) => listener.address)),
   Layer.mergeAll(Rpc, Layer.effectDiscard(serveGateway)).pipe(Layer.provide(RpcFrameProtocol.layer))
 ).pipe(Layer.provide(layerStartup))

@@ -22,6 +22,8 @@ import { gatewayInstallService } from "./cli/gatewayInstallService.ts"
 import { gatewayRotateCert } from "./cli/gatewayRotateCert.ts"
 import { gatewayRun } from "./cli/gatewayRun.ts"
 import { gatewayStop } from "./cli/gatewayStop.ts"
+import { gatewayRestart } from "./cli/gatewayRestart.ts"
+import { gatewayUninstallService } from "./cli/gatewayUninstallService.ts"
 import { logs } from "./cli/logs.ts"
 import { node, nodes } from "./cli/nodes.ts"
 import { root } from "./cli/root.ts"
@@ -32,7 +34,7 @@ import { GATEHOUSE_VERSION } from "./version.ts"
 
 const gateway = Command.make("gateway").pipe(
   Command.withDescription("Run or inspect the gateway"),
-  Command.withSubcommands([gatewayRun, gatewayStop, gatewayStatus, gatewayHealth, call, gatewayRotateCert, gatewayInstallService])
+  Command.withSubcommands([gatewayRun, gatewayStop, gatewayStatus, gatewayHealth, call, gatewayRotateCert, gatewayInstallService, gatewayRestart, gatewayUninstallService])
 )
 
 const config = Command.make("config").pipe(

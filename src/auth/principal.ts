@@ -25,6 +25,8 @@ export interface Principal {
   readonly scopes: ReadonlyArray<string>
   /** The verified device identity, when the client presented one. */
   readonly deviceId?: string | undefined
+  /** Which shared secret (its generation) the session authenticated with; a rotation ends the older ones. */
+  readonly secretGeneration?: number | undefined
 }
 
 /** A successful authentication: who it is, and the device token to hand back, if any. */

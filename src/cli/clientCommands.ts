@@ -37,6 +37,8 @@ import { printable } from "../text/printable.ts"
 import { formatSshTarget } from "../transport/ssh.ts"
 import { failureJson, printJson, reportFailures } from "./output.ts"
 import { root } from "./root.ts"
+import { serviceFacts, serviceLine } from "./serviceUnit.ts"
+import { profilePaths } from "../config/paths.ts"
 import { targetFlags } from "./targetFlags.ts"
 
 export type TargetInput = {
@@ -195,10 +197,16 @@ const healthCommand = (name: string) =>
 export const health = healthCommand("health")
 export const gatewayHealth = healthCommand("health")
 
-const statusBody = (flags: TargetInput & { readonly json: boolean; readonly timeout: number; readonly deep: boolean; readonly all: boolean }) =>
+const statusBody = (
+  flags: TargetInput & { readonly json: boolean; readonly timeout: number; readonly deep: boolean; readonly all: boolean },
+  withService = false
+) =>
   Effect.gen(function*() {
     // --all is --deep plus the process figures: everything worth pasting into a bug report (no secrets).
     const deepened = flags.deep || flags.all
+    // `gateway status` also says what this host knows without asking the gateway: its unit and its process.
+    const svc = withService ? yield* localService : undefined
+    const service = svc === undefined ? {} : { service: svc }
     const t = yield* target(flags)
     const started = yield* Clock.currentTimeMillis
     const probe = yield* Effect.scoped(Effect.gen(function*() {
@@ -222,10 +230,12 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
           ...failed,
           url: t.url,
           reachable: probe.failure.kind !== "unreachable",
+          ...service,
           ...(deepened ? { transport: transportReport(t) } : {})
         })
       } else {
         yield* Console.log(`Gateway  ${t.url} · ${probe.failure.kind === "unreachable" ? "unreachable" : "error"}`)
+        if (svc !== undefined) yield* Console.log(`Service  ${serviceLine(svc)}`)
         if (deepened) yield* Console.log(transportLines(t).join("\n"))
         yield* Console.error(`error: ${probe.failure.message}`)
       }
@@ -235,7 +245,7 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
     }
     const { connectedMs, deep, status } = probe.success
     if (flags.json) {
-      return yield* printJson({ ok: true, url: t.url, latencyMs: connectedMs, status, ...(deep === undefined ? {} : { ...deep, transport: transportReport(t) }) })
+      return yield* printJson({ ok: true, url: t.url, latencyMs: connectedMs, status, ...service, ...(deep === undefined ? {} : { ...deep, transport: transportReport(t) }) })
     }
     const s = status
     yield* Console.log([
@@ -243,12 +253,17 @@ const statusBody = (flags: TargetInput & { readonly json: boolean; readonly time
       "",
       `Gateway   ${t.url} (${originLabel(t)}) · reachable ${connectedMs}ms · auth ${s.gateway.authMode}`,
       `Version   ${s.version} · uptime ${formatDuration(s.uptimeMs)} · ${s.os} · node ${s.node}`,
+      ...(svc === undefined ? [] : [`Service   ${serviceLine(svc)}`]),
       `Bind      ${s.gateway.bind} (${s.gateway.host}:${s.gateway.port})`,
       `TLS       ${s.gateway.tls?.enabled === true ? `on · sha256 ${s.gateway.tls.sha256 ?? "?"}` : "off"}`,
       `Clients   ${s.connections.total} connected (${s.connections.operators} operator, ${s.connections.nodes} node)`,
       `Discovery ${discoveryLine(s.discovery)}`,
       `Channels  ${s.channels.length === 0 ? "none configured" : s.channels.map((c) => `${c.label} ${c.running ? "running" : c.enabled ? "stopped" : "disabled"}${c.lastError === undefined ? "" : ` (${c.lastError})`}`).join(", ")}`,
-      ...(s.gateway.configPath === undefined ? [] : [`Config    ${s.gateway.configPath}`, `State     ${s.gateway.stateDir}`])
+      ...(s.gateway.configPath === undefined ? [] : [`Config    ${s.gateway.configPath}`, `State     ${s.gateway.stateDir}`]),
+      ...(s.config?.invalid === undefined ? [] : [`Config    INVALID, last good config in force: ${s.config.invalid}`]),
+      ...(s.config === undefined || s.config.restartNeeded.length === 0
+        ? []
+        : [`Restart   needed for ${s.config.restartNeeded.join(", ")}: run \`${s.config.restartCommand ?? "gatehouse gateway restart"}\``])
     ].join("\n"))
     if (deep !== undefined) {
       const presence = deep.presence
@@ -282,7 +297,14 @@ const discoveryLine = (d: typeof StatusResult.Type["discovery"]) => {
   return `${d.mode}${state}${adverts}`
 }
 
-const statusCommand = (name: string) =>
+// The unit and lock facts of the profile the command runs for.
+const localService = Effect.gen(function*() {
+  const shared = yield* root
+  const profile = shared.dev ? "dev" : Option.getOrUndefined(shared.profile)
+  return yield* serviceFacts(profile, profilePaths(profile, process.env).stateDir)
+})
+
+const statusCommand = (name: string, withService = false) =>
   Command.make(
     name,
     {
@@ -290,11 +312,11 @@ const statusCommand = (name: string) =>
       deep: Flag.Boolean("deep").pipe(Flag.withDescription("Also run health, last-heartbeat and presence"), Flag.withDefault(false)),
       all: Flag.Boolean("all").pipe(Flag.withDescription("--deep plus memory and event-loop figures: a report to paste (no secrets)"), Flag.withDefault(false))
     },
-    (flags) => reportFailures(statusBody(flags), flags.json)
+    (flags) => reportFailures(statusBody(flags, withService), flags.json)
   ).pipe(withTransport, Command.withDescription("Show whether the gateway is reachable and what it runs"))
 
 export const status = statusCommand("status")
-export const gatewayStatus = statusCommand("status")
+export const gatewayStatus = statusCommand("status", true)
 
 export const call = Command.make(
   "call",

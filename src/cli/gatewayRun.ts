@@ -16,6 +16,9 @@ import { GATEHOUSE_VERSION } from "../version.ts"
 import { reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 import { safeMessages } from "../observability/safeLogger.ts"
+import { levelOf, withLiveLevel } from "../observability/liveLevel.ts"
+import * as References from "effect/References"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 
 const flags = {
   port: Flag.Int("port").pipe(Flag.withDescription("Port (default 18789, or the profile's)"), Flag.optional),
@@ -50,7 +53,16 @@ export const gatewayRun = Command.make("run", flags, (f) =>
     }
     const config = yield* GatewayConfig.make(overrides, process.env)
     const format = Option.getOrUndefined(f.logFormat) ?? config.config.file.config.logging?.format ?? "pretty"
-    const loggerLayer = Logger.layer([safeMessages(format === "json" ? Logger.consoleJson : Logger.consolePretty({ colors: false }))])
+    // `logging.level` is read per record for the console (a reload changes it); records below info (or the level at
+    // start, when more verbose) are never made, so debug and trace need a restart. The format is fixed at start.
+    const startLevel = levelOf(config.config.file.config.logging?.level)
+    const loggerLayer = Layer.merge(
+      Logger.layer([withLiveLevel(
+        safeMessages(format === "json" ? Logger.consoleJson : Logger.consolePretty({ colors: false })),
+        () => SubscriptionRef.getUnsafe(config.live).config.file.config.logging?.level
+      )]),
+      Layer.succeed(References.MinimumLogLevel, startLevel === "Debug" || startLevel === "Trace" ? startLevel : "Info")
+    )
     const announce = Effect.gen(function*() {
       const server = yield* GatewayServer
       yield* Effect.logInfo(`gatehouse ${GATEHOUSE_VERSION} listening on ${server.url}`).pipe(

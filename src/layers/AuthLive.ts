@@ -22,7 +22,6 @@ import { addressSet } from "../net/addressSet.ts"
 import { makeWhois, type Whois } from "../net/tailscaleWhois.ts"
 import type { ProxyIdentityConfig } from "../config/proxyIdentity.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
-import type { ConfigError } from "../config/errors.ts"
 import type { Secrets } from "../config/resolve.ts"
 import type { AuthMode } from "../config/schema.ts"
 import type { Ask } from "../pairing/policy.ts"
@@ -43,6 +42,7 @@ import {
   AuthUnavailable
 } from "../services/Auth.ts"
 import { type Admission, DevicePairing, type DevicePairingError } from "../services/DevicePairing.ts"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { countRateLimit } from "../observability/metrics.ts"
 import { RateLimiter, type RateLimiterError, type Verdict } from "../services/RateLimiter.ts"
@@ -51,11 +51,10 @@ import { CREDENTIAL_KINDS, type CredentialKind, presentedKinds } from "../auth/c
 export const layer = Layer.effect(
   Auth,
   Effect.gen(function*() {
-    const { config, secrets } = yield* GatewayConfig
+    const { live: current, reload } = yield* GatewayConfig
     const pairing = yield* DevicePairing
     const limiter = yield* RateLimiter
     const whois = makeWhois()
-    const proxies = addressSet(config.trustedProxies)
 
     const decide = Effect.fn("Auth.decide")(function*(params: ConnectParams, transport: TransportInfo, challengeNonce: string, wrong: Wrong) {
       const claimed = params.role ?? "operator"
@@ -103,6 +102,9 @@ export const layer = Layer.effect(
         return yield* admitted({ method: "bootstrap-token", role, scopes: requested, deviceId: ask.deviceId }, admission, ask)
       }
 
+      // The config in force now (the files re-read first): a rotated secret or a changed policy applies to this connection.
+      const { live } = yield* reload
+      const config = live.config
       const tailscale = yield* tailscaleIdentity(config.authMode.value, config.proxyIdentity, transport, whois)
       if (tailscale._tag === "Refused") {
         if (tailscale.reason._tag === "AuthCredentialRejected" && tailscale.reason.kind === "tailscale_user_mismatch") wrong.set("tailscale", "tailscale_user_mismatch")
@@ -110,17 +112,19 @@ export const layer = Layer.effect(
       }
       const shared = tailscale._tag === "Ok"
         ? tailscale
-        : yield* sharedSecret(config.authMode.value, auth, transport, secrets, (t) => trustedProxyUser(t, config.proxyIdentity.trustedProxy, proxies))
+        : yield* sharedSecret(config.authMode.value, auth, transport, live.secrets, (t) => trustedProxyUser(t, config.proxyIdentity.trustedProxy, addressSet(config.trustedProxies)))
       if (shared._tag === "Mismatch") wrong.set("shared-secret", shared.kind)
       if (shared._tag === "Ok") {
         const user = shared.user === undefined ? {} : { user: shared.user }
+        // Recorded so a rotation of the token or password ends this session (the other methods have no secret to rotate).
+        const secretGeneration = shared.method === "token" || shared.method === "password" ? live.secretGeneration : undefined
         if (ask === undefined) {
           if (role === "node") return yield* fail(new AuthDeviceIdentityRequired())
           // Without a device there is no one to pair: local callers get what they ask for, remote ones only `health`.
-          return { principal: { method: shared.method, role, scopes: transport.directLocal ? requested : [], ...user } }
+          return { principal: { method: shared.method, role, scopes: transport.directLocal ? requested : [], ...user, secretGeneration } }
         }
         const admission = yield* Effect.mapError(pairing.admit(ask, transport.directLocal && config.autoApproveLocal), fromPairing)
-        return yield* admitted({ method: shared.method, role, scopes: requested, deviceId: ask.deviceId, ...user }, admission, ask)
+        return yield* admitted({ method: shared.method, role, scopes: requested, deviceId: ask.deviceId, ...user, secretGeneration }, admission, ask)
       }
 
       const presented = auth.deviceToken ?? (shared._tag === "Mismatch" ? auth.token : undefined)
@@ -132,7 +136,8 @@ export const layer = Layer.effect(
           wrong.set("device-token", check.reason === "revoked" ? "device_token_revoked" : "device_token_mismatch")
         }
         if (check.ok) return { principal: { method: "device-token" as const, role, scopes: check.scopes, deviceId: ask.deviceId } }
-        if (check.reason === "scope" || check.reason === "role") {
+        // More scopes, another role or another platform than approved: a pending upgrade, never a grant.
+        if (check.reason === "scope" || check.reason === "role" || check.reason === "metadata") {
           const admission = yield* Effect.mapError(pairing.admit(ask, false), fromPairing)
           return yield* admitted({ method: "device-token", role, scopes: requested, deviceId: ask.deviceId }, admission, ask)
         }
@@ -152,7 +157,7 @@ export const layer = Layer.effect(
     const authenticate = Effect.fn("Auth.authenticate")(function*(params: ConnectParams, transport: TransportInfo, challengeNonce: string) {
       // Checked before any credential is looked at: every kind the fields could have us verify must be allowed.
       // A Tailscale claim rides in the proxy's headers, not in the fields: it is checked under its own kind.
-      const claimsTailscale = config.proxyIdentity.allowTailscale && tailscaleClaim(transport) !== undefined
+      const claimsTailscale = SubscriptionRef.getUnsafe(current).config.proxyIdentity.allowTailscale && tailscaleClaim(transport) !== undefined
       const kinds = claimsTailscale ? [...presentedKinds(params), "tailscale" as const] : presentedKinds(params)
       const verdicts = yield* Effect.forEach(kinds, (kind) => Effect.mapError(limiter.check(transport.remoteAddress, kind), fromLimiter))
       const verdict = strictest(verdicts)
@@ -244,19 +249,16 @@ type SharedResult =
   | { readonly _tag: "Mismatch"; readonly kind: AuthCredentialRejected["kind"] }
   | { readonly _tag: "Refused"; readonly reason: Reason }
 
-// Checks the shared secret of the configured mode, resolved afresh for this connection.
+// Checks the shared secret of the configured mode, as the config in force for this connection has it.
 const sharedSecret = (
   mode: AuthMode,
   auth: ConnectAuth,
   transport: TransportInfo,
-  secrets: Effect.Effect<Secrets, ConfigError>,
+  secrets: Secrets,
   proxyUser: (transport: TransportInfo) => ReturnType<typeof trustedProxyUser>
 ): Effect.Effect<SharedResult> =>
   Effect.gen(function*() {
-    const current = yield* Effect.result(secrets)
-    if (current._tag === "Failure") {
-      return { _tag: "Refused", reason: new AuthUnavailable({ message: `gateway config is unreadable, refusing to authenticate: ${current.failure.message}` }) } as const
-    }
+    const current = { success: secrets }
     switch (mode) {
       case "none":
         return transport.directLocal

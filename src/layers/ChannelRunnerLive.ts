@@ -24,6 +24,7 @@ import {
   type SendResult
 } from "../services/ChannelRunner.ts"
 import { ChatHistory } from "../services/ChatHistory.ts"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 
 export const BACKOFF_INITIAL_MS = 1_000
@@ -111,12 +112,23 @@ export const make = Effect.fnUntraced(function*(channels: ReadonlyArray<ChannelD
 export const layer: Layer.Layer<ChannelRunner, never, GatewayConfig | Agent | ChatHistory> = Layer.effect(
   ChannelRunner,
   Effect.gen(function*() {
-    const { config } = yield* GatewayConfig
+    const { config, live } = yield* GatewayConfig
     const agent = yield* Agent
     const history = yield* ChatHistory
     const channels: Array<ChannelDefinition> = []
-    const telegram = config.channels.telegram
-    if (telegram !== undefined) {
+    const started = config.channels.telegram
+    if (started !== undefined) {
+      // Who may talk to the bot is read per message, so a config reload applies it; the token and API root are fixed at start.
+      const current = () => SubscriptionRef.getUnsafe(live).config.channels.telegram ?? started
+      const telegram: typeof started = {
+        ...started,
+        get allowFrom() {
+          return current().allowFrom
+        },
+        get dmPolicy() {
+          return current().dmPolicy
+        }
+      }
       channels.push({
         id: "telegram",
         label: "Telegram",

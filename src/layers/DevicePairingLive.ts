@@ -3,6 +3,7 @@
  * what operators and devices must see happen (pairing events, 4001 closes).
  */
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { isPairer, type LiveConnection } from "../connections/liveConnection.ts"
@@ -19,6 +20,7 @@ export const layer = Layer.effect(
   Effect.gen(function*() {
     const store = yield* PairingStore
     const hub = yield* ConnectionHub
+    const scope = yield* Effect.scope
     const toPairers = (event: string, payload: unknown) => hub.broadcast(event, payload, { filter: isPairer })
     const resolved = (requestId: string, deviceId: string, decision: "approved" | "rejected") =>
       Effect.flatMap(Clock.currentTimeMillis, (ts) => toPairers("device.pair.resolved", { requestId, deviceId, decision, ts }))
@@ -77,7 +79,11 @@ export const layer = Layer.effect(
       rotate: (deviceId, role, scopes, caller) =>
         Effect.gen(function*() {
           const token = yield* lift(store.rotate(deviceId, role, scopes, caller.scopes))
-          yield* closeDevice(deviceId, role, "device token rotated")
+          // A device rotating its own token must receive the new one on the session that asked: its
+          // sessions end just after the answer is written (the old token is already refused).
+          yield* caller.deviceId === deviceId
+            ? Effect.asVoid(Effect.forkIn(Effect.delay(closeDevice(deviceId, role, "device token rotated"), SELF_ROTATE_GRACE), scope))
+            : closeDevice(deviceId, role, "device token rotated")
           return { token: token.token, scopes: token.scopes, rotatedAtMs: token.rotatedAtMs ?? token.createdAtMs }
         }),
       revoke: (deviceId, role) =>
@@ -86,6 +92,8 @@ export const layer = Layer.effect(
           yield* closeDevice(deviceId, role, "device token revoked")
           return { revokedAtMs: token.revokedAtMs ?? token.createdAtMs }
         }),
+      revokeSilent: Effect.tap(lift(store.revokeSilent), (ids) =>
+        Effect.forEach(ids, (id) => closeDevice(id, undefined, "gateway secret rotated"), { discard: true })),
       createSetupCode: (role, scopes) => lift(store.createSetupCode(role, scopes))
     })
   })
@@ -94,6 +102,9 @@ export const layer = Layer.effect(
 // ---------------------------------------------------------------------------
 // Internal
 // ---------------------------------------------------------------------------
+
+/** How long the sessions of a device that rotated its own token outlive the answer carrying the new token. */
+export const SELF_ROTATE_GRACE = Duration.millis(250)
 
 const lift = <A>(effect: Effect.Effect<A, PairingStoreError>) =>
   Effect.mapError(effect, (e) => new DevicePairingError({ reason: e.reason }))

@@ -29,6 +29,7 @@ import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
 import { hostAllowed, originAllowed, ownOrigins, servedHosts } from "../net/origin.ts"
 import { isControlUiPath, loadControlUi, lookupAsset, SECURITY_HEADERS } from "../http/controlUi.ts"
 import { CloseCode, MAX_PAYLOAD_BYTES, MAX_PREAUTH_CONNECTIONS_PER_IP, MAX_PREAUTH_PAYLOAD_BYTES } from "../protocol/constants.ts"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
 import { ListenFailed, Listener, ListenerError, TlsUnavailable } from "../services/Listener.ts"
@@ -39,7 +40,7 @@ import { type InFlightLimits, InFlightTable } from "../connections/inFlightBudge
 export const layer = Layer.effect(
   Listener,
   Effect.gen(function*() {
-    const { config, host, secrets } = yield* GatewayConfig
+    const { config, host, secrets, live } = yield* GatewayConfig
     const limiter = yield* RateLimiter
     const tls = config.tls.enabled.value
       ? yield* loadOrCreateCertificate(config.paths.stateDir, config.tls).pipe(
@@ -100,7 +101,7 @@ export const layer = Layer.effect(
       isLoopbackIp(canonicalIp(request.socket.localAddress ?? "")) && !hostAllowed(request.headers.host, configuredHosts)
     const httpRoutes = (request: IncomingMessage, response: ServerResponse) => {
       const origin = request.headers.origin
-      if (origin !== undefined && !originAllowed(origin, own, config.allowedOrigins)) {
+      if (origin !== undefined && !originAllowed(origin, own, SubscriptionRef.getUnsafe(live).config.allowedOrigins)) {
         return refuseHttp(response, 403, { ok: false, code: "CONTROL_UI_ORIGIN_NOT_ALLOWED", error: ORIGIN_HINT })
       }
       if (isControlUiPath(request.url)) return serveControlUi(request, response, lookupAsset(ui, request.url), ui._tag === "Missing" ? ui.reason : undefined)
@@ -156,7 +157,7 @@ export const layer = Layer.effect(
         }
         if (verdict._tag === "Delay") yield* Effect.sleep(verdict.ms)
         const s = yield* secrets
-        const mode = config.authMode.value
+        const mode = SubscriptionRef.getUnsafe(live).config.authMode.value
         const active = mode === "token" ? s.token : mode === "password" ? s.password : undefined
         if (bearer !== undefined && active !== undefined && secretEquals(bearer, Redacted.value(active.value))) {
           yield* limiter.succeed(remote)

@@ -19,6 +19,7 @@ import type { NodeSurface } from "../nodes/pairingPolicy.ts"
 import { satisfies } from "../protocol/scopes.ts"
 import { recordInvoke } from "../observability/metrics.ts"
 import { ConnectionHub } from "../services/ConnectionHub.ts"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { type NodePairingStoreError, type NodeRecord, NodePairingStore } from "../services/NodePairingStore.ts"
 import {
@@ -41,7 +42,9 @@ import {
 export const layer = Layer.effect(
   NodeRegistry,
   Effect.gen(function*() {
-    const { config } = yield* GatewayConfig
+    const { live } = yield* GatewayConfig
+    // Read per use: `gateway.nodes.*` and `gateway.pairing.*` change live (config hot reload).
+    const current = () => SubscriptionRef.getUnsafe(live).config
     const hub = yield* ConnectionHub
     const store = yield* NodePairingStore
     const sessions = new Map<string, NodeSession>()
@@ -68,7 +71,7 @@ export const layer = Layer.effect(
         caps: session?.caps ?? paired?.caps ?? [],
         commands,
         approvedCommands: approved,
-        invokableCommands: commands.filter((c) => approved.includes(c) && decide(c, platform, config.nodeCommands).allowed),
+        invokableCommands: commands.filter((c) => approved.includes(c) && decide(c, platform, current().nodeCommands).allowed),
         connected: session !== undefined,
         paired: paired !== undefined,
         remoteIp: session?.live.remoteAddress,
@@ -113,7 +116,7 @@ export const layer = Layer.effect(
           commands: session.commands,
           remoteIp: live.remoteAddress
         }
-        const outcome = yield* store.reconcile(surface, directLocal && config.autoApproveLocal).pipe(
+        const outcome = yield* store.reconcile(surface, directLocal && current().autoApproveLocal).pipe(
           // The node stays connected with no approved surface; its commands wait until the store works again.
           Effect.catch((e) => Effect.as(Effect.logError(`node ${nodeId}: ${e.reason.message}`), { _tag: "Current" } as const))
         )
@@ -151,7 +154,7 @@ export const layer = Layer.effect(
         if (!session.commands.includes(request.command)) {
           return yield* refused("COMMAND_NOT_DECLARED", `command not declared by node: ${request.command} (it declares ${session.commands.join(", ") || "no commands"})`)
         }
-        const verdict = decide(request.command, platformOf(session.platform, session.deviceFamily), config.nodeCommands)
+        const verdict = decide(request.command, platformOf(session.platform, session.deviceFamily), current().nodeCommands)
         if (!verdict.allowed) return yield* refused("COMMAND_NOT_ALLOWED", verdictMessage(request.command, verdict))
         const record = yield* lift(store.node(request.nodeId))
         if (!(record.paired?.commands ?? []).includes(request.command)) {

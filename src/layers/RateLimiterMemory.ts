@@ -10,16 +10,24 @@ import * as Layer from "effect/Layer"
 import { type CredentialKind, DEFAULT_KIND } from "../auth/credentialKind.ts"
 import { emptyKey, type FailurePolicy, isIdle, type KeyState, recordFailure, retryAfter, verdict } from "../auth/failureWindow.ts"
 import { clientKey, LOOPBACK_CLIENT } from "../net/clientKey.ts"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { RateLimiter } from "../services/RateLimiter.ts"
 
 /** Keys kept at most (one per client and credential kind); idle ones are dropped first. */
 const MAX_KEYS = 10_000
 
-/** An in-memory limiter with the given policy; `size` tells how many keys it holds (tests). */
-export const make = (policy: FailurePolicy) =>
+/**
+ * An in-memory limiter with the given policy (a function: read per decision, so a config
+ * reload applies); `size` tells how many keys it holds (tests).
+ */
+export const make = (policyOf: FailurePolicy | (() => FailurePolicy)) =>
   Effect.sync(() => {
     const keys = new Map<string, KeyState>()
+    let policy = typeof policyOf === "function" ? policyOf() : policyOf
+    const refresh = () => {
+      if (typeof policyOf === "function") policy = policyOf()
+    }
     const prune = (now: number) => {
       if (keys.size < MAX_KEYS) return
       for (const [k, s] of keys) if (isIdle(s, now, policy)) keys.delete(k)
@@ -31,6 +39,7 @@ export const make = (policy: FailurePolicy) =>
     const shape = RateLimiter.of({
       check: (address, kind = DEFAULT_KIND) =>
         Effect.gen(function*() {
+          refresh()
           const key = bucketKey(address, kind)
           const v = verdict(keys.get(key) ?? emptyKey, yield* Clock.currentTimeMillis, policy, isLoopbackBucket(key))
           if (v._tag === "Refuse") yield* Effect.logWarning(`auth refused: ${key} is locked out for ${Math.ceil(v.retryAfterMs / 1000)}s after repeated failures`)
@@ -39,6 +48,7 @@ export const make = (policy: FailurePolicy) =>
         }),
       fail: (address, reason, kind = DEFAULT_KIND) =>
         Effect.gen(function*() {
+          refresh()
           const key = bucketKey(address, kind)
           const now = yield* Clock.currentTimeMillis
           prune(now)
@@ -60,8 +70,8 @@ export const layerWith = (policy: FailurePolicy) => Layer.effect(RateLimiter, ma
 export const layer = Layer.effect(
   RateLimiter,
   Effect.gen(function*() {
-    const { config } = yield* GatewayConfig
-    return yield* make(config.authRateLimit)
+    const { live } = yield* GatewayConfig
+    return yield* make(() => SubscriptionRef.getUnsafe(live).config.authRateLimit)
   })
 )
 

@@ -50,7 +50,7 @@ export const devicePairingStore = (backend: StateBackend<PairingState>, budget: 
         return [{ _tag: "Approved", requestId: opened.request.requestId, token: ensured.token }, ensured.state]
       }), (r) => (r instanceof Refused ? Effect.fail(r) : Effect.succeed(r)))),
     verifyToken: (ask, token) =>
-      fail(Effect.map(read(owner(ask.deviceId)), (s) => Policy.verifyToken(s, ask.deviceId, ask.publicKey, ask.role, token, ask.scopes))),
+      fail(Effect.map(read(owner(ask.deviceId)), (s) => Policy.verifyToken(s, ask.deviceId, ask.publicKey, ask.role, token, ask.scopes, ask))),
     redeemSetupCode: (ask, code) =>
       fail(apply({ owners: [ask.deviceId], codes: [Policy.setupCodeHash(code)] }, (s, fr) => {
         const redeemed = Policy.redeemSetupCode(s, code, ask.deviceId, ask.role, ask.scopes, fr.now)
@@ -73,6 +73,10 @@ export const devicePairingStore = (backend: StateBackend<PairingState>, budget: 
     rotate: (deviceId, role, scopes, callerScopes) =>
       fail(apply(owner(deviceId), (s, fr) => Policy.rotate(s, deviceId, role, scopes, callerScopes, fr))),
     revoke: (deviceId, role) => fail(apply(owner(deviceId), (s, fr) => Policy.revoke(s, deviceId, role, fr.now))),
+    revokeSilent: fail(modify("all", (s, fr) => {
+      const r = Policy.revokeSilent(s, fr.now)
+      return [r.deviceIds, r.state] as const
+    })),
     createSetupCode: (role, scopes) =>
       fail(modify({}, (s, fr) => {
         const token = fr.token()

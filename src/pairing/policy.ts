@@ -82,10 +82,7 @@ export const classify = (state: PairingState, ask: Ask): PairingReason | undefin
   if (device === undefined || device.publicKey !== ask.publicKey) return "not-paired"
   if (!effectiveRoles(device).includes(ask.role)) return "role-upgrade"
   if (!ask.scopes.every((s) => satisfies(device.approvedScopes, s))) return "scope-upgrade"
-  if (
-    (device.platform !== undefined && normalizeMetadata(device.platform) !== normalizeMetadata(ask.platform)) ||
-    (device.deviceFamily !== undefined && normalizeMetadata(device.deviceFamily) !== normalizeMetadata(ask.deviceFamily))
-  ) return "metadata-upgrade"
+  if (changedMetadata(device, ask)) return "metadata-upgrade"
   return undefined
 }
 
@@ -252,6 +249,25 @@ export const revoke = (state: PairingState, deviceId: string, role: string, now:
 }
 
 /**
+ * Revokes every token of devices the gateway approved silently: they were minted
+ * to whoever held the shared secret on loopback, so a new secret ends them.
+ * Operator-approved and setup-code devices keep theirs. Returns the device ids.
+ */
+export const revokeSilent = (state: PairingState, now: number): { readonly deviceIds: ReadonlyArray<string>; readonly state: PairingState } => {
+  const deviceIds: Array<string> = []
+  const paired = { ...state.paired }
+  for (const device of Object.values(state.paired)) {
+    if (device.approvedVia !== "silent") continue
+    const live = Object.values(device.tokens).filter((t) => t.revokedAtMs === undefined)
+    if (live.length === 0) continue
+    deviceIds.push(device.deviceId)
+    const tokens = Object.fromEntries(Object.entries(device.tokens).map(([role, t]) => [role, t.revokedAtMs === undefined ? { ...t, revokedAtMs: now } : t]))
+    paired[device.deviceId] = { ...device, tokens }
+  }
+  return deviceIds.length === 0 ? { deviceIds, state } : { deviceIds, state: { ...state, paired } }
+}
+
+/**
  * The token a paired device gets in `hello-ok`: its current one when it covers the
  * requested scopes, else a new one; undefined when the role is not usable.
  */
@@ -281,16 +297,21 @@ export const ensureToken = (
 
 export type TokenCheck =
   | { readonly ok: true; readonly scopes: ReadonlyArray<string> }
-  | { readonly ok: false; readonly reason: "not-paired" | "role" | "revoked" | "mismatch" | "scope" }
+  | { readonly ok: false; readonly reason: "not-paired" | "role" | "revoked" | "mismatch" | "scope" | "metadata" }
 
-/** Checks a presented device token; the granted scopes stay within token and approved scopes. */
+/**
+ * Checks a presented device token; the granted scopes stay within token and approved
+ * scopes, and a platform or device family other than the approved one is a metadata
+ * upgrade (a token copied to another kind of device does not carry its approval).
+ */
 export const verifyToken = (
   state: PairingState,
   deviceId: string,
   publicKey: string,
   role: string,
   presented: string,
-  requested: ReadonlyArray<string>
+  requested: ReadonlyArray<string>,
+  metadata?: { readonly platform?: string | undefined; readonly deviceFamily?: string | undefined }
 ): TokenCheck => {
   const device = own(state.paired, deviceId)
   if (device === undefined || device.publicKey !== publicKey) return { ok: false, reason: "not-paired" }
@@ -300,6 +321,7 @@ export const verifyToken = (
   if (token.revokedAtMs !== undefined) return { ok: false, reason: "revoked" }
   const ceiling = token.scopes.filter((s) => satisfies(device.approvedScopes, s))
   if (!requested.every((s) => satisfies(ceiling, s))) return { ok: false, reason: "scope" }
+  if (metadata !== undefined && changedMetadata(device, metadata)) return { ok: false, reason: "metadata" }
   return { ok: true, scopes: requested }
 }
 
@@ -344,6 +366,13 @@ export const redeemSetupCode = (
 
 /** The stored key of a setup code: SHA-256 of the bootstrap token (the token itself is never stored). */
 export const setupCodeHash = (token: string) => createHash("sha256").update(token).digest("hex")
+
+const changedMetadata = (
+  device: PairedDevice,
+  ask: { readonly platform?: string | undefined; readonly deviceFamily?: string | undefined }
+) =>
+  (device.platform !== undefined && normalizeMetadata(device.platform) !== normalizeMetadata(ask.platform)) ||
+  (device.deviceFamily !== undefined && normalizeMetadata(device.deviceFamily) !== normalizeMetadata(ask.deviceFamily))
 
 const sameSet = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) =>
   a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i])

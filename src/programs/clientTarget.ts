@@ -190,13 +190,15 @@ export const resolveTarget = (
     const connectHost = host === "::" || host.includes(":") && isLoopbackIp(host) ? "[::1]" : "127.0.0.1"
     const useToken = config.authMode.value !== "password"
     // This host's gateway serves TLS: pin the certificate it keeps in the same state dir (or the user's).
-    const tlsOn = config.tls.enabled.value || (yield* readLiveLock(config.paths.stateDir))?.tls === true
+    const lock = yield* readLiveLock(config.paths.stateDir)
+    const tlsOn = config.tls.enabled.value || lock?.tls === true
     const local = tlsOn
       ? yield* readCertificate(config.paths.stateDir, config.tls).pipe(
         Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: e.message }))
       )
       : undefined
-    const url = `${tlsOn ? "wss" : "ws"}://${connectHost}:${config.port.value}`
+    // The running gateway's port (its lock says it) wins over an edited `gateway.port` that waits for a restart.
+    const url = `${tlsOn ? "wss" : "ws"}://${connectHost}:${lock !== undefined && lock.port !== 0 ? lock.port : config.port.value}`
     return {
       url,
       configuredPin: local === undefined ? undefined : { fingerprint: local.fingerprint, pinnedBy: `this host's gateway certificate (${local.certPath})` },

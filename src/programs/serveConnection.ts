@@ -33,6 +33,7 @@ import type { Admitted } from "../auth/principal.ts"
 import type { EventOptions, LiveConnection } from "../connections/liveConnection.ts"
 import { Auth } from "../services/Auth.ts"
 import { ConnectionHub } from "../services/ConnectionHub.ts"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { GatewayInfo, healthFor } from "../services/GatewayInfo.ts"
 import { NodeRegistry } from "../services/NodeRegistry.ts"
@@ -56,7 +57,8 @@ export const serveConnection = Effect.fnUntraced(function*(
   ownOrigins: ReadonlyArray<string>,
   sessions: SessionTable
 ) {
-  const config = yield* GatewayConfig
+  // The config in force for this connection: origins and trusted proxies change live.
+  const config = yield* SubscriptionRef.get((yield* GatewayConfig).live)
   // Before anything else (no credential read, no limiter touched): a browser page must be the gateway's own or listed.
   const origin = headerValue(conn.headers, "origin")
   // A browser page is never "the owner at the keyboard", even on loopback: any page the owner visits can open a socket.
@@ -211,6 +213,11 @@ const runSession = Effect.fnUntraced(function*(
     yield* router.attach(clientId, respond)
     yield* sendJson(conn, { type: "res", id: connectId, ok: true, payload: hello })
     yield* hub.register(live)
+    // A rotation between this session's secret check and its registration would have missed it: end it here.
+    const generation = (yield* SubscriptionRef.get((yield* GatewayConfig).live)).secretGeneration
+    if (principal.secretGeneration !== undefined && principal.secretGeneration < generation) {
+      return yield* close(CloseCode.credentialsRevoked, "gateway secret rotated: reconnect with the new token")
+    }
     if (principal.role === "node") yield* nodes.connect(live, params, directLocal)
     yield* Effect.logDebug("client connected").pipe(
       Effect.annotateLogs({ connId, client: params.client.id, mode: params.client.mode, remote: conn.remoteAddress })

@@ -14,7 +14,7 @@ import { GatewayConfig } from "../services/GatewayConfig.ts"
 
 /** Generates the token on first start when token auth has none, and says where it is. */
 export const ensureToken = Effect.gen(function*() {
-  const { config, secrets } = yield* GatewayConfig
+  const { config, reload, secrets } = yield* GatewayConfig
   if (config.authMode.value !== "token") return
   const current = yield* secrets
   if (current.token !== undefined) return
@@ -23,6 +23,8 @@ export const ensureToken = Effect.gen(function*() {
   yield* writeFileAtomic(path, token + "\n").pipe(
     Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: `cannot save the generated token to ${path}: ${e.message}` }))
   )
+  // In force before anything listens (not a rotation: no session can hold a secret that did not exist).
+  yield* reload
   yield* Effect.logInfo(
     `no gateway token was configured, so one was generated and saved to ${path} (mode 0600). ` +
       `gatehouse commands on this host use it automatically; remote clients pass it with --token.`

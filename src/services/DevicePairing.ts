@@ -48,6 +48,8 @@ export interface DevicePairingShape {
   readonly rename: (deviceId: string, label: string) => Effect.Effect<DeviceSummary, DevicePairingError>
   readonly rotate: (deviceId: string, role: string, scopes: ReadonlyArray<string> | undefined, caller: Caller) => Effect.Effect<{ readonly token: string; readonly scopes: ReadonlyArray<string>; readonly rotatedAtMs: number }, DevicePairingError>
   readonly revoke: (deviceId: string, role: string) => Effect.Effect<{ readonly revokedAtMs: number }, DevicePairingError>
+  /** Revokes the tokens of every silently approved device and closes their sessions (the shared secret was rotated). */
+  readonly revokeSilent: Effect.Effect<ReadonlyArray<string>, DevicePairingError>
   readonly createSetupCode: (role: "operator" | "node", scopes: ReadonlyArray<string>) => Effect.Effect<{ readonly token: string; readonly expiresAtMs: number }, DevicePairingError>
 }
 

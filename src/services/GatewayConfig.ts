@@ -1,14 +1,20 @@
 /**
- * GatewayConfig: the effective configuration of this gateway, resolved once at
- * start-up, plus `secrets`, which re-reads the config file and state dir every
- * time it runs so a rotated token takes effect without a restart.
+ * GatewayConfig: the effective configuration of this gateway. `config` is what
+ * the gateway started with (port, bind, TLS: what a restart applies); `live` holds
+ * the last good config read from the file, the shared secrets in force and their
+ * generation, and what an edit left waiting for a restart. Consumers of keys that
+ * change live read `live` per use; `reload` re-reads the files (the watcher calls
+ * it on every change, Auth before every shared-secret check).
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Semaphore from "effect/Semaphore"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { ConfigError } from "../config/errors.ts"
 import { loadConfigFile } from "../config/file.ts"
 import { checkProfileName, type Env, profilePaths } from "../config/paths.ts"
+import { planReload, refusedLive, secretsChanged } from "../config/reloadPlan.ts"
 import {
   type EffectiveConfig,
   type Overrides,
@@ -18,13 +24,44 @@ import {
   type Secrets
 } from "../config/resolve.ts"
 
+/** The config in force now, as the file watcher last read it. */
+export interface LiveConfig {
+  /** The last good config (the start-up config until the file changes). */
+  readonly config: EffectiveConfig
+  /** The shared secrets in force. */
+  readonly secrets: Secrets
+  /** Bumped whenever the token or password in force changes; sessions record the one they authenticated with. */
+  readonly secretGeneration: number
+  /** Keys changed in the file since start that only a restart applies. */
+  readonly restartNeeded: ReadonlyArray<string>
+  /** Why the file on disk is not in force (the last good config is), for the log and `status`. */
+  readonly invalid: string | undefined
+}
+
+/** What one reload did. */
+export interface ReloadOutcome {
+  readonly live: LiveConfig
+  /** Keys applied by this reload. */
+  readonly applied: ReadonlyArray<string>
+  /** Whether the shared secret changed. */
+  readonly rotated: boolean
+  /** Whether the file was invalid this time (and newly so). */
+  readonly newlyInvalid: boolean
+  /** Restart-only keys first seen changed by this reload. */
+  readonly newlyRestart: ReadonlyArray<string>
+}
+
 export interface GatewayConfigShape {
-  /** The effective config with the source of each setting. */
+  /** The effective config the gateway started with, with the source of each setting. */
   readonly config: EffectiveConfig
   /** The address the gateway listens on. */
   readonly host: string
-  /** The shared secrets in force now (re-resolved on every call). */
+  /** The shared secrets in force now (the files are re-read first, so a rotation takes effect at once). */
   readonly secrets: Effect.Effect<Secrets, ConfigError>
+  /** The config in force; changes whenever a reload applies something. */
+  readonly live: SubscriptionRef.SubscriptionRef<LiveConfig>
+  /** Re-reads the config file and the token file; an invalid file leaves the last good config in force. */
+  readonly reload: Effect.Effect<ReloadOutcome>
 }
 
 export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigShape>()(
@@ -47,10 +84,54 @@ export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigS
       if (typeof config === "string") return yield* new ConfigError({ reason: "invalid", message: config })
       const host = resolveBindHost(config.bind.value, config.customHost.value, env)
       if (typeof host !== "string") return yield* new ConfigError({ reason: "refused", message: host.error })
-      const secrets = loadConfigFile(paths.configPath).pipe(
-        Effect.map((current) => resolveSecrets(paths, current, overrides, env))
-      )
-      return GatewayConfig.of({ config, host, secrets })
+      const live = yield* SubscriptionRef.make<LiveConfig>({
+        config,
+        secrets: resolveSecrets(paths, file, overrides, env),
+        secretGeneration: 0,
+        restartNeeded: [],
+        invalid: undefined
+      })
+      const lock = yield* Semaphore.make(1)
+      // One reload at a time, so two concurrent readers never both bump the generation.
+      const reload: Effect.Effect<ReloadOutcome> = lock.withPermits(1)(Effect.gen(function*() {
+        const before = yield* SubscriptionRef.get(live)
+        const read = yield* Effect.result(loadConfigFile(paths.configPath))
+        const resolved = read._tag === "Failure" ? read.failure.message : resolveConfig(paths, read.success, overrides, env)
+        const fresh = typeof resolved === "string" ? undefined : resolveSecrets(paths, resolved.file, overrides, env)
+        const refused = typeof resolved === "string" || fresh === undefined ? undefined : refusedLive(resolved, fresh, host)
+        if (typeof resolved === "string" || fresh === undefined || refused !== undefined) {
+          const problem = typeof resolved === "string" ? resolved : `config ${paths.configPath} was not applied: ${refused}`
+          const newlyInvalid = before.invalid !== problem
+          const kept: LiveConfig = { ...before, invalid: problem }
+          if (newlyInvalid) yield* SubscriptionRef.set(live, kept)
+          return { live: kept, applied: [], rotated: false, newlyInvalid, newlyRestart: [] }
+        }
+        const next = resolved
+        const secrets = fresh
+        const rotated = secretsChanged(before.secrets, secrets)
+        const plan = planReload(before.config, next)
+        // Restart-only keys are compared with what the gateway started with, so an edit undone is no longer reported.
+        const restartNeeded = planReload(config, next).restart
+        const after: LiveConfig = {
+          config: next,
+          secrets: rotated ? secrets : before.secrets,
+          secretGeneration: rotated ? before.secretGeneration + 1 : before.secretGeneration,
+          restartNeeded,
+          invalid: undefined
+        }
+        const changed = rotated || plan.live.length > 0 || before.invalid !== undefined ||
+          restartNeeded.join() !== before.restartNeeded.join() || JSON.stringify(next.file.document) !== JSON.stringify(before.config.file.document)
+        if (changed) yield* SubscriptionRef.set(live, after)
+        return {
+          live: changed ? after : before,
+          applied: plan.live,
+          rotated,
+          newlyInvalid: false,
+          newlyRestart: restartNeeded.filter((k) => !before.restartNeeded.includes(k))
+        }
+      }))
+      const secrets = Effect.map(reload, (r) => r.live.secrets)
+      return GatewayConfig.of({ config, host, secrets, live, reload })
     })
 
   /** The config layer for a process: flags plus `process.env`. */

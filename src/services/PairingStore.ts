@@ -67,6 +67,8 @@ export interface PairingStoreShape {
     callerScopes: ReadonlyArray<string>
   ) => Effect.Effect<DeviceToken, PairingStoreError>
   readonly revoke: (deviceId: string, role: string) => Effect.Effect<DeviceToken, PairingStoreError>
+  /** Revokes the tokens of every silently approved device (the shared secret was rotated); returns their ids. */
+  readonly revokeSilent: Effect.Effect<ReadonlyArray<string>, PairingStoreError>
   /** Mints a single-use setup code; only its hash is stored. */
   readonly createSetupCode: (
     role: "operator" | "node",

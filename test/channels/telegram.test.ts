@@ -2,7 +2,11 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { TestClock } from "effect/testing"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
 import { type BotPost, fetchPost, makeBotApi, MESSAGE_LIMIT, splitMessage } from "../../src/channels/telegram.ts"
 import { fakeTelegram } from "../helpers/fakeTelegram.ts"
 import { memoryNode, memoryOperator } from "../helpers/memoryNode.ts"
@@ -82,6 +86,26 @@ describe("telegram channel, end to end", () => {
         // The channel has read both updates once it polls past them.
         yield* tg.polledFrom(probe + 1)
         assert.strictEqual(tg.sent.length, 0)
+      }).pipe(Effect.provide(coreLayer({}, env)))
+    }).pipe(Effect.scoped))
+})
+
+describe("telegram channel, config reload", () => {
+  it.live("a user removed from channels.telegram.allowFrom is refused from the next message on, without a restart", () =>
+    Effect.gen(function*() {
+      const tg = yield* fakeTelegram(TOKEN)
+      const env = homeWithConfig(telegramConfig(tg.apiRoot))
+      yield* Effect.gen(function*() {
+        tg.deliver(111, "/help")
+        assert.include((yield* tg.sentCount(1))[0]!.text, "/run <node> <command>")
+        writeFileSync(join(env.OPENCLAW_STATE_DIR, "openclaw.json"), JSON.stringify(telegramConfig(tg.apiRoot, { allowFrom: [222] })))
+        const { live } = yield* GatewayConfig
+        while ((yield* SubscriptionRef.get(live)).config.channels.telegram?.allowFrom[0] !== "222") yield* Effect.sleep("20 millis")
+        tg.deliver(111, "/help")
+        const sent = yield* tg.sentCount(2)
+        assert.include(sent[1]!.text, "not allowed")
+        tg.deliver(222, "/help")
+        assert.include((yield* tg.sentCount(3))[2]!.text, "/run <node> <command>")
       }).pipe(Effect.provide(coreLayer({}, env)))
     }).pipe(Effect.scoped))
 })

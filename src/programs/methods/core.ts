@@ -11,6 +11,8 @@ import { declaredIn } from "../../protocol/rpcs/define.ts"
 import { ChannelRunner } from "../../services/ChannelRunner.ts"
 import { ConnectionHub } from "../../services/ConnectionHub.ts"
 import { Discovery } from "../../services/Discovery.ts"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import { RESTART_COMMAND } from "../../config/reloadPlan.ts"
 import { GatewayConfig } from "../../services/GatewayConfig.ts"
 import { GatewayInfo, healthFor } from "../../services/GatewayInfo.ts"
 import { satisfies } from "../../protocol/scopes.ts"
@@ -24,7 +26,7 @@ export const handlers = Effect.gen(function*() {
   const discovery = yield* Discovery
   const listener = yield* Listener
   const channels = yield* ChannelRunner
-  const { config, host } = yield* GatewayConfig
+  const { config, host, live } = yield* GatewayConfig
   const identity = yield* HostIdentity
   const { address } = yield* Listener
   return declaredIn(GatewayRpcs)({
@@ -51,7 +53,7 @@ export const handlers = Effect.gen(function*() {
             host,
             // The bound port: with --port 0 the system chose it.
             port: listener.address.port,
-            authMode: config.authMode.value,
+            authMode: SubscriptionRef.getUnsafe(live).config.authMode.value,
             tls: address.tlsFingerprint === undefined ? { enabled: false } : { enabled: true, sha256: address.tlsFingerprint },
             ...(admin ? { stateDir: config.paths.stateDir, configPath: config.paths.configPath } : {})
           },
@@ -67,6 +69,16 @@ export const handlers = Effect.gen(function*() {
             advertised: (yield* discovery.advertised).map(({ host, name, port }) => ({ name, host, port })),
             state: yield* Effect.map(discovery.state, ({ lastError, ...s }) => (lastError === undefined ? s : { ...s, lastError }))
           },
+          // Present only when an edit waits for a restart or the file on disk is invalid.
+          ...yield* Effect.map(SubscriptionRef.get(live), (l) =>
+            l.restartNeeded.length === 0 && l.invalid === undefined ? {} : {
+              config: {
+                restartNeeded: l.restartNeeded,
+                ...(l.restartNeeded.length === 0 ? {} : { restartCommand: RESTART_COMMAND }),
+                // The reason names the file's path: only admins see it.
+                ...(l.invalid === undefined ? {} : { invalid: admin ? l.invalid : "the config file is invalid; the last good config is in force (see the gateway log)" })
+              }
+            }),
           channels: (yield* channels.status).map(({ details: _details, lastError, ...c }) => (lastError === undefined ? c : { ...c, lastError }))
         }
       }),
@@ -86,11 +98,12 @@ export const handlers = Effect.gen(function*() {
     "system-presence": () => hub.presence,
     "last-heartbeat": () => info.lastHeartbeat,
     "gateway.identity.get": () => Effect.succeed({ deviceId: identity.deviceId, publicKey: identity.publicKey }),
+    // The config in force (the last good file), not the one the gateway started with.
     "config.get": () =>
-      Effect.succeed({
+      Effect.map(SubscriptionRef.get(live), ({ config: current }) => ({
         path: config.paths.configPath,
-        exists: config.file.exists,
-        config: redactConfig(config.file.document)
-      })
+        exists: current.file.exists,
+        config: redactConfig(current.file.document)
+      }))
   })
 })

@@ -92,6 +92,14 @@ export const StatusResult = Schema.Struct({
       lastError: opt(Schema.String)
     }))
   }),
+  /** Config hot reload: keys changed in the file that wait for a restart, and why the file is not in force. */
+  config: opt(Schema.Struct({
+    restartNeeded: Schema.Array(Schema.String),
+    /** The command that applies `restartNeeded`. */
+    restartCommand: opt(Schema.String),
+    /** The file on disk is invalid: the last good config stays in force (details only for `operator.admin`). */
+    invalid: opt(Schema.String)
+  })),
   /** Each configured channel and its state. */
   channels: Schema.Array(Schema.Struct({
     id: Schema.String,
