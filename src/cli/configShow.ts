@@ -12,6 +12,12 @@ import { printable } from "../text/printable.ts"
 import { generatedTokenPath, resolveSecrets, type Secrets } from "../config/resolve.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { printJson, reportFailures } from "./output.ts"
+import * as Result from "effect/Result"
+import { callRpc } from "../programs/gatewayClient.ts"
+import { readLiveLock } from "../programs/profileLock.ts"
+import { Status } from "../protocol/rpcs/core.ts"
+import { target, withTransport } from "./clientCommands.ts"
+import { targetFlags } from "./targetFlags.ts"
 import { root } from "./root.ts"
 
 interface SecretInfo {
@@ -25,7 +31,7 @@ const secretInfo = (s: Secrets["token"], where: string): SecretInfo =>
 
 export const configShow = Command.make(
   "show",
-  { json: Flag.Boolean("json").pipe(Flag.withDescription("Print JSON for scripts"), Flag.withDefault(false)) },
+  { ...targetFlags, timeout: Flag.Int("timeout").pipe(Flag.withDescription("Milliseconds to wait for the running gateway"), Flag.withDefault(3_000)) },
   (f) =>
     reportFailures(
       Effect.gen(function*() {
@@ -91,7 +97,17 @@ export const configShow = Command.make(
           unknownKeys: config.file.unknownKeys,
           precedence: "flag > env > config file > state dir > profile default > built-in default"
         }
-        if (f.json) return yield* printJson(view)
+        // Only the running gateway knows the environment it was started with: ask it where its secret came from.
+        const running = yield* readLiveLock(config.paths.stateDir)
+        const asked = running === undefined && Option.isNone(f.url) && Option.isNone(f.ssh)
+          ? undefined
+          : yield* Effect.result(Effect.flatMap(target(f), (t) => callRpc(t, Status, {}, { timeoutMs: f.timeout })))
+        const runningGateway = asked === undefined
+          ? { running: false }
+          : Result.isSuccess(asked)
+          ? { running: true, reachable: true, authMode: asked.success.payload.gateway.authMode, secretSource: asked.success.payload.gateway.secretSource ?? null }
+          : { running: running !== undefined, reachable: false, error: asked.failure.message }
+        if (f.json) return yield* printJson({ ...view, runningGateway })
         const line = (k: string, v: string) => `${k.padEnd(14)}${v}`
         const token = view.auth.token
         yield* Console.log([
@@ -104,6 +120,15 @@ export const configShow = Command.make(
           line("auth mode", `${config.authMode.value} (${config.authMode.source})`),
           line("token", token.set ? `set, from ${token.source}${token.path === undefined ? "" : ` (${token.path})`}` : "not set (generated on first `gateway run`)"),
           line("password", view.auth.password.set ? `set, from ${view.auth.password.source}` : "not set"),
+          line(
+            "in force",
+            !runningGateway.running
+              ? "no gateway is running for this profile"
+              : "reachable" in runningGateway && runningGateway.reachable
+              ? `the running gateway uses auth ${runningGateway.authMode}` +
+                (runningGateway.secretSource === null || runningGateway.secretSource === undefined ? "" : ` with the secret from ${sourceLabel(runningGateway.secretSource, runningGateway.authMode)}`)
+              : `a gateway runs but did not answer (${"error" in runningGateway ? runningGateway.error : "?"})`
+          ),
           line("remote url", config.remote.url ?? "-"),
           ...(config.remote.sshTarget === undefined ? [] : [
             line("remote ssh", `${config.remote.sshTarget}${config.remote.sshPort === undefined ? "" : ` port ${config.remote.sshPort}`}` +
@@ -153,7 +178,11 @@ export const configShow = Command.make(
       }),
       f.json
     )
-).pipe(Command.withDescription("Print the effective config with the source of each setting (secrets redacted)"))
+).pipe(withTransport, Command.withDescription("Print the effective config with the source of each setting (secrets redacted); asks the running gateway where its secret came from"))
+
+// Where a running gateway's secret came from, in the words a person would look for.
+const sourceLabel = (source: string, mode: string) =>
+  source === "env" ? `its environment (OPENCLAW_GATEWAY_${mode === "password" ? "PASSWORD" : "TOKEN"})` : source === "state" ? "the generated token file" : source === "flag" ? "its command line" : "the config file"
 
 // A byte budget in MiB, as people set it.
 const mib = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`

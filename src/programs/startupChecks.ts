@@ -6,6 +6,7 @@
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { randomBytes } from "node:crypto"
+import { existsSync } from "node:fs"
 import { ConfigError } from "../config/errors.ts"
 import { generatedTokenPath, isLoopbackBind, isPlaceholderSecret } from "../config/resolve.ts"
 import { refusedCombination } from "../config/startMatrix.ts"
@@ -19,6 +20,15 @@ export const ensureToken = Effect.gen(function*() {
   const current = yield* secrets
   if (current.token !== undefined) return
   const path = generatedTokenPath(config.paths)
+  // An emptied token file is a lost secret, not a first start: replacing it silently would lock out
+  // every client that holds the old token, without a word about why.
+  if (existsSync(path)) {
+    return yield* new ConfigError({
+      reason: "invalid",
+      message: `the gateway token file ${path} is empty (or unreadable); put the token back into it (clients on other ` +
+        `machines hold it), or delete the file to have a new one generated (then pass the new token to every client)`
+    })
+  }
   const token = randomBytes(24).toString("hex")
   yield* writeFileAtomic(path, token + "\n").pipe(
     Effect.mapError((e) => new ConfigError({ reason: "unreadable", message: `cannot save the generated token to ${path}: ${e.message}` }))

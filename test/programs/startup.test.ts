@@ -32,6 +32,18 @@ describe("startup", () => {
       assert.strictEqual(readFileSync(path, "utf8").trim(), token)
     }))
 
+  it.live("refuses an emptied token file with the fix, and never replaces it with a new token", () =>
+    Effect.gen(function*() {
+      const home = tempHome()
+      const path = join(home, ".openclaw", "gateway.token")
+      mkdirSync(join(home, ".openclaw"), { recursive: true })
+      writeFileSync(path, "\n", { mode: 0o600 })
+      const error = yield* Effect.flip(Effect.scoped(start({}, { HOME: home })))
+      assert.include(error.message, `the gateway token file ${path} is empty`)
+      assert.include(error.message, "delete the file to have a new one generated")
+      assert.strictEqual(readFileSync(path, "utf8"), "\n")
+    }))
+
   it.live("refuses a LAN bind without a secret, naming what to set", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Effect.scoped(start({ bind: "lan", auth: "password" }, { HOME: tempHome() })))

@@ -2,6 +2,7 @@
  * Handlers of the core methods: health, status, presence, heartbeat, the
  * gateway's identity and its (redacted) config.
  */
+import type { Secrets } from "../../config/resolve.ts"
 import * as Effect from "effect/Effect"
 import { hostname, platform, release } from "node:os"
 import { redactConfig } from "../../config/redact.ts"
@@ -55,7 +56,7 @@ export const handlers = Effect.gen(function*() {
             port: listener.address.port,
             authMode: SubscriptionRef.getUnsafe(live).config.authMode.value,
             tls: address.tlsFingerprint === undefined ? { enabled: false } : { enabled: true, sha256: address.tlsFingerprint },
-            ...(admin ? { stateDir: config.paths.stateDir, configPath: config.paths.configPath } : {})
+            ...(admin ? { stateDir: config.paths.stateDir, configPath: config.paths.configPath, ...secretSourceOf(SubscriptionRef.getUnsafe(live)) } : {})
           },
           connections: {
             total: connections.length,
@@ -107,3 +108,11 @@ export const handlers = Effect.gen(function*() {
       }))
   })
 })
+
+// Where the secret of the mode in force came from (flag, env, file, state): `config show` asks, since only the
+// running gateway knows which environment it was started with. The source, never the secret.
+const secretSourceOf = (live: { readonly config: { readonly authMode: { readonly value: string } }; readonly secrets: Secrets }) => {
+  const mode = live.config.authMode.value
+  const secret = mode === "token" ? live.secrets.token : mode === "password" ? live.secrets.password : undefined
+  return secret === undefined ? {} : { secretSource: secret.source }
+}

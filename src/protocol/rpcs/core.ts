@@ -74,7 +74,9 @@ export const StatusResult = Schema.Struct({
     tls: opt(Schema.Struct({ enabled: Schema.Boolean, sha256: opt(Schema.String) })),
     /** Only for `operator.admin` callers. */
     stateDir: opt(Schema.String),
-    configPath: opt(Schema.String)
+    configPath: opt(Schema.String),
+    /** Where the secret in force came from (flag, env, file, state); only for `operator.admin` callers. */
+    secretSource: opt(Schema.String)
   }),
   connections: Schema.Struct({ total: Schema.Number, operators: Schema.Number, nodes: Schema.Number }),
   presence: Schema.Array(PresenceEntry),
