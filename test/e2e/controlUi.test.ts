@@ -235,6 +235,24 @@ describe.runIf(available)("the Control UI in headless Chromium", () => {
     console.log(`Control UI screenshot: ${path}`)
   })
 
+  it("§6.3: a ?gatewayUrl= in the address names no destination: the page and its token go only to its own origin", async () => {
+    let upgrades = 0
+    const count = () => void upgrades++
+    foreign.on("upgrade", count)
+    const other = await browser.newPage()
+    try {
+      await other.goto(`http://127.0.0.1:${port}/?gatewayUrl=ws://127.0.0.1:${foreignPort}/&gateway=ws://127.0.0.1:${foreignPort}/#token=${token}`)
+      await other.locator("#connect").click()
+      // It reaches its own gateway (which asks for this new browser to be paired) ...
+      await other.locator("#conn[data-state=pairing]").waitFor({ timeout: 20_000 })
+      // ... and nothing ever knocked on the port the query named.
+      assert.strictEqual(upgrades, 0)
+    } finally {
+      foreign.off("upgrade", count)
+      await other.close()
+    }
+  }, 60_000)
+
   it("refuses a page from another loopback port: the socket is closed 1008 CONTROL_UI_ORIGIN_NOT_ALLOWED", async () => {
     assert.match(await foreignPageTitle(browser, `http://127.0.0.1:${foreignPort}/`), /^closed 1008 CONTROL_UI_ORIGIN_NOT_ALLOWED/)
   }, 30_000)

@@ -18,9 +18,10 @@ import { connectParams, coreLayer, homeWithConfig, openMemory, serverLayer, TEST
 
 // The regression tests of USERS-AND-SECURITY.md §6, one `describe` per case, named after it.
 // Cases that other files already prove in depth are re-asserted here in their shortest form,
-// with the file that holds the full test named in a comment. Case 3 (the Control UI's gatewayUrl)
-// and parts of 4, 10, 11 and 12 (canvas, webhooks, /tools/invoke, session files, client-side pinning
-// from TXT) name surfaces gatehouse does not serve.
+// with the file that holds the full test named in a comment. Case 3 (the Control UI's gatewayUrl) needs a
+// browser: it is "§6.3: a ?gatewayUrl= …" in test/e2e/controlUi.test.ts (headless Chromium). Parts of 4, 10,
+// 11 and 12 (canvas, webhooks, /tools/invoke, session files, client-side pinning from TXT) name surfaces
+// gatehouse does not serve.
 
 const attempt = (remoteAddress: string, params: Record<string, unknown>, headers: Record<string, string> = {}) =>
   Effect.gen(function*() {
