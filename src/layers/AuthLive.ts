@@ -15,6 +15,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Semaphore from "effect/Semaphore"
 import type { Admitted, Principal, TransportInfo } from "../auth/principal.ts"
 import { secretEquals } from "../auth/secretEquals.ts"
 import { tailscaleClaim, trustedProxyUser } from "../auth/proxyIdentity.ts"
@@ -22,6 +23,7 @@ import { addressSet } from "../net/addressSet.ts"
 import { makeWhois, type Whois } from "../net/tailscaleWhois.ts"
 import type { ProxyIdentityConfig } from "../config/proxyIdentity.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
+import { clientKey } from "../net/clientKey.ts"
 import type { Secrets } from "../config/resolve.ts"
 import type { AuthMode } from "../config/schema.ts"
 import type { Ask } from "../pairing/policy.ts"
@@ -154,35 +156,70 @@ export const layer = Layer.effect(
       return yield* fail(new AuthCredentialRejected({ kind: shared.kind }))
     })
 
+    const oneAtATime = keyedLock()
     const authenticate = Effect.fn("Auth.authenticate")(function*(params: ConnectParams, transport: TransportInfo, challengeNonce: string) {
       // Checked before any credential is looked at: every kind the fields could have us verify must be allowed.
       // A Tailscale claim rides in the proxy's headers, not in the fields: it is checked under its own kind.
       const claimsTailscale = SubscriptionRef.getUnsafe(current).config.proxyIdentity.allowTailscale && tailscaleClaim(transport) !== undefined
       const kinds = claimsTailscale ? [...presentedKinds(params), "tailscale" as const] : presentedKinds(params)
-      const verdicts = yield* Effect.forEach(kinds, (kind) => Effect.mapError(limiter.check(transport.remoteAddress, kind), fromLimiter))
-      const verdict = strictest(verdicts)
+      const checkAll = Effect.map(
+        Effect.forEach(kinds, (kind) => Effect.mapError(limiter.check(transport.remoteAddress, kind), fromLimiter)),
+        strictest
+      )
+      const verdict = yield* checkAll
       yield* countRateLimit(verdict._tag)
       if (verdict._tag === "Refuse") return yield* fail(new AuthRateLimited({ retryAfterMs: verdict.retryAfterMs }))
+      // Waited out before taking the client's turn, so a delayed (loopback) attempt never holds up the next one.
       if (verdict._tag === "Delay") yield* Effect.sleep(verdict.ms)
-      const wrong: Wrong = new Map()
-      // Every kind verified and found wrong counts, whether the attempt failed or ended in a pairing request.
-      const countWrong = Effect.suspend(() =>
-        Effect.forEach([...wrong], ([kind, reason]) => limiter.fail(transport.remoteAddress, reason, kind), { discard: true })
-      )
-      return yield* decide(params, transport, challengeNonce, wrong).pipe(
-        Effect.tapError(() => Effect.mapError(countWrong, fromLimiter)),
-        Effect.tap((admitted) =>
-          clearsCount(admitted.principal.method, transport.remoteAddress)
-            ? Effect.mapError(
-              Effect.forEach(clearedKinds(admitted.principal.method), (kind) => limiter.succeed(transport.remoteAddress, kind), { discard: true }),
-              fromLimiter
-            )
-            : Effect.void)
-      )
+      // One client's attempts are decided one at a time, each after checking again: failures that landed while it
+      // waited (parallel sockets) are seen, so no socket gets a guess past the limit (memory or Redis alike).
+      return yield* oneAtATime(clientKey(transport.remoteAddress), Effect.gen(function*() {
+        const again = yield* checkAll
+        if (again._tag === "Refuse") {
+          yield* countRateLimit(again._tag)
+          return yield* fail(new AuthRateLimited({ retryAfterMs: again.retryAfterMs }))
+        }
+        const wrong: Wrong = new Map()
+        // Every kind verified and found wrong counts, whether the attempt failed or ended in a pairing request.
+        const countWrong = Effect.suspend(() =>
+          Effect.forEach([...wrong], ([kind, reason]) => limiter.fail(transport.remoteAddress, reason, kind), { discard: true })
+        )
+        return yield* decide(params, transport, challengeNonce, wrong).pipe(
+          Effect.tapError(() => Effect.mapError(countWrong, fromLimiter)),
+          Effect.tap((admitted) =>
+            clearsCount(admitted.principal.method, transport.remoteAddress)
+              ? Effect.mapError(
+                Effect.forEach(clearedKinds(admitted.principal.method), (kind) => limiter.succeed(transport.remoteAddress, kind), { discard: true }),
+                fromLimiter
+              )
+              : Effect.void)
+        )
+      }))
     })
     return Auth.of({ authenticate })
   })
 )
+
+// A lock per key; an entry lives only while someone holds or waits for it, so the table is bounded by the
+// attempts in progress (themselves bounded by the listener's pre-auth socket caps).
+const keyedLock = () => {
+  const locks = new Map<string, { readonly semaphore: Semaphore.Semaphore; users: number }>()
+  return <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.suspend(() => {
+      let entry = locks.get(key)
+      if (entry === undefined) {
+        entry = { semaphore: Semaphore.makeUnsafe(1), users: 0 }
+        locks.set(key, entry)
+      }
+      const held = entry
+      held.users++
+      return Semaphore.withPermits(held.semaphore, 1)(effect).pipe(
+        Effect.ensuring(Effect.sync(() => {
+          if (--held.users === 0) locks.delete(key)
+        }))
+      )
+    })
+}
 
 // ---------------------------------------------------------------------------
 // Internal

@@ -178,4 +178,36 @@ describe("credential limiting at the handshake", () => {
       yield* TestClock.adjust("5 minutes")
       assert.strictEqual((yield* from(TEST_TOKEN)).ok, true)
     }).pipe(Effect.provide(coreLayer())))
+
+  it.effect("parallel sockets from one client cannot each pass the check before a failure lands: at most 10 guesses", () =>
+    Effect.gen(function*() {
+      const answers = yield* Effect.forEach(
+        Array.from({ length: 30 }, (_, i) => i),
+        (i) => attempt("203.0.113.77", { token: `parallel-guess-${i}` }, false),
+        { concurrency: "unbounded" }
+      )
+      const codes = answers.map((a) => a.error?.details?.code)
+      assert.strictEqual(codes.filter((c) => c === "AUTH_TOKEN_MISMATCH").length, 10, codes.join(","))
+      assert.strictEqual(codes.filter((c) => c === "AUTH_RATE_LIMITED").length, 20, codes.join(","))
+    }).pipe(Effect.provide(limited())))
+
+  it.effect("a burst of parallel wrong loopback attempts never queues the owner behind their delays", () =>
+    Effect.gen(function*() {
+      const connect = (token: string) =>
+        Effect.gen(function*() {
+          const c = yield* openMemory({ remoteAddress: "127.0.0.1" })
+          yield* c.next
+          yield* c.push({ type: "req", id: "c", method: "connect", params: connectParams({ auth: { token } }) })
+          return yield* c.nextMatching((f) => f.id === "c")
+        })
+      for (let i = 0; i < 10; i++) assert.strictEqual((yield* connect("wrong")).error.details.code, "AUTH_TOKEN_MISMATCH")
+      // Twenty stray attempts, each delayed, in flight at once; then the owner.
+      const stray = yield* Effect.forkChild(Effect.forEach(Array.from({ length: 20 }), () => connect("wrong"), { concurrency: "unbounded" }))
+      const owner = yield* Effect.forkChild(connect(TEST_TOKEN))
+      // Its own delay (as long as theirs, at most the loopback maximum) and it is in: not twenty of them in a row.
+      yield* TestClock.adjust(LOOPBACK_MAX_DELAY_MS)
+      assert.strictEqual((yield* Fiber.join(owner)).ok, true)
+      yield* TestClock.adjust(LOOPBACK_MAX_DELAY_MS)
+      assert.isTrue((yield* Fiber.join(stray)).every((r) => r.error.details.code === "AUTH_TOKEN_MISMATCH"))
+    }).pipe(Effect.provide(coreLayer())))
 })
