@@ -26,6 +26,9 @@ interface Client {
   readonly methods: Map<string, string>
   /** Requests of streaming methods that have already answered at least once. */
   readonly streamed: Set<string>
+  /** request id → its frame's size, and their sum: the bytes the client's unanswered requests hold. */
+  readonly sizes: Map<string, number>
+  bytes: number
 }
 
 const make = Effect.gen(function*() {
@@ -50,6 +53,8 @@ const make = Effect.gen(function*() {
         const id = String(response.requestId)
         const method = client.methods.get(id) ?? "request"
         client.methods.delete(id)
+        client.bytes -= client.sizes.get(id) ?? 0
+        client.sizes.delete(id)
         const streamed = client.streamed.delete(id)
         if (streamed && response.exit._tag === "Success") return countRpc(method, "ok")
         const frame = toResponse(id, method, response.exit)
@@ -86,16 +91,18 @@ const make = Effect.gen(function*() {
   })
 
   const router = FrameRouter.of({
-    attach: (clientId, write) => Effect.sync(() => void clients.set(clientId, { write, methods: new Map(), streamed: new Set() })),
+    attach: (clientId, write) => Effect.sync(() => void clients.set(clientId, { write, methods: new Map(), streamed: new Set(), sizes: new Map(), bytes: 0 })),
     detach: (clientId) =>
       Effect.suspend(() => (clients.delete(clientId) ? Queue.offer(disconnects, clientId) : Effect.void)).pipe(Effect.asVoid),
-    submit: (clientId, frame) =>
+    submit: (clientId, frame, bytes = 0, maxBytes = Number.POSITIVE_INFINITY) =>
       Effect.suspend(() => {
         const client = clients.get(clientId)
         // The RPC server interrupts the caller on a reused in-flight id; refuse it here instead.
         if (client === undefined || client.methods.has(frame.id)) return Effect.succeed("duplicate" as const)
-        if (client.methods.size >= MAX_IN_FLIGHT_PER_CLIENT) return Effect.succeed("busy" as const)
+        if (client.methods.size >= MAX_IN_FLIGHT_PER_CLIENT || client.bytes + bytes > maxBytes) return Effect.succeed("busy" as const)
         client.methods.set(frame.id, frame.method)
+        client.sizes.set(frame.id, bytes)
+        client.bytes += bytes
         return Effect.as(
           writeRequest(clientId, {
             _tag: "Request",

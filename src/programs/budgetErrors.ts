@@ -33,10 +33,11 @@ export const rateLimitedError = (method: string, cls: MethodClass, take: Extract
 export const CONNECTION_LIMIT_REASON = "CONNECTION_LIMIT: too many connections; see gateway.limits"
 
 /** A request refused because its connection already has as many requests unanswered as it may. */
-export const busyError = (limit: number) =>
+export const busyError = (limit: number, maxBytes: number) =>
   new GatewayError({
     code: ErrorCode.unavailable,
-    message: `too many requests unanswered on this connection (at most ${limit}); wait for answers before sending more`,
-    details: { code: "IN_FLIGHT_LIMIT", limit },
+    message: `too much unanswered on this connection (at most ${limit} requests, ${Math.round(maxBytes / 1048576)} MiB of frames); ` +
+      "wait for answers before sending more, or raise gateway.limits.maxInFlightBytesPerConnection",
+    details: { code: "IN_FLIGHT_LIMIT", limit, maxBytes },
     retryable: true
   })

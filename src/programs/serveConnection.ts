@@ -223,16 +223,18 @@ const runSession = Effect.fnUntraced(function*(
       Effect.annotateLogs({ connId, client: params.client.id, mode: params.client.mode, remote: conn.remoteAddress })
     )
     const rates = new MethodRates()
+    // What a dispatched request holds until it is answered counts against the connection's byte budget too.
+    const maxInFlight = (yield* SubscriptionRef.get((yield* GatewayConfig).live)).config.limits.maxInFlightBytesPerConnection
     // Requests are dispatched in the socket's callback where the transport allows it (no queue hop,
     // arrival order kept: each one is submitted before the next frame is read); the loop then only
     // waits for the end. A request never waits for an earlier one's answer either way.
     if (conn.deliverTo !== undefined) {
       const run = Effect.runForkWith(yield* Effect.context<never>())
-      conn.deliverTo((text) => void run(handleRequest(conn, clientId, router, text, rates)))
+      conn.deliverTo((text) => void run(handleRequest(conn, clientId, router, text, rates, maxInFlight)))
     }
     while (true) {
       const text = yield* Queue.take(conn.incoming)
-      yield* handleRequest(conn, clientId, router, text, rates)
+      yield* handleRequest(conn, clientId, router, text, rates, maxInFlight)
     }
   }).pipe(
     Effect.catchIf(Cause.isDone, () => Effect.void),
@@ -244,7 +246,7 @@ const runSession = Effect.fnUntraced(function*(
 
 // A plain function rather than a generator: it runs once per request frame. Every refusal made here,
 // before the RPC server sees the request, is counted in gatehouse_rpc_refused_total.
-const handleRequest = (conn: Conn, clientId: number, router: FrameRouterShape, text: string, rates: MethodRates): Effect.Effect<void> => {
+const handleRequest = (conn: Conn, clientId: number, router: FrameRouterShape, text: string, rates: MethodRates, maxInFlight: number): Effect.Effect<void> => {
   const decoded = decodeRequest(text)
   if (Result.isFailure(decoded)) {
     return Effect.andThen(countRefused("invalid_frame"), sendError(conn, decoded.failure.id ?? "invalid", invalidRequest(`invalid request frame: ${decoded.failure.message}`).toShape()))
@@ -256,12 +258,13 @@ const handleRequest = (conn: Conn, clientId: number, router: FrameRouterShape, t
   }
   if (frame.method === "connect") return Effect.andThen(countRefused("connect_again"), sendError(conn, frame.id, invalidRequest("connect is only valid as the first request").toShape()))
   if (!served.has(frame.method)) return Effect.andThen(countRefused("unknown_method"), sendError(conn, frame.id, unknownMethod(frame.method).toShape()))
-  const submit = Effect.flatMap(router.submit(clientId, frame), (submitted) =>
+  // The frame's length stands for its size: counting UTF-8 bytes would walk every frame once more.
+  const submit = Effect.flatMap(router.submit(clientId, frame, text.length, maxInFlight), (submitted) =>
     submitted === "accepted"
       ? Effect.void
       : submitted === "duplicate"
       ? Effect.andThen(countRefused("duplicate_id"), sendError(conn, frame.id, invalidRequest(`duplicate request id ${frame.id}: an earlier request with this id is still running`).toShape()))
-      : Effect.andThen(countRefused("busy"), sendError(conn, frame.id, busyError(MAX_IN_FLIGHT_PER_CLIENT).toShape())))
+      : Effect.andThen(countRefused("busy"), sendError(conn, frame.id, busyError(MAX_IN_FLIGHT_PER_CLIENT, maxInFlight).toShape())))
   const cls = methodClass(frame.method)
   if (cls === undefined) return submit
   return Effect.flatMap(Clock.currentTimeMillis, (now) => {

@@ -13,10 +13,11 @@ export interface FrameRouterShape {
   /** Stops routing and interrupts the client's in-flight requests. */
   readonly detach: (clientId: number) => Effect.Effect<void>
   /**
-   * Hands a request frame to the RPC server: `duplicate` when its id is already in flight, `busy` when
-   * the client already has `MAX_IN_FLIGHT_PER_CLIENT` requests unanswered (the table has a cap).
+   * Hands a request frame (`bytes` long on the wire) to the RPC server: `duplicate` when its id is already in
+   * flight, `busy` when the client already has `MAX_IN_FLIGHT_PER_CLIENT` requests unanswered or this one
+   * would take its unanswered bytes past `maxBytes` (the table and the bytes it holds have caps).
    */
-  readonly submit: (clientId: number, frame: RequestFrame) => Effect.Effect<Submitted>
+  readonly submit: (clientId: number, frame: RequestFrame, bytes?: number, maxBytes?: number) => Effect.Effect<Submitted>
 }
 
 /** What became of a submitted request frame. */

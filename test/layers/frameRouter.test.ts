@@ -16,4 +16,14 @@ describe("the frame router's table of unanswered requests", () => {
       // Another connection has its own share.
       assert.strictEqual(yield* router.submit(2, req("r0")), "accepted")
     }).pipe(Effect.provide(RpcFrameProtocol.layer)))
+
+  it.effect("counts the bytes unanswered requests hold: past the budget a request is busy, and an answer gives its bytes back", () =>
+    Effect.gen(function*() {
+      const router = yield* FrameRouter
+      yield* router.attach(1, () => Effect.void)
+      const req = (id: string) => ({ type: "req" as const, id, method: "health", params: {} })
+      assert.strictEqual(yield* router.submit(1, req("a"), 600, 1000), "accepted")
+      assert.strictEqual(yield* router.submit(1, req("b"), 500, 1000), "busy")
+      assert.strictEqual(yield* router.submit(1, req("c"), 400, 1000), "accepted")
+    }).pipe(Effect.provide(RpcFrameProtocol.layer)))
 })

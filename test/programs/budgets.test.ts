@@ -188,3 +188,15 @@ describe("event subscriptions", () => {
     }).pipe(Effect.provide(withLimits({ maxSubscribedNodes: 4 }))))
 })
 
+describe("bytes held by dispatched requests", () => {
+  it.effect("each answered request gives its bytes back, so a connection under its budget is never refused", () =>
+    Effect.gen(function*() {
+      const c = yield* session(undefined)
+      // Each frame is about 9 MiB against the smallest budget allowed (25 MiB): three unanswered would not fit.
+      const pad = "x".repeat(9 * 1024 * 1024)
+      for (let i = 0; i < 5; i++) {
+        const res = yield* call(c, `p${i}`, "status", { pad })
+        assert.notStrictEqual(res.error?.details?.code, "IN_FLIGHT_LIMIT", `request ${i}`)
+      }
+    }).pipe(Effect.provide(coreLayer({}, homeWithConfig({ gateway: { auth: { token: TEST_TOKEN }, limits: { maxInFlightBytesPerConnection: 25 * 1024 * 1024 } } })))))
+})
