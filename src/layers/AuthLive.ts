@@ -132,8 +132,9 @@ export const layer = Layer.effect(
       const presented = auth.deviceToken ?? (shared._tag === "Mismatch" ? auth.token : undefined)
       if (ask !== undefined && presented !== undefined && presented !== "") {
         const check = yield* Effect.mapError(pairing.verifyToken(ask, presented), fromPairing)
-        // A token field that held this device's right token was no guess at the shared secret.
-        if (check.ok || check.reason === "scope") wrong.delete("shared-secret")
+        // A token field that held this device's right token was no guess at the shared secret; a token field
+        // sent beside a device token was one, and stays counted however the device token fares.
+        if ((check.ok || check.reason === "scope") && presented === auth.token) wrong.delete("shared-secret")
         if (!check.ok && (check.reason === "mismatch" || check.reason === "revoked")) {
           wrong.set("device-token", check.reason === "revoked" ? "device_token_revoked" : "device_token_mismatch")
         }
@@ -185,7 +186,9 @@ export const layer = Layer.effect(
           Effect.forEach([...wrong], ([kind, reason]) => limiter.fail(transport.remoteAddress, reason, kind), { discard: true })
         )
         return yield* decide(params, transport, challengeNonce, wrong).pipe(
+          // Counted whatever the outcome: a wrong guess beside a good credential is still a guess.
           Effect.tapError(() => Effect.mapError(countWrong, fromLimiter)),
+          Effect.tap(() => Effect.mapError(countWrong, fromLimiter)),
           Effect.tap((admitted) =>
             clearsCount(admitted.principal.method, transport.remoteAddress)
               ? Effect.mapError(

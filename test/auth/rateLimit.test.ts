@@ -162,6 +162,30 @@ describe("credential limiting at the handshake", () => {
       assert.strictEqual((yield* attempt(address, { token: TEST_TOKEN }, false)).error.details.code, "AUTH_RATE_LIMITED")
     }).pipe(Effect.provide(limited())))
 
+  it.effect("a guess at the gateway token riding beside a valid device token is counted: after ten, the pair is refused", () =>
+    Effect.gen(function*() {
+      const device = newDevice()
+      const local = yield* openMemory()
+      const pairing = yield* local.next
+      yield* local.push({ type: "req", id: "c", method: "connect", params: signedConnect(device, pairing.payload, { auth: { token: TEST_TOKEN } }) })
+      const deviceToken = (yield* local.nextMatching((f) => f.id === "c")).payload.auth.deviceToken as string
+      const address = "203.0.113.78"
+      const both = (guess: string) =>
+        Effect.gen(function*() {
+          const c = yield* openMemory({ headers: { "x-forwarded-for": address } })
+          const challenge = yield* c.next
+          yield* c.push({ type: "req", id: "c", method: "connect", params: signedConnect(device, challenge.payload, { auth: { token: guess, deviceToken } }) })
+          return yield* c.nextMatching((f) => f.id === "c")
+        })
+      for (let i = 0; i < 10; i++) {
+        const r = yield* both(`guess-${i}`)
+        // Admitted on the device token, never as the token: the answer says nothing about the guess.
+        assert.strictEqual(r.payload?.auth?.method ?? r.error?.details?.code, "device-token")
+      }
+      assert.strictEqual((yield* both(TEST_TOKEN)).error.details.code, "AUTH_RATE_LIMITED")
+      // (The device's sessions stay open here, so its socket budget is raised for the test.)
+    }).pipe(Effect.provide(coreLayer({}, homeWithConfig({ gateway: { trustedProxies: ["127.0.0.1"], limits: { maxConnectionsPerDevice: 64 } } })))))
+
   it.effect("locks out a remote address, tells how long to wait, and lets it in again after five minutes", () =>
     Effect.gen(function*() {
       const from = (token: string) =>
