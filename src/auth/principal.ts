@@ -26,6 +26,8 @@ export interface Principal {
   /** The verified device identity, when the client presented one. */
   readonly deviceId?: string | undefined
   /** Which shared secret (its generation) the session authenticated with; a rotation ends the older ones. */
+  /** The identity generation a trusted proxy or Tailscale vouched for this session under (see LiveConfig). */
+  readonly identityGeneration?: number | undefined
   readonly secretGeneration?: number | undefined
 }
 

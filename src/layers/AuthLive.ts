@@ -120,13 +120,15 @@ export const layer = Layer.effect(
         const user = shared.user === undefined ? {} : { user: shared.user }
         // Recorded so a rotation of the token or password ends this session (the other methods have no secret to rotate).
         const secretGeneration = shared.method === "token" || shared.method === "password" ? live.secretGeneration : undefined
+        // And a change of who may be vouched for ends the sessions a proxy or Tailscale vouched for.
+        const identityGeneration = shared.method === "trusted-proxy" || shared.method === "tailscale" ? live.identityGeneration : undefined
         if (ask === undefined) {
           if (role === "node") return yield* fail(new AuthDeviceIdentityRequired())
           // Without a device there is no one to pair: local callers get what they ask for, remote ones only `health`.
-          return { principal: { method: shared.method, role, scopes: transport.directLocal ? requested : [], ...user, secretGeneration } }
+          return { principal: { method: shared.method, role, scopes: transport.directLocal ? requested : [], ...user, secretGeneration, identityGeneration } }
         }
         const admission = yield* Effect.mapError(pairing.admit(ask, transport.directLocal && config.autoApproveLocal), fromPairing)
-        return yield* admitted({ method: shared.method, role, scopes: requested, deviceId: ask.deviceId, ...user, secretGeneration }, admission, ask)
+        return yield* admitted({ method: shared.method, role, scopes: requested, deviceId: ask.deviceId, ...user, secretGeneration, identityGeneration }, admission, ask)
       }
 
       const presented = auth.deviceToken ?? (shared._tag === "Mismatch" ? auth.token : undefined)

@@ -214,8 +214,12 @@ const runSession = Effect.fnUntraced(function*(
     yield* sendJson(conn, { type: "res", id: connectId, ok: true, payload: hello })
     yield* hub.register(live)
     // A rotation between this session's secret check and its registration would have missed it: end it here.
-    const generation = (yield* SubscriptionRef.get((yield* GatewayConfig).live)).secretGeneration
-    if (principal.secretGeneration !== undefined && principal.secretGeneration < generation) {
+    const current = yield* SubscriptionRef.get((yield* GatewayConfig).live)
+    const generation = current.secretGeneration
+    if (
+      (principal.secretGeneration !== undefined && principal.secretGeneration < generation) ||
+      (principal.identityGeneration !== undefined && principal.identityGeneration < current.identityGeneration)
+    ) {
       return yield* close(CloseCode.credentialsRevoked, "gateway secret rotated: reconnect with the new token")
     }
     if (principal.role === "node") yield* nodes.connect(live, params, directLocal)

@@ -72,9 +72,18 @@ export const reportConfigChanges = Effect.gen(function*() {
         yield* Effect.logWarning(`config changed ${waiting.join(", ")}: restart needed to apply (run \`${RESTART_COMMAND}\`)`)
       }
       if (next.secretGeneration > before.secretGeneration) yield* endOldSecretSessions(hub, pairing, next.secretGeneration)
+      if (next.identityGeneration > before.identityGeneration) yield* endOldVouchedSessions(hub, next.identityGeneration)
     })
   ))
 })
+
+// Sessions a trusted proxy or Tailscale vouched for under the old rules end: the user may no longer be allowed.
+const endOldVouchedSessions = (hub: typeof ConnectionHub.Service, generation: number) =>
+  Effect.gen(function*() {
+    const stale = (yield* hub.connections).filter((c) => c.principal.identityGeneration !== undefined && c.principal.identityGeneration < generation)
+    yield* Effect.forEach(stale, (c) => c.close(CloseCode.credentialsRevoked, "who may be vouched for changed: reconnect"), { discard: true })
+    if (stale.length > 0) yield* Effect.logWarning(`trusted-proxy / Tailscale rules changed: closed ${stale.length} session(s) admitted under the old rules`)
+  })
 
 // Sessions that authenticated with an older shared secret end; device tokens the gateway minted
 // silently (through that secret on loopback) are revoked: an operator-approved device keeps its token.

@@ -32,6 +32,11 @@ export interface LiveConfig {
   readonly secrets: Secrets
   /** Bumped whenever the token or password in force changes; sessions record the one they authenticated with. */
   readonly secretGeneration: number
+  /**
+   * Bumped whenever who a proxy may vouch for changes (auth mode, trusted-proxy settings, Tailscale identity,
+   * trusted proxies); sessions a proxy or Tailscale vouched for record the one they were admitted under.
+   */
+  readonly identityGeneration: number
   /** Keys changed in the file since start that only a restart applies. */
   readonly restartNeeded: ReadonlyArray<string>
   /** Why the file on disk is not in force (the last good config is), for the log and `status`. */
@@ -88,6 +93,7 @@ export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigS
         config,
         secrets: resolveSecrets(paths, file, overrides, env),
         secretGeneration: 0,
+        identityGeneration: 0,
         restartNeeded: [],
         invalid: undefined
       })
@@ -116,10 +122,11 @@ export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigS
           config: next,
           secrets: rotated ? secrets : before.secrets,
           secretGeneration: rotated ? before.secretGeneration + 1 : before.secretGeneration,
+          identityGeneration: vouchingChanged(before.config, next) ? before.identityGeneration + 1 : before.identityGeneration,
           restartNeeded,
           invalid: undefined
         }
-        const changed = rotated || plan.live.length > 0 || before.invalid !== undefined ||
+        const changed = rotated || after.identityGeneration !== before.identityGeneration || plan.live.length > 0 || before.invalid !== undefined ||
           restartNeeded.join() !== before.restartNeeded.join() || JSON.stringify(next.file.document) !== JSON.stringify(before.config.file.document)
         if (changed) yield* SubscriptionRef.set(live, after)
         return {
@@ -137,3 +144,9 @@ export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigS
   /** The config layer for a process: flags plus `process.env`. */
   static readonly layer = (overrides: Overrides) => Layer.effect(GatewayConfig, GatewayConfig.make(overrides, process.env))
 }
+
+// Whether a reload changes who a proxy or Tailscale may vouch for: then every session they vouched for ends.
+const vouchingChanged = (before: EffectiveConfig, next: EffectiveConfig) =>
+  before.authMode.value !== next.authMode.value ||
+  JSON.stringify(before.proxyIdentity) !== JSON.stringify(next.proxyIdentity) ||
+  JSON.stringify(before.trustedProxies) !== JSON.stringify(next.trustedProxies)

@@ -40,6 +40,31 @@ const session = (auth: Record<string, string>, device?: TestDevice, o: ConnectOp
   })
 
 describe("credential freshness (attacks)", () => {
+  it.effect("a user the trusted proxy vouched for is cut off when the config no longer allows them (their open session ends)", () => {
+    const proxied = (allowUsers: ReadonlyArray<string>) => ({
+      gateway: {
+        trustedProxies: ["10.0.0.2"],
+        auth: { mode: "trusted-proxy", trustedProxy: { userHeader: "x-forwarded-user", requiredHeaders: ["x-forwarded-proto"], allowUsers } }
+      }
+    })
+    const gw = reloadGateway(proxied(["alice@example.com"]), [], { token: undefined, auth: undefined })
+    const asAlice = Effect.gen(function*() {
+      const c = yield* openMemory({ remoteAddress: "10.0.0.2", headers: { "x-forwarded-proto": "https", "x-forwarded-user": "alice@example.com" } })
+      yield* c.next
+      yield* c.push({ type: "req", id: "connect", method: "connect", params: connectParams({ auth: {} }) })
+      return { ...c, hello: yield* c.nextMatching((f) => f.id === "connect") }
+    })
+    return Effect.gen(function*() {
+      const alice = yield* asAlice
+      assert.strictEqual(alice.hello.ok, true, JSON.stringify(alice.hello.error))
+      yield* Effect.sync(() => gw.write(proxied(["bob@example.com"])))
+      yield* settle((l) => l.identityGeneration === 1)
+      const closed = yield* Deferred.await(alice.closed)
+      assert.strictEqual(closed.code, 4001)
+      assert.isFalse((yield* asAlice).hello.ok)
+    }).pipe(Effect.provide(gw.layer))
+  })
+
   it.effect("a session holding the old gateway token is closed when the token is rotated, and the old token no longer admits", () => {
     const gw = rotating()
     return Effect.gen(function*() {
