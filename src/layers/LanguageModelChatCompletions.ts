@@ -58,10 +58,20 @@ export const make = (options: ChatCompletionsOptions) =>
         const networkError = (e: { readonly message: string }) =>
           new AiError.NetworkError({ reason: "TransportError", method: "POST", url, description: mask(e.message) })
         const response = yield* client.execute(request).pipe(Effect.catch((e) => fail(networkError(e))))
-        const text = yield* response.text.pipe(Effect.catch((e) => fail(networkError(e))))
-        if (text.length > MAX_RESPONSE_CHARS) {
-          return yield* fail(new AiError.InvalidResponseError({ description: `the answer is larger than ${MAX_RESPONSE_CHARS} characters` }))
-        }
+        // Read up to the cap and no further: a server that streams gigabytes must not take the gateway's memory.
+        const tooLarge = new AiError.InvalidResponseError({ description: `the answer is larger than ${MAX_RESPONSE_CHARS} bytes` })
+        const declared = Number(response.headers["content-length"] ?? Number.NaN)
+        if (Number.isFinite(declared) && declared > MAX_RESPONSE_CHARS) return yield* fail(tooLarge)
+        const chunks: Array<Uint8Array> = []
+        let received = 0
+        const read = yield* Stream.runForEach(response.stream, (chunk) => {
+          received += chunk.length
+          if (received > MAX_RESPONSE_CHARS) return Effect.fail("too-large" as const)
+          chunks.push(chunk)
+          return Effect.void
+        }).pipe(Effect.result)
+        if (Result.isFailure(read)) return yield* (read.failure === "too-large" ? fail(tooLarge) : fail(networkError(read.failure as { message: string })))
+        const text = Buffer.concat(chunks).toString("utf8")
         const json = Result.try(() => JSON.parse(text) as unknown)
         if (response.status >= 400) {
           const said = Result.isSuccess(json) ? errorMessageOf(json.success) : undefined

@@ -1,5 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -109,6 +111,35 @@ describe("the model-backed agent", () => {
       assert.strictEqual(server.requests.length, 3)
       assert.strictEqual(invokes.length, 3)
       assert.include(reply, "stopped after 3 model steps")
+    }).pipe(Effect.scoped))
+
+  it.live("stops reading an answer at its size cap: a server streaming without end is a readable refusal, and is hung up on", () =>
+    Effect.gen(function*() {
+      let sent = 0
+      const server = createServer((req, res) => {
+        req.resume()
+        req.on("end", () => {
+          res.writeHead(200, { "content-type": "application/json" })
+          const chunk = Buffer.alloc(64 * 1024, 32)
+          const pump = () => {
+            while (sent < 64 * 1024 * 1024 && !res.destroyed) {
+              sent += chunk.length
+              if (!res.write(chunk)) return void res.once("drain", pump)
+            }
+            res.end()
+          }
+          pump()
+        })
+      })
+      yield* Effect.acquireRelease(
+        Effect.promise(() => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))),
+        () => Effect.promise(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+      )
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
+      const reply = yield* ask("flood").pipe(Effect.provide(AgentLanguageModel.layer(settings(base)).pipe(Layer.provide(stubNodes([])))))
+      assert.include(reply, "larger than")
+      // It hung up early: far less than the 64 MiB the server had to offer was ever sent.
+      assert.isBelow(sent, 16 * 1024 * 1024)
     }).pipe(Effect.scoped))
 
   it.live("turns a 500, garbage, a refused key and an unreachable endpoint into readable answers that never show the key", () =>
