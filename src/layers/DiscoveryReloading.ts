@@ -5,6 +5,7 @@
  * new one in a fresh child scope, publishing the last endpoint to it again. So
  * off ↔ minimal ↔ full and the interface list apply without a restart.
  */
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -14,6 +15,7 @@ import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import type { EffectiveConfig } from "../config/resolve.ts"
+import * as DiscoveryDisabled from "./DiscoveryDisabled.ts"
 import { Discovery, type DiscoveryShape, type PublishedEndpoint } from "../services/Discovery.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 
@@ -27,12 +29,20 @@ export const layer = (factory: DiscoveryFactory): Layer.Layer<Discovery, never, 
     Effect.gen(function*() {
       const { config, live } = yield* GatewayConfig
       const outer = yield* Effect.scope
-      const build = (c: EffectiveConfig) =>
+      const buildLayer = (layer: Layer.Layer<Discovery>) =>
         Effect.gen(function*() {
           const scope = yield* Scope.fork(outer)
-          const context = yield* Layer.buildWithScope(factory(c), scope)
+          const context = yield* Layer.buildWithScope(layer, scope).pipe(Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause))))
           return { scope, service: Context.get(context, Discovery) }
         })
+      // A rebuild that dies leaves discovery off (logged) rather than a closed service in force.
+      const build = (c: EffectiveConfig) =>
+        buildLayer(factory(c)).pipe(Effect.catchCause((cause) =>
+          Effect.andThen(
+            Effect.logError(`discovery could not start, it stays off until discovery.* changes: ${Cause.pretty(cause)}`),
+            buildLayer(DiscoveryDisabled.layer)
+          )
+        ))
       let current = yield* build(config)
       let key = keyOf(config)
       let published: PublishedEndpoint | undefined

@@ -41,12 +41,14 @@ const standIn = (events: Array<string>) => (config: EffectiveConfig): Layer.Laye
 const mdns = (mode: string, interfaces: ReadonlyArray<string> = []) => ({ discovery: { mdns: { mode, interfaces } } })
 
 // The stand-in never touches a network, so the OPENCLAW_DISABLE_BONJOUR that tests set is lifted for the file's mode to count.
-const setup = (doc: unknown) => {
+const setup = (doc: unknown, failOn?: string) => {
   const env = { ...homeWithConfig(doc), OPENCLAW_DISABLE_BONJOUR: undefined }
   const events: Array<string> = []
   const logged: Array<string> = []
   const configLayer = Layer.effect(GatewayConfig, GatewayConfig.make({ port: 0, token: Redacted.make(TEST_TOKEN) }, env))
-  const layer = DiscoveryReloading.layer(standIn(events)).pipe(
+  const factory = (c: EffectiveConfig) =>
+    c.discovery.mdnsMode.value === failOn ? Layer.effect(Discovery, Effect.die(new Error("no multicast socket"))) : standIn(events)(c)
+  const layer = DiscoveryReloading.layer(factory).pipe(
     Layer.provideMerge(configLayer),
     Layer.provide(Logger.layer([Logger.make(({ message }) => void logged.push(String(message)))]))
   )
@@ -113,5 +115,21 @@ describe("discovery follows config reloads", () => {
       yield* Scope.close(scope, Exit.void)
       assert.deepStrictEqual(t.events, ["build minimal[]", "goodbye minimal[]", "build full[]", "goodbye full[]"])
     })
+  })
+
+  it.effect("a rebuild that dies leaves discovery off and logged, and the next edit builds again", () => {
+    const t = setup(mdns("minimal"), "full")
+    return Effect.gen(function*() {
+      const discovery = yield* Discovery
+      yield* discovery.publish({ port: 18789 })
+      yield* t.edit(mdns("full"))
+      assert.deepStrictEqual(t.events, ["build minimal[]", "goodbye minimal[]"])
+      assert.strictEqual(discovery.mode, "disabled")
+      assert.deepStrictEqual(yield* discovery.advertised, [])
+      assert.isTrue(t.logged.some((l) => l.startsWith("discovery could not start") && l.includes("no multicast socket")), t.logged.join("\n"))
+      yield* t.edit(mdns("minimal"))
+      assert.strictEqual(discovery.mode, "mdns")
+      assert.strictEqual((yield* discovery.advertised)[0]?.port, 18789)
+    }).pipe(Effect.provide(t.layer))
   })
 })
