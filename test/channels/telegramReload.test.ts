@@ -7,7 +7,9 @@ import { memoryOperator } from "../helpers/memoryNode.ts"
 import { reloadGateway } from "../helpers/reloadGateway.ts"
 
 const TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+// The same bot (id 123456789) with a regenerated secret, and a different bot.
 const OTHER_TOKEN = "123456789:BBHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
+const OTHER_BOT = "987654321:CCHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw2"
 
 const telegramConfig = (apiRoot: string, extra: Record<string, unknown> = {}) => ({
   channels: { telegram: { enabled: true, botToken: TOKEN, apiRoot, allowFrom: [111], dmPolicy: "allowlist", ...extra } }
@@ -29,7 +31,7 @@ const telegramAccount = Effect.gen(function*() {
 })
 
 describe("telegram channel, live settings", () => {
-  it.live("a new apiRoot and token restart the channel on the new server, keeping the update offset", () =>
+  it.live("a new apiRoot and token of the same bot restart the channel on the new server, keeping the update offset", () =>
     Effect.gen(function*() {
       const first = yield* fakeTelegram(TOKEN)
       const second = yield* fakeTelegram(OTHER_TOKEN)
@@ -84,6 +86,27 @@ describe("telegram channel, live settings", () => {
         yield* Effect.sleep("300 millis")
         assert.strictEqual(tg.offsets.length, polls)
         assert.strictEqual(tg.sent.length, 1)
+      }).pipe(Effect.provide(gw.layer))
+    }).pipe(Effect.scoped))
+
+  it.live("a token of another bot starts from that bot's own updates, not the old bot's offset", () =>
+    Effect.gen(function*() {
+      const first = yield* fakeTelegram(TOKEN)
+      const other = yield* fakeTelegram(OTHER_BOT)
+      const logged: Array<string> = []
+      const gw = reloadGateway(telegramConfig(first.apiRoot), logged)
+      yield* Effect.gen(function*() {
+        const answered = first.deliver(111, "/help")
+        yield* within(first.sentCount(1))
+        yield* within(first.polledFrom(answered + 1))
+        gw.write(telegramConfig(other.apiRoot, { botToken: OTHER_BOT }))
+        yield* applied((l) => l.config.channels.telegram?.apiRoot === other.apiRoot)
+        // Update ids count per bot: the other bot's first update has the id the first bot's had.
+        assert.strictEqual(other.deliver(111, "/help"), answered)
+        assert.include((yield* within(other.sentCount(1)))[0]!.text, "/run <node> <command>")
+        assert.isUndefined(other.offsets[0])
+        assert.isTrue(logged.some((l) => l.includes("holds another bot's update offset")), logged.join("\n"))
+        assert.notInclude(logged.join("\n"), "CCHdqTcv")
       }).pipe(Effect.provide(gw.layer))
     }).pipe(Effect.scoped))
 })
