@@ -106,21 +106,19 @@ export const layerPairingStores = <E, R>(
  * layer also keeps the wide-area zone file current (even with mDNS off). A reload that
  * changes `discovery.*` rebuilds it (DiscoveryReloading).
  */
-export const layerDiscovery: Layer.Layer<Discovery, never, GatewayConfig> = DiscoveryReloading.layer((config) =>
-  Layer.unwrap(
-    Effect.gen(function*() {
-      const d = config.discovery
-      if ((d.mdnsMode.value === "off" && d.wideArea === undefined) || process.env.VITEST !== undefined) return DiscoveryDisabled.layer
-      // Loaded only when used: multicast-dns and its codec are not needed by a gateway without discovery.
-      const Mdns = yield* Effect.promise(() => import("./layers/DiscoveryMdns.ts"))
-      if (!Mdns.hasLanInterface(d.interfaces)) {
-        yield* Effect.logInfo(`discovery: no LAN interface${d.interfaces.length === 0 ? "" : ` among ${d.interfaces.join(", ")}`}; mDNS is off`)
-        return DiscoveryDisabled.layer
-      }
-      return Mdns.layerFor(d)
-    })
-  )
-)
+export const layerDiscovery: Layer.Layer<Discovery, never, GatewayConfig> = DiscoveryReloading.layer((config) => Layer.unwrap(
+  Effect.gen(function*() {
+    const d = config.discovery
+    if ((d.mdnsMode.value === "off" && d.wideArea === undefined) || process.env.VITEST !== undefined) return DiscoveryDisabled.layer
+    // Loaded only when used: multicast-dns and its codec are not needed by a gateway without discovery.
+    const Mdns = yield* Effect.promise(() => import("./layers/DiscoveryMdns.ts"))
+    if (!Mdns.hasLanInterface(d.interfaces)) {
+      yield* Effect.logInfo(`discovery: no LAN interface${d.interfaces.length === 0 ? "" : ` among ${d.interfaces.join(", ")}`}; mDNS is off`)
+      return DiscoveryDisabled.layer
+    }
+    return Mdns.layerFor(d)
+  })
+))
 
 /**
  * The channel runner, answering with `agent` (the rules agent by default); built even
