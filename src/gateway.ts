@@ -25,12 +25,12 @@ import * as AgentRules from "./layers/AgentRules.ts"
 import * as AuthLive from "./layers/AuthLive.ts"
 import * as AuthorizeLive from "./layers/AuthorizeLive.ts"
 import * as ChannelRunnerLive from "./layers/ChannelRunnerLive.ts"
-import * as ChannelRunnerNone from "./layers/ChannelRunnerNone.ts"
 import * as ChatHistoryFile from "./layers/ChatHistoryFile.ts"
 import * as ChatRunsLive from "./layers/ChatRunsLive.ts"
 import * as ConnectionHubLive from "./layers/ConnectionHubLive.ts"
 import * as DevicePairingLive from "./layers/DevicePairingLive.ts"
 import * as DiscoveryDisabled from "./layers/DiscoveryDisabled.ts"
+import * as DiscoveryReloading from "./layers/DiscoveryReloading.ts"
 import * as ListenerWs from "./layers/ListenerWs.ts"
 import * as LogTailLive from "./layers/LogTailLive.ts"
 import * as NodeRegistryLive from "./layers/NodeRegistryLive.ts"
@@ -103,11 +103,11 @@ export const layerPairingStores = <E, R>(
  * this machine has a LAN interface, else disabled. Off under `discovery.mdns.mode: "off"`,
  * OPENCLAW_DISABLE_BONJOUR=1, and inside a vitest worker (as OpenClaw does), so a test
  * never multicasts onto a real network. With `discovery.wideArea.domain` set, the same
- * layer also keeps the wide-area zone file current (even with mDNS off).
+ * layer also keeps the wide-area zone file current (even with mDNS off). A reload that
+ * changes `discovery.*` rebuilds it (DiscoveryReloading).
  */
-export const layerDiscovery: Layer.Layer<Discovery, never, GatewayConfig> = Layer.unwrap(
+export const layerDiscovery: Layer.Layer<Discovery, never, GatewayConfig> = DiscoveryReloading.layer((config) => Layer.unwrap(
   Effect.gen(function*() {
-    const { config } = yield* GatewayConfig
     const d = config.discovery
     if ((d.mdnsMode.value === "off" && d.wideArea === undefined) || process.env.VITEST !== undefined) return DiscoveryDisabled.layer
     // Loaded only when used: multicast-dns and its codec are not needed by a gateway without discovery.
@@ -116,22 +116,18 @@ export const layerDiscovery: Layer.Layer<Discovery, never, GatewayConfig> = Laye
       yield* Effect.logInfo(`discovery: no LAN interface${d.interfaces.length === 0 ? "" : ` among ${d.interfaces.join(", ")}`}; mDNS is off`)
       return DiscoveryDisabled.layer
     }
-    return Mdns.layer
+    return Mdns.layerFor(d)
   })
-)
+))
 
 /**
- * The ChannelRunner the config asks for: none when no channel is configured, else
- * the live runner answering with `agent` (the rules agent by default).
+ * The channel runner, answering with `agent` (the rules agent by default); built even
+ * with no channel configured, so a config reload can start one.
  */
 export const layerChannels = <E, R>(
   agent: Layer.Layer<Agent, E, R>
 ): Layer.Layer<ChannelRunner, E, R | GatewayConfig | ChatHistory> =>
-  Layer.unwrap(Effect.gen(function*() {
-    const { config } = yield* GatewayConfig
-    const configured = Object.values(config.channels).some((c) => c !== undefined)
-    return configured ? ChannelRunnerLive.layer.pipe(Layer.provide(agent)) : ChannelRunnerNone.layer
-  }))
+  ChannelRunnerLive.layer.pipe(Layer.provide(agent))
 
 /** The agent the config names: the rules agent, or the model-backed one (loaded only when a model is configured). */
 export const layerAgent: Layer.Layer<Agent, never, GatewayConfig | NodeRegistry | GatewayInfo> = Layer.unwrap(

@@ -4,8 +4,8 @@
  * with `sendMessage` in pieces of at most 4096 characters. A `429` waits the
  * `retry_after` it names (through Clock) and tries again.
  *
- * The offset is written (atomically, under the state dir) before an update is
- * answered, so a restart never answers the same update twice: an update whose
+ * The offset is written (atomically, under the state dir, with the bot's id) before
+ * an update is answered, so a restart never answers the same update twice: an update whose
  * answer was cut short by a crash is dropped rather than repeated. Each chat's
  * updates are answered in order, different chats concurrently (at most
  * `MAX_CHATS_AT_ONCE`; polling waits once `MAX_UPDATES_IN_FLIGHT` are unanswered).
@@ -204,15 +204,27 @@ export const splitMessage = (text: string, limit = MESSAGE_LIMIT): ReadonlyArray
 /** Where the channel keeps the next update id to ask for. */
 export const offsetPath = (stateDir: string) => `${stateDir}/channels/telegram-offset.json`
 
-const OffsetFile = Schema.fromJsonString(Schema.Struct({ offset: Schema.Int }))
+// `bot`: the bot's id (the token's public part before ":"); files from before it was kept have none.
+const OffsetFile = Schema.fromJsonString(Schema.Struct({ offset: Schema.Int, bot: Schema.optional(Schema.String) }))
 const decodeOffsetFile = Schema.decodeUnknownResult(OffsetFile)
 
-const readOffset = (path: string): Effect.Effect<number | undefined> =>
+/** The bot's id: the public part of its token before ":" (update ids count per bot). */
+export const botIdOf = (token: string): string | undefined => /^(\d+):/.exec(token)?.[1]
+
+const readOffset = (path: string, bot: string | undefined): Effect.Effect<number | undefined> =>
   Effect.gen(function*() {
     const text = yield* Effect.promise(() => readFile(path, "utf8").catch(() => undefined))
     if (text === undefined) return undefined
     const decoded = decodeOffsetFile(text)
-    if (Result.isSuccess(decoded)) return decoded.success.offset
+    if (Result.isSuccess(decoded)) {
+      const kept = decoded.success
+      // Another bot's offset would skip this bot's updates (their ids are its own), not guard against repeats.
+      if (kept.bot !== undefined && bot !== undefined && kept.bot !== bot) {
+        yield* Effect.logInfo(`${path} holds another bot's update offset; starting from the updates Telegram keeps for this bot`)
+        return undefined
+      }
+      return kept.offset
+    }
     yield* Effect.logWarning(`${path} does not hold an update offset; Telegram will resend the updates it still keeps`)
     return undefined
   })
@@ -233,6 +245,8 @@ export interface TelegramDeps {
   readonly api: BotApi
   readonly agent: AgentShape
   readonly offsetFile: string
+  /** The bot's id, kept with the offset so a different bot does not inherit it. */
+  readonly botId?: string | undefined
   readonly history?: ChatHistoryShape
   readonly pairingFile?: string
   readonly newCode?: () => string
@@ -315,7 +329,7 @@ export const runTelegram = (settings: TelegramSettings, deps: TelegramDeps) =>
         )
       })
 
-    let offset = yield* readOffset(offsetFile)
+    let offset = yield* readOffset(offsetFile, deps.botId)
     const poll = Effect.gen(function*() {
       while (true) {
         const updates = yield* api.getUpdates(offset, POLL_TIMEOUT_S)
@@ -324,7 +338,7 @@ export const runTelegram = (settings: TelegramSettings, deps: TelegramDeps) =>
           if (typeof id !== "number" || !Number.isInteger(id)) continue
           if (offset !== undefined && id < offset) continue
           offset = id + 1
-          yield* writeFileAtomic(offsetFile, JSON.stringify({ offset }) + "\n").pipe(Effect.orDie)
+          yield* writeFileAtomic(offsetFile, JSON.stringify({ offset, ...(deps.botId === undefined ? {} : { bot: deps.botId }) }) + "\n").pipe(Effect.orDie)
           const update = decodeUpdate(raw)
           if (Result.isSuccess(update)) yield* dispatch(update.success)
         }
@@ -341,6 +355,7 @@ export const telegramChannel = (settings: TelegramSettings, agent: AgentShape, s
       api: makeBotApi(fetchPost(settings.apiRoot, settings.botToken)),
       agent,
       offsetFile: offsetPath(stateDir),
+      botId: botIdOf(Redacted.value(settings.botToken)),
       pairingFile: pairingPath(stateDir, "telegram"),
       ...(history === undefined ? {} : { history })
     })

@@ -55,7 +55,8 @@ export const refusedLive = (next: EffectiveConfig, secrets: Secrets, host: strin
 
 type Key = readonly [string, (c: EffectiveConfig) => unknown]
 
-// Read per use by Auth, the connection program, the node registry, the rate limiter, `status` and the daemon's logger.
+// Read per use by Auth, the connection program, the node registry, the rate limiter, `status` and the daemon's logger,
+// or rebuilt on change.
 const LIVE_KEYS: ReadonlyArray<Key> = [
   ["gateway.auth.mode", (c) => c.authMode.value],
   ["gateway.auth.rateLimit", (c) => c.authRateLimit],
@@ -69,6 +70,11 @@ const LIVE_KEYS: ReadonlyArray<Key> = [
   ["logging.level", (c) => c.file.config.logging?.level],
   ["channels.telegram.allowFrom", (c) => c.channels.telegram?.allowFrom],
   ["channels.telegram.dmPolicy", (c) => c.channels.telegram?.dmPolicy],
+  // The channel runner and the Discovery wrapper rebuild what these were built into (ChannelRunnerLive, DiscoveryReloading).
+  ["channels.telegram.enabled", (c) => c.channels.telegram?.enabled],
+  ["channels.telegram.botToken", (c) => reveal(c.channels.telegram?.botToken)],
+  ["channels.telegram.apiRoot", (c) => c.channels.telegram?.apiRoot],
+  ["discovery", (c) => c.discovery],
   ["gateway.remote", (c) => ({ ...c.remote, token: reveal(c.remote.token), password: reveal(c.remote.password) })]
 ]
 
@@ -80,11 +86,6 @@ const RESTART_KEYS: ReadonlyArray<Key> = [
   ["gateway.tls", (c) => c.tls],
   ["gateway.rateLimit.redisUrl", (c) => reveal(c.redisUrl)],
   ["state.postgres.url", (c) => reveal(c.postgresUrl)],
-  ["discovery", (c) => c.discovery],
-  ["channels.telegram", (c) => {
-    const t = c.channels.telegram
-    return t === undefined ? undefined : { enabled: t.enabled, apiRoot: t.apiRoot, botToken: reveal(t.botToken), tokenSource: t.tokenSource }
-  }],
   ["logging.format", (c) => c.file.config.logging?.format]
 ]
 

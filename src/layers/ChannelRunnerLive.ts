@@ -11,7 +11,11 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Semaphore from "effect/Semaphore"
+import * as Stream from "effect/Stream"
 import { telegramChannel, telegramSend } from "../channels/telegram.ts"
+import type { TelegramSettings } from "../config/resolve.ts"
 import { setChannelUp } from "../observability/metrics.ts"
 import { Agent } from "../services/Agent.ts"
 import {
@@ -45,7 +49,18 @@ interface State {
 
 /** Supervises `channels` for the lifetime of the enclosing scope. */
 export const make = Effect.fnUntraced(function*(channels: ReadonlyArray<ChannelDefinition>) {
+  return (yield* makeReplaceable(channels)).runner
+})
+
+/**
+ * Supervises `initial` like `make`, and also returns `replace`: swaps one channel's
+ * definition (a config change) by stopping its fiber and starting the new one, or
+ * removes it (undefined). The channel's own state on disk (the update offset) is
+ * what carries over, so a replaced channel answers no update twice.
+ */
+export const makeReplaceable = Effect.fnUntraced(function*(initial: ReadonlyArray<ChannelDefinition>) {
   const fibers = yield* FiberMap.make<string>()
+  const channels: Array<ChannelDefinition> = [...initial]
   const states = new Map<string, State>(channels.map((c) => [c.id, { running: false, lastError: undefined }]))
 
   const supervise = (def: ChannelDefinition, state: State) =>
@@ -76,7 +91,26 @@ export const make = Effect.fnUntraced(function*(channels: ReadonlyArray<ChannelD
   const sentByKey = new Map<string, SendResult>()
   const fail = (reason: ChannelUnknown | ChannelSendFailed) => Effect.fail(new ChannelRunnerError({ reason }))
 
-  return ChannelRunner.of({
+  // One replacement at a time: the old fiber has ended (its offset written) before the new one starts.
+  const lock = yield* Semaphore.make(1)
+  const replace = (id: string, def: ChannelDefinition | undefined) =>
+    lock.withPermits(1)(Effect.gen(function*() {
+      yield* FiberMap.remove(fibers, id)
+      const at = channels.findIndex((c) => c.id === id)
+      if (def === undefined) {
+        if (at >= 0) channels.splice(at, 1)
+        states.delete(id)
+        yield* setChannelUp(id, false)
+        return
+      }
+      if (at >= 0) channels[at] = def
+      else channels.push(def)
+      states.set(id, { running: false, lastError: undefined })
+      if (def.enabled) yield* start(def)
+      else yield* setChannelUp(id, false)
+    }))
+
+  const runner = ChannelRunner.of({
     status: Effect.sync(() =>
       channels.map((c): ChannelStatus => {
         const s = states.get(c.id)!
@@ -106,22 +140,26 @@ export const make = Effect.fnUntraced(function*(channels: ReadonlyArray<ChannelD
         return result
       })
   })
+  return { runner, replace }
 })
 
-/** The runner over the channels the config names, answering with `Agent` and keeping transcripts in `ChatHistory`. */
+/**
+ * The runner over the channels the config names, answering with `Agent` and keeping
+ * transcripts in `ChatHistory`. Exists even with no channel configured, so a config
+ * reload can start one: a change of a channel's `enabled`, `botToken` or `apiRoot`
+ * restarts (or stops, or starts) that channel with the new settings.
+ */
 export const layer: Layer.Layer<ChannelRunner, never, GatewayConfig | Agent | ChatHistory> = Layer.effect(
   ChannelRunner,
   Effect.gen(function*() {
     const { config, live } = yield* GatewayConfig
     const agent = yield* Agent
     const history = yield* ChatHistory
-    const channels: Array<ChannelDefinition> = []
-    const started = config.channels.telegram
-    if (started !== undefined) {
-      // Who may talk to the bot is read per message, so a config reload applies it; the token and API root are fixed at start.
-      const current = () => SubscriptionRef.getUnsafe(live).config.channels.telegram ?? started
-      const telegram: typeof started = {
-        ...started,
+    const telegramOf = (settings: TelegramSettings): ChannelDefinition => {
+      // Who may talk to the bot is read per message, so a config reload applies it without a restart.
+      const current = () => SubscriptionRef.getUnsafe(live).config.channels.telegram ?? settings
+      const telegram: TelegramSettings = {
+        ...settings,
         get allowFrom() {
           return current().allowFrom
         },
@@ -129,7 +167,7 @@ export const layer: Layer.Layer<ChannelRunner, never, GatewayConfig | Agent | Ch
           return current().dmPolicy
         }
       }
-      channels.push({
+      return {
         id: "telegram",
         label: "Telegram",
         enabled: telegram.enabled,
@@ -142,11 +180,39 @@ export const layer: Layer.Layer<ChannelRunner, never, GatewayConfig | Agent | Ch
         },
         run: telegramChannel(telegram, agent, config.paths.stateDir, history),
         send: telegramSend(telegram)
-      })
+      }
     }
-    return yield* make(channels)
+    const started = config.channels.telegram
+    const { replace, runner } = yield* makeReplaceable(started === undefined ? [] : [telegramOf(started)])
+
+    // What a change restarts the channel for (compared, never logged: it holds the token).
+    let fixed = telegramFixed(started)
+    let enabled = started?.enabled === true
+    yield* SubscriptionRef.changes(live).pipe(
+      Stream.runForEach(({ config: next }) =>
+        Effect.gen(function*() {
+          const now = telegramFixed(next.channels.telegram)
+          if (now === fixed) return
+          fixed = now
+          const settings = next.channels.telegram
+          yield* replace("telegram", settings === undefined ? undefined : telegramOf(settings))
+          const before = enabled
+          const after = enabled = settings?.enabled === true
+          const what = before && after ? "restarted" : after ? "started" : before ? "stopped" : "updated"
+          yield* Effect.logInfo(`channel telegram ${what}: config changed`)
+        })
+      ),
+      Effect.forkScoped
+    )
+    return runner
   })
 )
+
+// The settings a Telegram run is built with, as one comparable string ("none" when unconfigured).
+const telegramFixed = (t: TelegramSettings | undefined): string =>
+  t === undefined
+    ? "none"
+    : JSON.stringify({ enabled: t.enabled, apiRoot: t.apiRoot, botToken: t.botToken === undefined ? undefined : Redacted.value(t.botToken), tokenSource: t.tokenSource })
 
 const describe = (cause: Cause.Cause<unknown>): string => {
   const e = Cause.squash(cause)

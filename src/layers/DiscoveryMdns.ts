@@ -67,6 +67,7 @@ import {
   type PublishedEndpoint
 } from "../services/Discovery.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
+import type { DiscoveryConfig } from "../config/resolve.ts"
 import { detectTailnet, tailnetHint } from "../net/tailnet.ts"
 import { bodyHash, type ZoneInput, zoneFile, zoneHash } from "../discovery/zone.ts"
 import { writeFileAtomic } from "../fs/atomicWrite.ts"
@@ -165,11 +166,14 @@ export const make = (options: MdnsOptions): Effect.Effect<Discovery["Service"], 
   })
 
 /** The gateway's mDNS Discovery, from its config (`discovery.mdns.*` and the OPENCLAW_* overrides). */
-export const layer: Layer.Layer<Discovery, never, GatewayConfig> = Layer.effect(
+export const layer: Layer.Layer<Discovery, never, GatewayConfig> = Layer.unwrap(
+  Effect.map(Effect.service(GatewayConfig), ({ config }) => layerFor(config.discovery))
+)
+
+/** The mDNS Discovery service for the given `discovery.*` settings. */
+export const layerFor = (d: DiscoveryConfig): Layer.Layer<Discovery> => Layer.effect(
   Discovery,
   Effect.gen(function*() {
-    const { config } = yield* GatewayConfig
-    const d = config.discovery
     const host = hostLabel(d.hostname ?? machineName())
     return yield* make({
       mode: d.mdnsMode.value,

@@ -3,8 +3,9 @@
  * supervised fiber that routes incoming messages to the agent and replies on the
  * same channel; a failing channel is restarted with backoff, never fatal.
  *
- * Layers: `ChannelRunnerLive` (the configured channels, each under supervision)
- * and `ChannelRunnerNone` (no channel configured).
+ * Layers: `ChannelRunnerLive` (the configured channels, each under supervision;
+ * the gateway's, also with none configured, so a config reload can start one)
+ * and `ChannelRunnerNone` (never any channel).
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"

@@ -61,12 +61,12 @@ describe("what a config edit means for the running gateway", () => {
       ...(edit.deny ? ["gateway.nodes.denyCommands"] : []),
       ...(edit.autoApprove ? ["gateway.pairing.autoApproveLocal"] : []),
       ...(edit.proxies ? ["gateway.trustedProxies"] : []),
-      ...(edit.level ? ["logging.level"] : [])
+      ...(edit.level ? ["logging.level"] : []),
+      ...(edit.mdns ? ["discovery"] : [])
     ]
     const expectRestart = [
       ...(edit.port ? ["gateway.port"] : []),
       ...(edit.bind ? ["gateway.bind"] : []),
-      ...(edit.mdns ? ["discovery"] : []),
       // With a shared (Redis) limiter the policy is fixed at start.
       ...(edit.rateLimit && edit.redis ? ["gateway.auth.rateLimit"] : [])
     ]

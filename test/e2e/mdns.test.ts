@@ -148,6 +148,28 @@ describe.runIf(unavailable === undefined)("mDNS against independent peers (netwo
     assert.isNull(gateway!.child.exitCode)
   }, 30_000)
 
+  it("an edit of discovery.mdns.mode applies without a restart: off says goodbye, full advertises again", async () => {
+    const configPath = join(home, ".openclaw", "openclaw.json")
+    const zc = zeroconf(30)
+    try {
+      await zc.waitFor(isEvent("resolved", (r) => r.srv_port === PORT))
+      writeFileSync(configPath, JSON.stringify({ discovery: { mdns: { mode: "off" } } }))
+      await gateway!.waitFor((l) => l.includes("discovery restarted: config changed (mDNS off)"))
+      assert.match(json(await zc.waitFor(isEvent("removed"))).instance, /^ghgw \(OpenClaw\)/)
+      const seen = zc.lines().length
+      writeFileSync(configPath, JSON.stringify({ discovery: { mdns: { mode: "full" } } }))
+      await gateway!.waitFor((l) => l.includes("discovery restarted: config changed (mDNS full)"))
+      const resolvedAgain = () => zc.lines().slice(seen).find(isEvent("resolved", (r) => r.srv_port === PORT))
+      await zc.waitFor(() => resolvedAgain() !== undefined)
+      const resolved = json(resolvedAgain()!)
+      assert.deepInclude(resolved.txt, { sshPort: "2222", gatewayPort: String(PORT) })
+      // The same process all along: one listener line, no restart.
+      assert.strictEqual(gateway!.lines().filter((l) => l.includes("listening on ws://")).length, 1)
+    } finally {
+      await zc.stop()
+    }
+  }, 45_000)
+
   it("a stopping gateway says goodbye, and with OPENCLAW_DISABLE_BONJOUR=1 it advertises nothing", async () => {
     const zc = zeroconf(20)
     try {
