@@ -100,9 +100,11 @@ const TEXT_SHAPES = [
 // A URL inside text, up to the first character a URL cannot hold unescaped.
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi
 // `token=…`, `password: …` and the like outside a URL (a query string logged on its own, a header dump).
-const SECRET_ASSIGNMENT = /\b((?:access_|refresh_|bot_?|api[-_]?)?(?:token|password|passwd|secret|api[-_]?key|authorization)s?)(=|:\s*)(?!__OPENCLAW_REDACTED__|(?:Bearer|Basic)\s)([^\s&"',;]{4,})/gi
+// Any key ending in one of the words (`deviceToken`, `bootstrap_token`, `X-Api-Key`), quoted or not (JSON), with `=` or `:`.
+const SECRET_ASSIGNMENT =
+  /(["']?)\b([A-Za-z0-9_-]*?(?:token|password|passwd|secret|api[-_]?key|authorization|cookie)s?)\1(\s*[=:]\s*)(["']?)(?!__OPENCLAW_REDACTED__|(?:Bearer|Basic|Token)\s)([^\s&"',;]{4,})/gi
 // HTTP credentials written out: `Bearer <token>`, `Basic <base64>`.
-const AUTH_SCHEME = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g
+const AUTH_SCHEME = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/gi
 
 /**
  * Free text (a log line) with every secret it holds replaced in place, by shape:
@@ -118,5 +120,5 @@ export const redactText = (text: string): string => {
     // A URL with nothing to hide is kept as written (not as the URL parser normalises it).
     return masked === undefined ? REDACTED : masked === new URL(url).toString() ? url : masked
   })
-  return out.replace(SECRET_ASSIGNMENT, (_m, key: string, sep: string) => `${key}${sep}${REDACTED}`)
+  return out.replace(SECRET_ASSIGNMENT, (_m, q: string, key: string, sep: string, vq: string) => `${q}${key}${q}${sep}${vq}${REDACTED}`)
 }

@@ -45,7 +45,15 @@ describe("log text redaction by shape", () => {
     `retrying with password=${secret}; last error: refused`,
     `key loaded: -----BEGIN PRIVATE KEY-----\\n${secret}\\n-----END PRIVATE KEY----- from disk`,
     `openai key sk-${secret} rejected`,
-    `getUpdates https://api.telegram.org/bot123456789:${secret}AAAAAAAAAAAAAAAA/getUpdates timed out`
+    `getUpdates https://api.telegram.org/bot123456789:${secret}AAAAAAAAAAAAAAAA/getUpdates timed out`,
+    // Shapes an adversarial review found surviving: JSON, lowercase schemes, other schemes, camelCase keys, spaces.
+    `connect params {"token":"${secret}","role":"operator"} refused`,
+    `header authorization: bearer ${secret} sent`,
+    `header Authorization: Token ${secret} sent`,
+    `connect with deviceToken=${secret} refused`,
+    `connect with bootstrapToken: ${secret} refused`,
+    `retrying with password = ${secret} refused`,
+    `request Cookie: ${secret} sent`
   ]
 
   it.prop("no secret survives in a log line, and the words around it do", { secret: Secret, name: Name }, ({ name, secret }) => {
