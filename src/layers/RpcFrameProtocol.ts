@@ -29,11 +29,21 @@ interface Client {
   /** request id → its frame's size, and their sum: the bytes the client's unanswered requests hold. */
   readonly sizes: Map<string, number>
   bytes: number
+  /** Who the connection belongs to (its address key), whose connections share a byte budget. */
+  readonly owner: string
 }
 
 const make = Effect.gen(function*() {
   const disconnects = yield* Queue.unbounded<number>()
   const clients = new Map<number, Client>()
+  // owner → bytes held by the unanswered requests of all its connections (an entry only while non-zero).
+  const ownerBytes = new Map<string, number>()
+  const release = (client: Client, bytes: number) => {
+    client.bytes -= bytes
+    const left = (ownerBytes.get(client.owner) ?? 0) - bytes
+    if (left <= 0) ownerBytes.delete(client.owner)
+    else ownerBytes.set(client.owner, left)
+  }
   let writeRequest: (clientId: number, data: RpcMessage.FromClientEncoded) => Effect.Effect<void> = () => Effect.void
 
   const protocol = yield* RpcServer.Protocol.make((write) => {
@@ -53,7 +63,7 @@ const make = Effect.gen(function*() {
         const id = String(response.requestId)
         const method = client.methods.get(id) ?? "request"
         client.methods.delete(id)
-        client.bytes -= client.sizes.get(id) ?? 0
+        release(client, client.sizes.get(id) ?? 0)
         client.sizes.delete(id)
         const streamed = client.streamed.delete(id)
         if (streamed && response.exit._tag === "Success") return countRpc(method, "ok")
@@ -91,18 +101,30 @@ const make = Effect.gen(function*() {
   })
 
   const router = FrameRouter.of({
-    attach: (clientId, write) => Effect.sync(() => void clients.set(clientId, { write, methods: new Map(), streamed: new Set(), sizes: new Map(), bytes: 0 })),
+    attach: (clientId, write, owner = `connection ${clientId}`) =>
+      Effect.sync(() => void clients.set(clientId, { write, methods: new Map(), streamed: new Set(), sizes: new Map(), bytes: 0, owner })),
     detach: (clientId) =>
-      Effect.suspend(() => (clients.delete(clientId) ? Queue.offer(disconnects, clientId) : Effect.void)).pipe(Effect.asVoid),
-    submit: (clientId, frame, bytes = 0, maxBytes = Number.POSITIVE_INFINITY) =>
+      Effect.suspend(() => {
+        const client = clients.get(clientId)
+        if (client === undefined) return Effect.void
+        // Its unanswered requests are interrupted and never answered here: give their bytes back now.
+        release(client, client.bytes)
+        clients.delete(clientId)
+        return Queue.offer(disconnects, clientId)
+      }).pipe(Effect.asVoid),
+    submit: (clientId, frame, bytes = 0, maxBytes = Number.POSITIVE_INFINITY, maxClientBytes = Number.POSITIVE_INFINITY) =>
       Effect.suspend(() => {
         const client = clients.get(clientId)
         // The RPC server interrupts the caller on a reused in-flight id; refuse it here instead.
         if (client === undefined || client.methods.has(frame.id)) return Effect.succeed("duplicate" as const)
-        if (client.methods.size >= MAX_IN_FLIGHT_PER_CLIENT || client.bytes + bytes > maxBytes) return Effect.succeed("busy" as const)
+        if (
+          client.methods.size >= MAX_IN_FLIGHT_PER_CLIENT || client.bytes + bytes > maxBytes ||
+          (ownerBytes.get(client.owner) ?? 0) + bytes > maxClientBytes
+        ) return Effect.succeed("busy" as const)
         client.methods.set(frame.id, frame.method)
         client.sizes.set(frame.id, bytes)
         client.bytes += bytes
+        ownerBytes.set(client.owner, (ownerBytes.get(client.owner) ?? 0) + bytes)
         return Effect.as(
           writeRequest(clientId, {
             _tag: "Request",

@@ -14,6 +14,7 @@ import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
 import { addressSet } from "../net/addressSet.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
+import { clientKey } from "../net/clientKey.ts"
 import { FrameRouter, type FrameRouterShape, MAX_IN_FLIGHT_PER_CLIENT } from "../services/FrameRouter.ts"
 import { type ConnectParams, ConnectParams as ConnectParamsSchema, type HelloOk, negotiateProtocol } from "../protocol/connect.ts"
 import {
@@ -210,7 +211,7 @@ const runSession = Effect.fnUntraced(function*(
   if (largeFrames) conn.allowLargeFrames()
   // Everything registered from here on is undone by the same finalizer, whatever fails.
   yield* Effect.gen(function*() {
-    yield* router.attach(clientId, respond)
+    yield* router.attach(clientId, respond, clientKey(remoteAddress))
     yield* sendJson(conn, { type: "res", id: connectId, ok: true, payload: hello })
     yield* hub.register(live)
     // A rotation between this session's secret check and its registration would have missed it: end it here.
@@ -228,7 +229,8 @@ const runSession = Effect.fnUntraced(function*(
     )
     const rates = new MethodRates()
     // What a dispatched request holds until it is answered counts against the connection's byte budget too.
-    const maxInFlight = (yield* SubscriptionRef.get((yield* GatewayConfig).live)).config.limits.maxInFlightBytesPerConnection
+    const limits = (yield* SubscriptionRef.get((yield* GatewayConfig).live)).config.limits
+    const maxInFlight = { connection: limits.maxInFlightBytesPerConnection, client: limits.maxInFlightBytesPerAddress }
     // Requests are dispatched in the socket's callback where the transport allows it (no queue hop,
     // arrival order kept: each one is submitted before the next frame is read); the loop then only
     // waits for the end. A request never waits for an earlier one's answer either way.
@@ -250,7 +252,14 @@ const runSession = Effect.fnUntraced(function*(
 
 // A plain function rather than a generator: it runs once per request frame. Every refusal made here,
 // before the RPC server sees the request, is counted in gatehouse_rpc_refused_total.
-const handleRequest = (conn: Conn, clientId: number, router: FrameRouterShape, text: string, rates: MethodRates, maxInFlight: number): Effect.Effect<void> => {
+const handleRequest = (
+  conn: Conn,
+  clientId: number,
+  router: FrameRouterShape,
+  text: string,
+  rates: MethodRates,
+  maxInFlight: { readonly connection: number; readonly client: number }
+): Effect.Effect<void> => {
   const decoded = decodeRequest(text)
   if (Result.isFailure(decoded)) {
     return Effect.andThen(countRefused("invalid_frame"), sendError(conn, decoded.failure.id ?? "invalid", invalidRequest(`invalid request frame: ${decoded.failure.message}`).toShape()))
@@ -263,12 +272,12 @@ const handleRequest = (conn: Conn, clientId: number, router: FrameRouterShape, t
   if (frame.method === "connect") return Effect.andThen(countRefused("connect_again"), sendError(conn, frame.id, invalidRequest("connect is only valid as the first request").toShape()))
   if (!served.has(frame.method)) return Effect.andThen(countRefused("unknown_method"), sendError(conn, frame.id, unknownMethod(frame.method).toShape()))
   // The frame's length stands for its size: counting UTF-8 bytes would walk every frame once more.
-  const submit = Effect.flatMap(router.submit(clientId, frame, text.length, maxInFlight), (submitted) =>
+  const submit = Effect.flatMap(router.submit(clientId, frame, text.length, maxInFlight.connection, maxInFlight.client), (submitted) =>
     submitted === "accepted"
       ? Effect.void
       : submitted === "duplicate"
       ? Effect.andThen(countRefused("duplicate_id"), sendError(conn, frame.id, invalidRequest(`duplicate request id ${frame.id}: an earlier request with this id is still running`).toShape()))
-      : Effect.andThen(countRefused("busy"), sendError(conn, frame.id, busyError(MAX_IN_FLIGHT_PER_CLIENT, maxInFlight).toShape())))
+      : Effect.andThen(countRefused("busy"), sendError(conn, frame.id, busyError(MAX_IN_FLIGHT_PER_CLIENT, maxInFlight.connection).toShape())))
   const cls = methodClass(frame.method)
   if (cls === undefined) return submit
   return Effect.flatMap(Clock.currentTimeMillis, (now) => {

@@ -8,16 +8,17 @@ import type * as Effect from "effect/Effect"
 import type { RequestFrame, ResponseFrame } from "../protocol/frames.ts"
 
 export interface FrameRouterShape {
-  /** Starts routing responses for `clientId` to `write`. */
-  readonly attach: (clientId: number, write: (frame: ResponseFrame) => Effect.Effect<void>) => Effect.Effect<void>
+  /** Starts routing responses for `clientId` to `write`; `client` names who it is (its address key), for shared budgets. */
+  readonly attach: (clientId: number, write: (frame: ResponseFrame) => Effect.Effect<void>, client?: string) => Effect.Effect<void>
   /** Stops routing and interrupts the client's in-flight requests. */
   readonly detach: (clientId: number) => Effect.Effect<void>
   /**
    * Hands a request frame (`bytes` long on the wire) to the RPC server: `duplicate` when its id is already in
-   * flight, `busy` when the client already has `MAX_IN_FLIGHT_PER_CLIENT` requests unanswered or this one
-   * would take its unanswered bytes past `maxBytes` (the table and the bytes it holds have caps).
+   * flight, `busy` when the connection already has `MAX_IN_FLIGHT_PER_CLIENT` requests unanswered, or this one
+   * would take the connection's unanswered bytes past `maxBytes` or those of all the client's connections past
+   * `maxClientBytes` (the table and the bytes it holds have caps).
    */
-  readonly submit: (clientId: number, frame: RequestFrame, bytes?: number, maxBytes?: number) => Effect.Effect<Submitted>
+  readonly submit: (clientId: number, frame: RequestFrame, bytes?: number, maxBytes?: number, maxClientBytes?: number) => Effect.Effect<Submitted>
 }
 
 /** What became of a submitted request frame. */

@@ -26,4 +26,20 @@ describe("the frame router's table of unanswered requests", () => {
       assert.strictEqual(yield* router.submit(1, req("b"), 500, 1000), "busy")
       assert.strictEqual(yield* router.submit(1, req("c"), 400, 1000), "accepted")
     }).pipe(Effect.provide(RpcFrameProtocol.layer)))
+
+  it.effect("one client's connections share its byte budget, and a connection that goes gives back what its requests held", () =>
+    Effect.gen(function*() {
+      const router = yield* FrameRouter
+      yield* router.attach(1, () => Effect.void, "203.0.113.9")
+      yield* router.attach(2, () => Effect.void, "203.0.113.9")
+      yield* router.attach(3, () => Effect.void, "198.51.100.1")
+      const req = (id: string) => ({ type: "req" as const, id, method: "health", params: {} })
+      assert.strictEqual(yield* router.submit(1, req("a"), 600, 1000, 1000), "accepted")
+      // The same client on another socket: its own connection budget has room, the client's does not.
+      assert.strictEqual(yield* router.submit(2, req("a"), 600, 1000, 1000), "busy")
+      // Another client is untouched.
+      assert.strictEqual(yield* router.submit(3, req("a"), 600, 1000, 1000), "accepted")
+      yield* router.detach(1)
+      assert.strictEqual(yield* router.submit(2, req("b"), 600, 1000, 1000), "accepted")
+    }).pipe(Effect.provide(RpcFrameProtocol.layer)))
 })
