@@ -98,11 +98,11 @@ const TEXT_SHAPES = [
   ...SECRET_SHAPES.slice(1).map((shape) => new RegExp(shape.source, "g"))
 ]
 // A URL inside text, up to the first character a URL cannot hold unescaped.
-const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s"'<>`]+/gi
 // `token=…`, `password: …` and the like outside a URL (a query string logged on its own, a header dump).
 // Any key ending in one of the words (`deviceToken`, `bootstrap_token`, `X-Api-Key`), quoted or not (JSON), with `=` or `:`.
 const SECRET_ASSIGNMENT =
-  /(["']?)\b([A-Za-z0-9_-]*?(?:token|password|passwd|secret|api[-_]?key|authorization|cookie)s?)\1(\s*[=:]\s*)(["']?)(?!__OPENCLAW_REDACTED__|(?:Bearer|Basic|Token)\s)([^\s&"',;]{4,})/gi
+  /(["']?)\b([A-Za-z0-9_-]{0,32}?(?:token|password|passwd|secret|api[-_]?key|authorization|cookie)s?)\1(\s*[=:]\s*)(["']?)(?!__OPENCLAW_REDACTED__|(?:Bearer|Basic|Token)\s)([^\s&"',;]{4,})/gi
 // HTTP credentials written out: `Bearer <token>`, `Basic <base64>`.
 const AUTH_SCHEME = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/gi
 

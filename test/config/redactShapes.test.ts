@@ -76,3 +76,26 @@ describe("log text redaction by shape", () => {
     ]) assert.strictEqual(redactText(text), text)
   })
 })
+
+describe("log text redaction stays linear", () => {
+  // Inputs built to make a backtracking pattern retry from every position (hyphenated words, near-URLs,
+  // keys without values). Eight times the text must cost about eight times the work: a quadratic
+  // pattern costs sixty-four times, far past the bound. Best of three runs each, to ride out noise.
+  const units = ["a-", "-a", "token-", "a://", "\"token\"", "x=token:", "Bearer ", "?token=&", "a.b+c-"]
+  const cost = (text: string) => {
+    let best = Number.POSITIVE_INFINITY
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now()
+      redactText(text)
+      best = Math.min(best, performance.now() - t)
+    }
+    return Math.max(best, 0.05)
+  }
+  it("costs about eight times as much for eight times the text, for every adversarial unit", () => {
+    for (const unit of units) {
+      const small = cost(unit.repeat(Math.ceil(4_000 / unit.length)))
+      const large = cost(unit.repeat(Math.ceil(32_000 / unit.length)))
+      assert.isBelow(large / small, 30, `${JSON.stringify(unit)}: ${small.toFixed(2)} ms → ${large.toFixed(2)} ms`)
+    }
+  })
+})
