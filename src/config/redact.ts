@@ -54,7 +54,9 @@ const SECRET_SHAPES = [
   /\b(sk|rk|pk)-[A-Za-z0-9_-]{20,}/, // API keys of OpenAI-compatible and similar services
   /\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}/,
   /\bxox[abposr]-[A-Za-z0-9-]{10,}/,
-  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/, // a JWT
+  // A JWT. It starts only where a run of token characters starts, so a long run of `eyJ-eyJ-…` is tried once,
+  // not from every `eyJ` in it (that was quadratic).
+  /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/,
   /\b[0-9]{6,}:[A-Za-z0-9_-]{30,}\b/ // a Telegram bot token
 ]
 
@@ -102,7 +104,9 @@ const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s"'<>`]+/gi
 // `token=…`, `password: …` and the like outside a URL (a query string logged on its own, a header dump).
 // Any key ending in one of the words (`deviceToken`, `bootstrap_token`, `X-Api-Key`), quoted or not (JSON), with `=` or `:`.
 const SECRET_ASSIGNMENT =
-  /(["']?)\b([A-Za-z0-9_-]{0,32}?(?:token|password|passwd|secret|api[-_]?key|authorization|cookie)s?)\1(\s*[=:]\s*)(["']?)(?!__OPENCLAW_REDACTED__|(?:Bearer|Basic|Token)\s)([^\s&"',;]{4,})/gi
+  /(["']?)\b([A-Za-z0-9_-]{0,64}?(?:token|password|passwd|secret|api[-_]?key|access[-_]?key|private[-_]?key|authorization|cookie|credentials?)s?)\1(\s*[=:]\s*)(?:"([^"\n]{1,512})"|'([^'\n]{1,512})'|(?!__OPENCLAW_REDACTED__|(?:Bearer|Basic|Token)\s)([^\s&"',;]{4,}))/gi
+// A secret passed as a command-line flag and its value: `--password hunter2`, `--token=…`.
+const SECRET_FLAG = /(--(?:token|password|secret|api-key|bootstrap-token|device-token))(\s+|=)(?!__OPENCLAW_REDACTED__)(\S{1,512})/gi
 // HTTP credentials written out: `Bearer <token>`, `Basic <base64>`.
 const AUTH_SCHEME = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/gi
 
@@ -120,5 +124,7 @@ export const redactText = (text: string): string => {
     // A URL with nothing to hide is kept as written (not as the URL parser normalises it).
     return masked === undefined ? REDACTED : masked === new URL(url).toString() ? url : masked
   })
-  return out.replace(SECRET_ASSIGNMENT, (_m, q: string, key: string, sep: string, vq: string) => `${q}${key}${q}${sep}${vq}${REDACTED}`)
+  out = out.replace(SECRET_FLAG, (_m, flag: string, sep: string) => `${flag}${sep}${REDACTED}`)
+  return out.replace(SECRET_ASSIGNMENT, (_m, q: string, key: string, sep: string, dq: string | undefined, sq: string | undefined) =>
+    `${q}${key}${q}${sep}${dq !== undefined ? `"${REDACTED}"` : sq !== undefined ? `'${REDACTED}'` : REDACTED}`)
 }

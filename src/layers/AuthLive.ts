@@ -210,20 +210,20 @@ export const layer = Layer.effect(
 const keyedLock = () => {
   const locks = new Map<string, { readonly semaphore: Semaphore.Semaphore; users: number }>()
   return <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.suspend(() => {
-      let entry = locks.get(key)
-      if (entry === undefined) {
-        entry = { semaphore: Semaphore.makeUnsafe(1), users: 0 }
+    // Taking a place and giving it back are uninterruptible, so an interrupted attempt never leaves its entry behind.
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        const entry = locks.get(key) ?? { semaphore: Semaphore.makeUnsafe(1), users: 0 }
+        entry.users++
         locks.set(key, entry)
-      }
-      const held = entry
-      held.users++
-      return Semaphore.withPermits(held.semaphore, 1)(effect).pipe(
-        Effect.ensuring(Effect.sync(() => {
-          if (--held.users === 0) locks.delete(key)
-        }))
-      )
-    })
+        return entry
+      }),
+      (entry) => Semaphore.withPermits(entry.semaphore, 1)(effect),
+      (entry) =>
+        Effect.sync(() => {
+          if (--entry.users === 0) locks.delete(key)
+        })
+    )
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@
  * print.
  */
 import { redactText } from "../config/redact.ts"
-import { escapeControls } from "./safeLogger.ts"
+import { capLogText, escapeControls } from "./safeLogger.ts"
 
 /** A record as `Logger.formatStructured` gives it. */
 export interface StructuredRecord {
@@ -26,7 +26,7 @@ export const recordLine = (record: StructuredRecord): string => {
     time: record.timestamp,
     level: record.level.toLowerCase(),
     subsystem: "gateway",
-    message: escapeControls(redactText(parts.join(" ")))
+    message: escapeControls(redactText(capLogText(parts.join(" "))))
   })
 }
 

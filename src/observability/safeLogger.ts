@@ -17,8 +17,15 @@ const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" }
 export const escapeControls = (text: string): string =>
   text.replace(UNSAFE, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
 
+/** The longest log message kept whole: what a client can put into one costs bounded work downstream (redaction, files). */
+export const MAX_LOG_MESSAGE = 8192
+
+/** `text` cut to `MAX_LOG_MESSAGE` characters, saying how much was cut. */
+export const capLogText = (text: string): string =>
+  text.length <= MAX_LOG_MESSAGE ? text : `${text.slice(0, MAX_LOG_MESSAGE)}… (${text.length - MAX_LOG_MESSAGE} more characters)`
+
 const clean = (message: unknown): unknown =>
-  typeof message === "string" ? escapeControls(message) : Array.isArray(message) ? message.map(clean) : message
+  typeof message === "string" ? escapeControls(capLogText(message)) : Array.isArray(message) ? message.map(clean) : message
 
 /** `logger` with every string in each record's message escaped first. */
 export const safeMessages = <Output>(logger: Logger.Logger<unknown, Output>): Logger.Logger<unknown, Output> =>

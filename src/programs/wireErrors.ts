@@ -185,7 +185,8 @@ const reasonToWire = (reason: OtherReason): GatewayError => {
 const authToWire = (reason: AuthError["reason"]): GatewayError => {
   switch (reason._tag) {
     case "AuthInvalidRole":
-      return new GatewayError({ code: ErrorCode.invalidRequest, message: `invalid role: ${reason.role} (use "operator" or "node")` })
+      // The client's own string is not echoed back (nor logged whole): its size is the client's choice.
+      return new GatewayError({ code: ErrorCode.invalidRequest, message: `invalid role ${JSON.stringify(reason.role.slice(0, 32))}${reason.role.length > 32 ? "…" : ""} (use "operator" or "node")` })
     case "AuthDeviceProofInvalid":
       return new GatewayError({
         code: ErrorCode.invalidRequest,

@@ -53,7 +53,15 @@ describe("log text redaction by shape", () => {
     `connect with deviceToken=${secret} refused`,
     `connect with bootstrapToken: ${secret} refused`,
     `retrying with password = ${secret} refused`,
-    `request Cookie: ${secret} sent`
+    `request Cookie: ${secret} sent`,
+    // Shapes a third review found surviving.
+    `env AWS_SECRET_ACCESS_KEY=${secret} set`,
+    `loaded private_key=${secret} from disk`,
+    `using credentials=${secret} now`,
+    `config a_very_long_configuration_prefix_name_token=${secret} read`,
+    `connect {"password":"ab,${secret}"} refused`,
+    `connect {"password":"correct horse ${secret}"} refused`,
+    `ran gatehouse --password ${secret} ok`
   ]
 
   it.prop("no secret survives in a log line, and the words around it do", { secret: Secret, name: Name }, ({ name, secret }) => {
@@ -81,7 +89,7 @@ describe("log text redaction stays linear", () => {
   // Inputs built to make a backtracking pattern retry from every position (hyphenated words, near-URLs,
   // keys without values). Eight times the text must cost about eight times the work: a quadratic
   // pattern costs sixty-four times, far past the bound. Best of three runs each, to ride out noise.
-  const units = ["a-", "-a", "token-", "a://", "\"token\"", "x=token:", "Bearer ", "?token=&", "a.b+c-"]
+  const units = ["a-", "-a", "token-", "a://", "\"token\"", "x=token:", "Bearer ", "?token=&", "a.b+c-", "eyJ-", "eyJa.", "123456:", "--password ", "\"password\":\""]
   const cost = (text: string) => {
     let best = Number.POSITIVE_INFINITY
     for (let i = 0; i < 3; i++) {

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
-import { escapeControls, safeMessages } from "../../src/observability/safeLogger.ts"
+import { capLogText, escapeControls, MAX_LOG_MESSAGE, safeMessages } from "../../src/observability/safeLogger.ts"
 
 describe("log records a client cannot forge", () => {
   it.effect("escapes newlines, ANSI escapes and bidi overrides in every string of a message", () =>
@@ -24,4 +24,11 @@ describe("log records a client cannot forge", () => {
     assert.notMatch(escaped, /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/)
     assert.strictEqual(escaped.replace(/\\(n|r|t|u[0-9a-f]{4})/g, ""), text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "").replace(/\\(n|r|t|u[0-9a-f]{4})/g, ""))
   }, { arbitrary: { runs: 300 } })
+
+  it("cuts a huge message before anything downstream (redaction, the log file) walks it", () => {
+    const line = capLogText("x".repeat(MAX_LOG_MESSAGE * 10))
+    assert.isBelow(line.length, MAX_LOG_MESSAGE + 64)
+    assert.match(line, /… \(\d+ more characters\)$/)
+    assert.strictEqual(capLogText("short"), "short")
+  })
 })
