@@ -1,8 +1,9 @@
 // Micro-benchmark (not a test): pairs N never-seen devices and nodes one after another through the
 // journal-backed file stores, the way the gateway admits a connecting node with autoApproveLocal
 // (device `admit` with silent approval, then node `reconcile` with silent approval), and prints the
-// milliseconds per 1000 pairings for each successive block of 1000, so O(n) work per change shows
-// up as a rising cost. Profile with: node --cpu-prof --cpu-prof-dir=.tmp/prof bench/pairing.ts
+// milliseconds (wall, and CPU of this process) per 1000 pairings for each successive block of 1000,
+// so O(n) work per change shows up as a rising cost; the wall time includes two fsyncs per pairing.
+// Profile with: node --cpu-prof --cpu-prof-dir=.tmp/prof bench/pairing.ts
 //   node bench/pairing.ts [--n 2000,5000]
 import * as Effect from "effect/Effect"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -25,6 +26,8 @@ const run = (n: number) =>
       const devices = devicePairingStore(documentBackend(yield* makeJournalStore(join(dir, "devices", "pairing.json"), PairingState, emptyPairingState)))
       const nodes = nodePairingStore(documentBackend(yield* makeJournalStore(join(dir, "nodes", "pairing.json"), NodePairingState, emptyNodePairingState)))
       const blocks: Array<number> = []
+      const cpuBlocks: Array<number> = []
+      let c0 = process.cpuUsage()
       let t0 = performance.now()
       const start = t0
       for (let i = 0; i < n; i++) {
@@ -44,12 +47,16 @@ const run = (n: number) =>
           const t = performance.now()
           blocks.push(t - t0)
           t0 = t
+          const c = process.cpuUsage()
+          cpuBlocks.push((c.user - c0.user + c.system - c0.system) / 1000)
+          c0 = c
         }
       }
       const total = performance.now() - start
       console.log(
         `n=${n}: ${(total / n * 1000).toFixed(0)} ms per 1000 overall; per successive 1000: ` +
-          blocks.map((b) => b.toFixed(0)).join(", ")
+          blocks.map((b) => b.toFixed(0)).join(", ") + "; CPU ms per successive 1000: " +
+          cpuBlocks.map((b) => b.toFixed(0)).join(", ")
       )
     } finally {
       rmSync(dir, { recursive: true, force: true })

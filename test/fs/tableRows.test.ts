@@ -78,6 +78,9 @@ describe("rows that remember what they changed", () => {
         let changes = 0
         for (const { how, key, n, other } of steps) {
           const before = yield* store.get
+          // withRow builds exactly the table the object spread it replaced in the transitions did (rows and order).
+          const row = device(key, n)
+          assert.deepStrictEqual(Object.entries(withRow(before.paired, key, row)), Object.entries({ ...before.paired, [key]: row }))
           yield* store.modify((s) => {
             const paired = how === "withRow"
               ? withRow(s.paired, key, device(key, n))
