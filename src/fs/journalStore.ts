@@ -25,6 +25,7 @@ import { type FileHandle, mkdir, open, readFile, rename } from "node:fs/promises
 import { dirname } from "node:path"
 import { writeFileAtomic } from "./atomicWrite.ts"
 import type { JsonStore } from "./jsonStore.ts"
+import { changedKeys } from "./tableRows.ts"
 
 /** Compaction policy: compact once the journal exceeds `ratio`× the snapshot and `minBytes`. */
 export interface CompactionPolicy {
@@ -177,6 +178,16 @@ function diff(prev: Doc, next: Doc, encodeRow: Map<string, (row: unknown) => unk
     if (a === b) continue
     const enc = encodeRow.get(name)
     if (enc === undefined || !isTable(a) || !isTable(b)) return "snapshot"
+    // A table made by `withRow` names the rows it changed; compare only those.
+    const touched = changedKeys(a, b)
+    if (touched !== undefined) {
+      for (const key of new Set(touched)) {
+        if (Object.hasOwn(b, key)) {
+          if (!Object.hasOwn(a, key) || a[key] !== b[key]) ops.push([name, key, enc(b[key])])
+        } else if (Object.hasOwn(a, key)) ops.push([name, key])
+      }
+      continue
+    }
     for (const key of Object.keys(b)) {
       if (!Object.hasOwn(a, key) || a[key] !== b[key]) ops.push([name, key, enc(b[key])])
     }

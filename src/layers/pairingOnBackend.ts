@@ -21,6 +21,7 @@ import {
   type PairingStoreShape,
   PairingUnavailable
 } from "../services/PairingStore.ts"
+import { withRow } from "../fs/tableRows.ts"
 
 /** Device pairing operations on `backend`. */
 export const devicePairingStore = (backend: StateBackend<PairingState>, budget: PendingBudget = DEFAULT_PENDING_BUDGET): PairingStoreShape => {
@@ -106,7 +107,7 @@ export const nodePairingStore = (backend: StateBackend<NodePairingState>, budget
       fail(Effect.flatMap(modify({ owners: [surface.nodeId], allPending: true }, (s, fr): readonly [ReconcileOutcome | Refused, NodePairingState] => {
         const paired = own(s.paired, surface.nodeId)
         if (paired !== undefined && NodePolicy.unapproved(s, surface).length === 0) {
-          return [{ _tag: "Current" }, { ...s, paired: { ...s.paired, [surface.nodeId]: { ...paired, lastConnectedAtMs: fr.now } } }]
+          return [{ _tag: "Current" }, { ...s, paired: withRow(s.paired, surface.nodeId, { ...paired, lastConnectedAtMs: fr.now }) }]
         }
         const over = silent ? undefined : nodeOverBudget(s, surface)
         if (over !== undefined) return [new Refused(over), s]

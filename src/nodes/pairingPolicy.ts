@@ -9,6 +9,7 @@ import { own } from "../pairing/records.ts"
 import { satisfies } from "../protocol/scopes.ts"
 import { approvalScopes } from "./commandPolicy.ts"
 import type { NodePairingState, NodePendingRequest, PairedNode } from "./pairingModel.ts"
+import { withRow } from "../fs/tableRows.ts"
 
 /** What a connecting node declares. */
 export interface NodeSurface {
@@ -60,7 +61,7 @@ export const request = (
   }
   if (existing !== undefined && existing.commands.join("\n") === commands.join("\n")) {
     const refreshed: NodePendingRequest = { ...existing, ...metadata, caps: [...surface.caps], silent: existing.silent && silent }
-    return { request: refreshed, created: false, state: { ...state, pending: { ...state.pending, [refreshed.requestId]: refreshed } } }
+    return { request: refreshed, created: false, state: { ...state, pending: withRow(state.pending, refreshed.requestId, refreshed) } }
   }
   const pending = { ...state.pending }
   if (existing !== undefined) delete pending[existing.requestId]
@@ -105,7 +106,7 @@ export const approve = (state: NodePairingState, requestId: string, approver: No
   }
   const rest = { ...state.pending }
   delete rest[requestId]
-  return { ok: true, value: node, state: { ...state, pending: rest, paired: { ...state.paired, [node.nodeId]: node } } }
+  return { ok: true, value: node, state: { ...state, pending: rest, paired: withRow(state.paired, node.nodeId, node) } }
 }
 
 /** Rejects a pending node request. */
@@ -122,7 +123,7 @@ export const rename = (state: NodePairingState, nodeId: string, displayName: str
   const node = own(state.paired, nodeId)
   if (node === undefined) return refuse("unknown-node", `no paired node ${nodeId}; run \`gatehouse nodes list\``)
   const renamed = { ...node, displayName }
-  return { ok: true, value: renamed, state: { ...state, paired: { ...state.paired, [nodeId]: renamed } } }
+  return { ok: true, value: renamed, state: { ...state, paired: withRow(state.paired, nodeId, renamed) } }
 }
 
 const pick = (p: NodePendingRequest) => ({

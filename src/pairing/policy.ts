@@ -18,6 +18,7 @@ import {
   type PendingRequest,
   type SetupCode
 } from "./model.ts"
+import { withRow } from "../fs/tableRows.ts"
 
 /** What a connecting device asks for. */
 export interface Ask {
@@ -113,7 +114,7 @@ export const requestPairing = (
     sameSet(existing.scopes, scopes) && existing.reason === reason
   ) {
     const request: PendingRequest = { ...existing, ...metadata, silent: existing.silent && silent }
-    return { request, created: false, state: { ...state, pending: { ...state.pending, [request.requestId]: request } } }
+    return { request, created: false, state: { ...state, pending: withRow(state.pending, request.requestId, request) } }
   }
   const pending = { ...state.pending }
   if (existing !== undefined) delete pending[existing.requestId]
@@ -177,7 +178,7 @@ export const approve = (state: PairingState, requestId: string, approver: Approv
   }
   const pending = { ...state.pending }
   delete pending[requestId]
-  return { ok: true, value: device, state: { ...state, pending, paired: { ...state.paired, [device.deviceId]: device } } }
+  return { ok: true, value: device, state: { ...state, pending, paired: withRow(state.paired, device.deviceId, device) } }
 }
 
 /** Rejects a pending request. */
@@ -196,7 +197,7 @@ export const rename = (state: PairingState, deviceId: string, label: string): Ou
   const device = own(state.paired, deviceId)
   if (device === undefined) return refuse("unknown-device", `no paired device ${deviceId}; run \`gatehouse devices list\``)
   const renamed: PairedDevice = { ...device, label }
-  return { ok: true, value: renamed, state: { ...state, paired: { ...state.paired, [deviceId]: renamed } } }
+  return { ok: true, value: renamed, state: { ...state, paired: withRow(state.paired, deviceId, renamed) } }
 }
 
 /** Forgets a paired device (its tokens with it). */
@@ -234,7 +235,7 @@ export const rotate = (
   }
   const token: DeviceToken = { token: fresh.token(), role, scopes: role === "operator" ? wanted : [], createdAtMs: fresh.now, rotatedAtMs: fresh.now }
   const updated: PairedDevice = { ...device, tokens: { ...device.tokens, [role]: token } }
-  return { ok: true, value: token, state: { ...state, paired: { ...state.paired, [deviceId]: updated } } }
+  return { ok: true, value: token, state: { ...state, paired: withRow(state.paired, deviceId, updated) } }
 }
 
 /** Revokes a device's token for a role. */
@@ -245,7 +246,7 @@ export const revoke = (state: PairingState, deviceId: string, role: string, now:
   if (current === undefined) return refuse("role-not-approved", `device ${deviceId} has no ${role} token`)
   const token: DeviceToken = { ...current, revokedAtMs: current.revokedAtMs ?? now }
   const updated: PairedDevice = { ...device, tokens: { ...device.tokens, [role]: token } }
-  return { ok: true, value: token, state: { ...state, paired: { ...state.paired, [deviceId]: updated } } }
+  return { ok: true, value: token, state: { ...state, paired: withRow(state.paired, deviceId, updated) } }
 }
 
 /**
@@ -292,7 +293,7 @@ export const ensureToken = (
     createdAtMs: fresh.now,
     ...(current === undefined ? {} : { rotatedAtMs: fresh.now })
   }
-  return { token, state: { ...state, paired: { ...state.paired, [deviceId]: { ...device, tokens: { ...device.tokens, [role]: token } } } } }
+  return { token, state: { ...state, paired: withRow(state.paired, deviceId, { ...device, tokens: { ...device.tokens, [role]: token } }) } }
 }
 
 export type TokenCheck =
@@ -335,7 +336,7 @@ export const addSetupCode = (
   ttlMs: number
 ): { readonly code: SetupCode; readonly state: PairingState } => {
   const code: SetupCode = { hash: setupCodeHash(token), role, scopes: [...new Set(scopes)].sort(), createdAtMs: now, expiresAtMs: now + ttlMs }
-  return { code, state: { ...state, setupCodes: { ...state.setupCodes, [code.hash]: code } } }
+  return { code, state: { ...state, setupCodes: withRow(state.setupCodes, code.hash, code) } }
 }
 
 /**
@@ -357,7 +358,7 @@ export const redeemSetupCode = (
     return refuse("setup-code-invalid", `setup code is for role ${code.role} with scopes [${code.scopes.join(", ")}]; ask for no more than that`)
   }
   const spent: SetupCode = { ...code, redeemedAtMs: now, deviceId }
-  return { ok: true, value: spent, state: { ...state, setupCodes: { ...state.setupCodes, [code.hash]: spent } } }
+  return { ok: true, value: spent, state: { ...state, setupCodes: withRow(state.setupCodes, code.hash, spent) } }
 }
 
 // ---------------------------------------------------------------------------

@@ -31,15 +31,17 @@ export const transitions = <S>(backend: StateBackend<S>, prune: (s: S, now: numb
   const read = (keys: StateKeys | "all"): Effect.Effect<S, StateUnavailable> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.map(backend.read(keys), (s) => prune(s, now)))
   // Decided on a read first: a transition that changes nothing (a paired device connecting, a
-  // wrong setup code) never takes the backend's write lock; one that does runs again inside it.
+  // wrong setup code) never takes the backend's write lock; one that does runs again inside it,
+  // unless the backend hands over the very state it read (a document nothing changed since):
+  // then the first result stands (same state, same time), which halves the cost of a change.
   const modify = <A>(keys: StateKeys | "all", f: (s: S, fresh: Fresh) => readonly [A, S]) =>
     Effect.flatMap(freshValues, (fr) =>
       Effect.flatMap(backend.read(keys), (snapshot) => {
         const pruned = prune(snapshot, fr.now)
-        const [answer, next] = f(pruned, fr)
-        return next === pruned && pruned === snapshot
-          ? Effect.succeed(answer)
-          : backend.transact(keys, (s) => f(prune(s, fr.now), fr))
+        const first = f(pruned, fr)
+        return first[1] === pruned && pruned === snapshot
+          ? Effect.succeed(first[0])
+          : backend.transact(keys, (s) => (s === snapshot ? first : f(prune(s, fr.now), fr)))
       }))
   const apply = <A>(keys: StateKeys | "all", f: (s: S, fresh: Fresh) => Outcome<A, S>): Effect.Effect<A, StateUnavailable | Refused> =>
     Effect.flatMap(

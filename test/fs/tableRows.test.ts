@@ -1,0 +1,111 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { mkdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { type CompactionPolicy, journalPath, makeJournalStore } from "../../src/fs/journalStore.ts"
+import { changedKeys, withRow } from "../../src/fs/tableRows.ts"
+import { devicePairingStore } from "../../src/layers/pairingOnBackend.ts"
+import { emptyPairingState, type PairedDevice, PairingState } from "../../src/pairing/model.ts"
+import { documentBackend } from "../../src/pairing/stateBackend.ts"
+import { tempHome } from "../helpers/testGateway.ts"
+
+const noCompaction: CompactionPolicy = { ratio: 1e9, minBytes: 1e9 }
+
+const device = (deviceId: string, n: number): PairedDevice => ({
+  deviceId,
+  publicKey: "k".repeat(43),
+  roles: ["operator"],
+  approvedScopes: ["operator.read"],
+  tokens: { operator: { token: `t-${n}`, role: "operator", scopes: ["operator.read"], createdAtMs: n } },
+  approvedVia: "owner",
+  createdAtMs: n,
+  approvedAtMs: n
+})
+
+const fresh = () => {
+  const dir = join(tempHome(), "devices")
+  mkdirSync(dir, { recursive: true })
+  return join(dir, "pairing.json")
+}
+const journalLines = (path: string) =>
+  readFileSync(journalPath(path), "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l).ops as Array<Array<unknown>>)
+
+// One change: set rows with `withRow` (one or two steps), set one by a plain copy, or delete one.
+const Step = Schema.Struct({
+  how: Schema.Literals(["withRow", "withRowTwice", "spread", "delete"]),
+  key: Schema.Literals(["a", "b", "c", "__proto__", "constructor"]),
+  other: Schema.Literals(["a", "b", "c", "__proto__"]),
+  n: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1000 }))
+})
+
+describe("rows that remember what they changed", () => {
+  it("withRow sets one own row and leaves the old table as it was", () => {
+    const before = { a: 1 } as Record<string, number>
+    const after = withRow(before, "__proto__", 2)
+    assert.deepStrictEqual(before, { a: 1 })
+    assert.strictEqual(Object.getPrototypeOf(after), Object.prototype)
+    assert.deepStrictEqual(Object.keys(after), ["a", "__proto__"])
+    assert.deepStrictEqual(changedKeys(before, after), ["__proto__"])
+    assert.deepStrictEqual(changedKeys(before, withRow(after, "b", 3)), ["b", "__proto__"])
+    assert.strictEqual(changedKeys(before, { ...after }), undefined, "a table not made by withRow is unknown")
+    assert.strictEqual(changedKeys(after, before), undefined)
+  })
+
+  it.effect("a transaction touching one row of 2000 journals exactly that row", () =>
+    Effect.gen(function*() {
+      const path = fresh()
+      const file = yield* makeJournalStore(path, PairingState, emptyPairingState, noCompaction)
+      const paired: Record<string, PairedDevice> = {}
+      for (let i = 0; i < 2000; i++) paired[`d${i}`] = device(`d${i}`, i)
+      yield* file.modify((s) => [undefined, { ...s, paired }] as const)
+      const store = devicePairingStore(documentBackend(file))
+      yield* store.rename("d1234", "kitchen")
+      const last = journalLines(path).at(-1)!
+      assert.strictEqual(last.length, 1)
+      assert.strictEqual(last[0]![0], "paired")
+      assert.strictEqual(last[0]![1], "d1234")
+      assert.strictEqual((last[0]![2] as PairedDevice).label, "kitchen")
+    }))
+
+  it.effect.prop(
+    "the journal of any mix of changes replays to the same state, one op per changed row",
+    { steps: Schema.Array(Step).check(Schema.isMaxLength(25)) },
+    ({ steps }) =>
+      Effect.gen(function*() {
+        const path = fresh()
+        const store = yield* makeJournalStore(path, PairingState, emptyPairingState, noCompaction)
+        let changes = 0
+        for (const { how, key, n, other } of steps) {
+          const before = yield* store.get
+          // withRow builds exactly the table the object spread it replaced in the transitions did (rows and order).
+          const row = device(key, n)
+          assert.deepStrictEqual(Object.entries(withRow(before.paired, key, row)), Object.entries({ ...before.paired, [key]: row }))
+          yield* store.modify((s) => {
+            const paired = how === "withRow"
+              ? withRow(s.paired, key, device(key, n))
+              : how === "withRowTwice"
+              ? withRow(withRow(s.paired, key, device(key, n)), other, device(other, n + 1))
+              : how === "spread"
+              ? { ...s.paired, [key]: device(key, n) }
+              : Object.fromEntries(Object.entries(s.paired).filter(([k]) => k !== key))
+            return [undefined, { ...s, paired }] as const
+          })
+          const after = yield* store.get
+          const keys = [...new Set([...Object.keys(before.paired), ...Object.keys(after.paired)])]
+          const differing = keys.filter((k) =>
+            Object.hasOwn(before.paired, k) !== Object.hasOwn(after.paired, k) ||
+            (Object.hasOwn(after.paired, k) && before.paired[k] !== after.paired[k])
+          ).length
+          if (differing > 0) {
+            changes++
+            assert.strictEqual(journalLines(path).at(-1)!.length, differing)
+          }
+          assert.strictEqual(journalLines(path).length, changes)
+        }
+        const reopened = yield* (yield* makeJournalStore(path, PairingState, emptyPairingState, noCompaction)).get
+        assert.deepStrictEqual(reopened, yield* store.get)
+      }),
+    { arbitrary: { runs: 60 } }
+  )
+})
