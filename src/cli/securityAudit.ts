@@ -8,6 +8,7 @@ import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync, statSync } from "node:fs"
@@ -51,12 +52,9 @@ export const securityAudit = Command.make(
           for (const finding of before) {
             if (finding.autoFix === undefined) continue
             const { path, mode } = finding.autoFix
-            try {
-              const from = chmodNoFollow(path, mode)
-              fixed.push({ path, from: octal(from), to: octal(mode) })
-            } catch (e) {
-              failed.push({ path, error: e instanceof Error ? e.message : String(e) })
-            }
+            const changed = Result.try(() => chmodNoFollow(path, mode))
+            if (Result.isSuccess(changed)) fixed.push({ path, from: octal(changed.success), to: octal(mode) })
+            else failed.push({ path, error: changed.failure instanceof Error ? changed.failure.message : String(changed.failure) })
           }
         }
         const done = new Set(fixed.map((x) => x.path))
@@ -108,13 +106,7 @@ const chmodNoFollow = (path: string, mode: number): number => {
   }
 }
 
-const modeOf = (path: string): number | undefined => {
-  try {
-    return statSync(path).mode & 0o777
-  } catch {
-    return undefined
-  }
-}
+const modeOf = (path: string): number | undefined => Result.getOrUndefined(Result.try(() => statSync(path).mode & 0o777))
 
 // Everything under the state dir that holds a secret or decides who is trusted.
 const statePaths = (stateDir: string, configPath: string, tokenPath: string, tlsKeyPath: string | undefined): ReadonlyArray<StatePath> => {
@@ -147,16 +139,13 @@ const statePaths = (stateDir: string, configPath: string, tokenPath: string, tls
 // Whether something listens on TCP port 22 (an SSH server), from /proc (no connection is made).
 const sshListening = (): boolean => {
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    try {
-      const rows = readFileSync(table, "utf8").split("\n").slice(1)
-      // local_address is "ADDR:PORT" in hex; state 0A is LISTEN.
-      if (rows.some((row) => {
-        const cols = row.trim().split(/\s+/)
-        return cols[1]?.endsWith(":0016") === true && cols[3] === "0A"
-      })) return true
-    } catch {
-      // not Linux, or /proc not mounted: unknown, reported as not listening
-    }
+    // Not Linux, or /proc not mounted: unknown, reported as not listening.
+    const rows = Result.getOrElse(Result.try(() => readFileSync(table, "utf8").split("\n").slice(1)), () => [] as Array<string>)
+    // local_address is "ADDR:PORT" in hex; state 0A is LISTEN.
+    if (rows.some((row) => {
+      const cols = row.trim().split(/\s+/)
+      return cols[1]?.endsWith(":0016") === true && cols[3] === "0A"
+    })) return true
   }
   return false
 }

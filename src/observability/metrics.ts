@@ -34,7 +34,7 @@ const rateLimit = Metric.counter("gatehouse_rate_limit_decisions_total", {
 })
 
 const refused = Metric.counter("gatehouse_rpc_refused_total", {
-  description: "requests answered before the RPC server, by reason (invalid_frame, not_a_request, connect_again, unknown_method, duplicate_id)",
+  description: "requests answered before the RPC server, by reason (invalid_frame, not_a_request, connect_again, unknown_method, duplicate_id, rate_limited, busy)",
   incremental: true
 })
 

@@ -7,15 +7,14 @@
  * pass, not at each call site.
  */
 import * as Logger from "effect/Logger"
+import { UNSAFE_CHARS } from "../text/printable.ts"
 
-// C0/C1 controls, DEL, and the bidirectional overrides and isolates that reorder what a terminal shows.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
 
 const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" }
 
 /** `text` with every control or bidi character shown as a visible escape (`\n`, `\u001b`). */
 export const escapeControls = (text: string): string =>
-  text.replace(UNSAFE, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+  text.replace(UNSAFE_CHARS, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
 
 /** The longest log message kept whole: what a client can put into one costs bounded work downstream (redaction, files). */
 export const MAX_LOG_MESSAGE = 8192

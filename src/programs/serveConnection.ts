@@ -229,7 +229,7 @@ const runSession = Effect.fnUntraced(function*(
     )
     const rates = new MethodRates()
     // What a dispatched request holds until it is answered counts against the connection's byte budget too.
-    const limits = (yield* SubscriptionRef.get((yield* GatewayConfig).live)).config.limits
+    const limits = current.config.limits
     const maxInFlight = { connection: limits.maxInFlightBytesPerConnection, client: limits.maxInFlightBytesPerAddress }
     // Requests are dispatched in the socket's callback where the transport allows it (no queue hop,
     // arrival order kept: each one is submitted before the next frame is read); the loop then only

@@ -4,21 +4,10 @@ import * as Logger from "effect/Logger"
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { type CompactionPolicy, journalPath, makeJournalStore } from "../../src/fs/journalStore.ts"
-import { emptyPairingState, type PairedDevice, PairingState } from "../../src/pairing/model.ts"
+import { emptyPairingState, PairingState } from "../../src/pairing/model.ts"
+import { device, noCompaction } from "../helpers/journalFixtures.ts"
 import { tempHome } from "../helpers/testGateway.ts"
 
-const noCompaction: CompactionPolicy = { ratio: 1e9, minBytes: 1e9 }
-
-const device = (deviceId: string, n: number): PairedDevice => ({
-  deviceId,
-  publicKey: "k".repeat(43),
-  roles: ["operator"],
-  approvedScopes: ["operator.read"],
-  tokens: { operator: { token: `t-${n}`, role: "operator", scopes: ["operator.read"], createdAtMs: n } },
-  approvedVia: "owner",
-  createdAtMs: n,
-  approvedAtMs: n
-})
 
 const open = (path: string, policy?: CompactionPolicy) => makeJournalStore(path, PairingState, emptyPairingState, policy)
 const pair = (id: string, n: number) => (s: PairingState) => [undefined, { ...s, paired: { ...s.paired, [id]: device(id, n) } }] as const

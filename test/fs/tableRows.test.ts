@@ -3,25 +3,14 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { mkdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { type CompactionPolicy, journalPath, makeJournalStore } from "../../src/fs/journalStore.ts"
+import { journalPath, makeJournalStore } from "../../src/fs/journalStore.ts"
 import { changedKeys, withRow } from "../../src/fs/tableRows.ts"
 import { devicePairingStore } from "../../src/layers/pairingOnBackend.ts"
 import { emptyPairingState, type PairedDevice, PairingState } from "../../src/pairing/model.ts"
 import { documentBackend } from "../../src/pairing/stateBackend.ts"
+import { device, noCompaction } from "../helpers/journalFixtures.ts"
 import { tempHome } from "../helpers/testGateway.ts"
 
-const noCompaction: CompactionPolicy = { ratio: 1e9, minBytes: 1e9 }
-
-const device = (deviceId: string, n: number): PairedDevice => ({
-  deviceId,
-  publicKey: "k".repeat(43),
-  roles: ["operator"],
-  approvedScopes: ["operator.read"],
-  tokens: { operator: { token: `t-${n}`, role: "operator", scopes: ["operator.read"], createdAtMs: n } },
-  approvedVia: "owner",
-  createdAtMs: n,
-  approvedAtMs: n
-})
 
 const fresh = () => {
   const dir = join(tempHome(), "devices")
