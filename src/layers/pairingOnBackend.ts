@@ -21,7 +21,7 @@ import {
   type PairingStoreShape,
   PairingUnavailable
 } from "../services/PairingStore.ts"
-import { withRow } from "../fs/tableRows.ts"
+import { withoutRow, withRow } from "../fs/tableRows.ts"
 
 /** Device pairing operations on `backend`. */
 export const devicePairingStore = (backend: StateBackend<PairingState>, budget: PendingBudget = DEFAULT_PENDING_BUDGET): PairingStoreShape => {
@@ -140,10 +140,9 @@ export const nodePairingStore = (backend: StateBackend<NodePairingState>, budget
     forget: (nodeId) =>
       fail(modify(owner(nodeId), (s) => {
         if (!Object.hasOwn(s.paired, nodeId) && pendingOf(s, nodeId) === undefined) return [undefined, s] as const
-        const paired = { ...s.paired }
-        delete paired[nodeId]
-        const pending = Object.fromEntries(Object.entries(s.pending).filter(([, p]) => p.nodeId !== nodeId))
-        return [undefined, { ...s, paired, pending }] as const
+        let pending = s.pending
+        for (const p of Object.values(s.pending)) if (p.nodeId === nodeId) pending = withoutRow(pending, p.requestId)
+        return [undefined, { ...s, paired: withoutRow(s.paired, nodeId), pending }] as const
       }))
   }
 }

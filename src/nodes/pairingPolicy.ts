@@ -9,7 +9,7 @@ import { own } from "../pairing/records.ts"
 import { satisfies } from "../protocol/scopes.ts"
 import { approvalScopes } from "./commandPolicy.ts"
 import type { NodePairingState, NodePendingRequest, PairedNode } from "./pairingModel.ts"
-import { withRow } from "../fs/tableRows.ts"
+import { withoutRow, withRow } from "../fs/tableRows.ts"
 
 /** What a connecting node declares. */
 export interface NodeSurface {
@@ -63,8 +63,6 @@ export const request = (
     const refreshed: NodePendingRequest = { ...existing, ...metadata, caps: [...surface.caps], silent: existing.silent && silent }
     return { request: refreshed, created: false, state: { ...state, pending: withRow(state.pending, refreshed.requestId, refreshed) } }
   }
-  const pending = { ...state.pending }
-  if (existing !== undefined) delete pending[existing.requestId]
   const created: NodePendingRequest = {
     requestId: fresh.id(),
     nodeId: surface.nodeId,
@@ -74,7 +72,7 @@ export const request = (
     silent,
     ts: fresh.now
   }
-  pending[created.requestId] = created
+  const pending = withRow(existing === undefined ? state.pending : withoutRow(state.pending, existing.requestId), created.requestId, created)
   return { request: created, created: true, state: { ...state, pending } }
 }
 
@@ -104,18 +102,14 @@ export const approve = (state: NodePairingState, requestId: string, approver: No
     approvedAtMs: fresh.now,
     lastConnectedAtMs: fresh.now
   }
-  const rest = { ...state.pending }
-  delete rest[requestId]
-  return { ok: true, value: node, state: { ...state, pending: rest, paired: withRow(state.paired, node.nodeId, node) } }
+  return { ok: true, value: node, state: { ...state, pending: withoutRow(state.pending, requestId), paired: withRow(state.paired, node.nodeId, node) } }
 }
 
 /** Rejects a pending node request. */
 export const reject = (state: NodePairingState, requestId: string): Outcome<NodePendingRequest, NodePairingState> => {
   const pending = own(state.pending, requestId)
   if (pending === undefined) return refuse("unknown-request", `unknown node requestId ${requestId}; run \`gatehouse nodes pending\``)
-  const rest = { ...state.pending }
-  delete rest[requestId]
-  return { ok: true, value: pending, state: { ...state, pending: rest } }
+  return { ok: true, value: pending, state: { ...state, pending: withoutRow(state.pending, requestId) } }
 }
 
 /** Renames a paired node. */

@@ -18,7 +18,7 @@ import {
   type PendingRequest,
   type SetupCode
 } from "./model.ts"
-import { withRow } from "../fs/tableRows.ts"
+import { withoutRow, withRow } from "../fs/tableRows.ts"
 
 /** What a connecting device asks for. */
 export interface Ask {
@@ -116,8 +116,6 @@ export const requestPairing = (
     const request: PendingRequest = { ...existing, ...metadata, silent: existing.silent && silent }
     return { request, created: false, state: { ...state, pending: withRow(state.pending, request.requestId, request) } }
   }
-  const pending = { ...state.pending }
-  if (existing !== undefined) delete pending[existing.requestId]
   const request: PendingRequest = {
     requestId: fresh.id(),
     deviceId: ask.deviceId,
@@ -131,7 +129,7 @@ export const requestPairing = (
     reason,
     ts: fresh.now
   }
-  pending[request.requestId] = request
+  const pending = withRow(existing === undefined ? state.pending : withoutRow(state.pending, existing.requestId), request.requestId, request)
   return { request, created: true, state: { ...state, pending } }
 }
 
@@ -176,9 +174,7 @@ export const approve = (state: PairingState, requestId: string, approver: Approv
     approvedAtMs: fresh.now,
     ...(keep?.label === undefined ? {} : { label: keep.label })
   }
-  const pending = { ...state.pending }
-  delete pending[requestId]
-  return { ok: true, value: device, state: { ...state, pending, paired: withRow(state.paired, device.deviceId, device) } }
+  return { ok: true, value: device, state: { ...state, pending: withoutRow(state.pending, requestId), paired: withRow(state.paired, device.deviceId, device) } }
 }
 
 /** Rejects a pending request. */
@@ -187,9 +183,7 @@ export const reject = (state: PairingState, requestId: string): Outcome<PendingR
   if (request === undefined) {
     return refuse("unknown-request", `unknown requestId ${requestId}; run \`gatehouse devices list\` for current requests`)
   }
-  const pending = { ...state.pending }
-  delete pending[requestId]
-  return { ok: true, value: request, state: { ...state, pending } }
+  return { ok: true, value: request, state: { ...state, pending: withoutRow(state.pending, requestId) } }
 }
 
 /** Gives a paired device the operator's name for it. */
@@ -204,9 +198,7 @@ export const rename = (state: PairingState, deviceId: string, label: string): Ou
 export const remove = (state: PairingState, deviceId: string): Outcome<PairedDevice> => {
   const device = own(state.paired, deviceId)
   if (device === undefined) return refuse("unknown-device", `no paired device ${deviceId}; run \`gatehouse devices list\``)
-  const paired = { ...state.paired }
-  delete paired[deviceId]
-  return { ok: true, value: device, state: { ...state, paired } }
+  return { ok: true, value: device, state: { ...state, paired: withoutRow(state.paired, deviceId) } }
 }
 
 /**
