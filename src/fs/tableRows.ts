@@ -32,14 +32,26 @@ interface Rows {
   keys?: ReadonlyArray<string>
 }
 
-// The rows of every persistent table, by proxy and by proxy target (the traps see the target).
-const rowsOf = new WeakMap<object, Rows>()
+// Where a persistent table's target keeps its rows (module-private; reached through the proxy too).
+const ROWS = Symbol("tableRows.rows")
+
+// The target every persistent table is a proxy of: no own rows, and a prototype that prints the
+// rows for util.inspect (which shows a proxy's target, bypassing the traps) and inherits Object's.
+const targetProto: object = Object.create(Object.prototype, {
+  [inspect.custom]: {
+    value: function(this: object, _depth: number, options: object) {
+      return inspect({ ...this }, options)
+    }
+  }
+})
+
+const rowsOf = (table: object): Rows | undefined => (table as { readonly [ROWS]?: Rows })[ROWS]
 
 const slotOf = (rows: Rows, key: string): Slot | undefined => Option.getOrUndefined(HashMap.get(rows.map, key))
 
 // The rows of `table`: its own when it is persistent, else a copy of its own enumerable entries (O(n), once).
 const rowsFrom = (table: object): Rows => {
-  const known = rowsOf.get(table)
+  const known = rowsOf(table)
   if (known !== undefined) return known
   const entries = Object.entries(table)
   return { map: HashMap.fromIterable(entries.map(([key, row], seq): [string, Slot] => [key, { row, seq }])), next: entries.length }
@@ -63,16 +75,18 @@ const orderedKeys = (rows: Rows): ReadonlyArray<string> => {
 // Reads go to the rows; anything else (prototype methods, symbols) to the empty target.
 const handler: ProxyHandler<object> = {
   get: (target, key, receiver) => {
-    const slot = typeof key === "string" ? slotOf(rowsOf.get(target)!, key) : undefined
+    const slot = typeof key === "string" ? slotOf(rowsOf(target)!, key) : undefined
     return slot !== undefined ? slot.row : Reflect.get(target, key, receiver)
   },
-  has: (target, key) => (typeof key === "string" && slotOf(rowsOf.get(target)!, key) !== undefined) || Reflect.has(target, key),
+  has: (target, key) => (typeof key === "string" && slotOf(rowsOf(target)!, key) !== undefined) || Reflect.has(target, key),
   getOwnPropertyDescriptor: (target, key) => {
     if (typeof key !== "string") return Reflect.getOwnPropertyDescriptor(target, key)
-    const slot = slotOf(rowsOf.get(target)!, key)
+    const slot = slotOf(rowsOf(target)!, key)
     return slot === undefined ? undefined : { value: slot.row, writable: false, enumerable: true, configurable: true }
   },
-  ownKeys: (target) => [...orderedKeys(rowsOf.get(target)!)],
+  ownKeys: (target) => [...orderedKeys(rowsOf(target)!)],
+  // A plain record's prototype (the target's own only adds how util.inspect prints it).
+  getPrototypeOf: () => Object.prototype,
   // Immutable: in strict code these throw a TypeError.
   set: () => false,
   defineProperty: () => false,
@@ -82,16 +96,9 @@ const handler: ProxyHandler<object> = {
 }
 
 const tableOf = <V>(rows: Rows): Record<string, V> => {
-  const target = {}
-  // util.inspect shows a proxy's target, so the target shows the rows (console.log, test failures).
-  Object.defineProperty(target, inspect.custom, {
-    value: (_depth: number, options: object) => inspect(Object.fromEntries(Object.entries(proxy)), options),
-    configurable: true
-  })
-  const proxy = new Proxy(target, handler) as Record<string, V>
-  rowsOf.set(target, rows)
-  rowsOf.set(proxy, rows)
-  return proxy
+  const target = Object.create(targetProto) as object
+  Object.defineProperty(target, ROWS, { value: rows, configurable: true }) // configurable: the proxy may leave it out of its keys
+  return new Proxy(target, handler) as Record<string, V>
 }
 
 // ---------------------------------------------------------------------------
@@ -134,7 +141,7 @@ export const withoutRow = <V>(table: Readonly<Record<string, V>>, key: string): 
 
 /** How many rows `table` has: O(1) for a persistent table. */
 export const rowCount = (table: object): number => {
-  const rows = rowsOf.get(table)
+  const rows = rowsOf(table)
   return rows !== undefined ? HashMap.size(rows.map) : Object.keys(table).length
 }
 
