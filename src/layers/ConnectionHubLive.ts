@@ -28,9 +28,13 @@ export const layer = Layer.effect(
       return [self, ...clients]
     })
 
+    // Operator connections apart (in registration order): pairing events reach only operators, and
+    // visiting 10 000 nodes for each of them made connecting n nodes cost O(n²).
+    const operators = new Map<string, LiveConnection>()
+
     const broadcast: ConnectionHubShape["broadcast"] = (event, payload, options) =>
       Effect.forEach(
-        [...byConnId.values()].filter((c) => options?.filter === undefined || options.filter(c)),
+        [...(options?.audience === "operators" ? operators : byConnId).values()].filter((c) => options?.filter === undefined || options.filter(c)),
         (c) => c.sendEvent(event, payload, options),
         { discard: true }
       )
@@ -57,6 +61,7 @@ export const layer = Layer.effect(
         Effect.suspend(() => {
           byConnId.set(connection.connId, connection)
           byClient.set(connection.clientId, connection)
+          if (connection.principal.role === "operator") operators.set(connection.connId, connection)
           if (readsPresence(connection)) readers.set(connection.connId, connection)
           return presenceChanged(connection)
         }),
@@ -66,6 +71,7 @@ export const layer = Layer.effect(
           if (connection === undefined) return Effect.void
           byConnId.delete(connId)
           byClient.delete(connection.clientId)
+          operators.delete(connId)
           readers.delete(connId)
           return presenceChanged(connection)
         }),

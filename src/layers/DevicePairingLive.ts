@@ -21,7 +21,7 @@ export const layer = Layer.effect(
     const store = yield* PairingStore
     const hub = yield* ConnectionHub
     const scope = yield* Effect.scope
-    const toPairers = (event: string, payload: unknown) => hub.broadcast(event, payload, { filter: isPairer })
+    const toPairers = (event: string, payload: unknown) => hub.broadcast(event, payload, { audience: "operators", filter: isPairer })
     const resolved = (requestId: string, deviceId: string, decision: "approved" | "rejected") =>
       Effect.flatMap(Clock.currentTimeMillis, (ts) => toPairers("device.pair.resolved", { requestId, deviceId, decision, ts }))
     const closeDevice = (deviceId: string, role: string | undefined, reason: string) =>

@@ -54,7 +54,7 @@ export const layer = Layer.effect(
     // Nodes whose last request an operator rejected, so an invoke can say so (until the node reconnects).
     const rejected = new Set<string>()
     const table = new InvokeTable<NodeRegistryError>()
-    const toPairers = (event: string, payload: unknown) => hub.broadcast(event, payload, { filter: isPairer })
+    const toPairers = (event: string, payload: unknown) => hub.broadcast(event, payload, { audience: "operators", filter: isPairer })
     const withScopes = (r: NodePendingRequest) => ({ ...r, requiredApproveScopes: approvalScopes(r.commands) })
 
     const view = (nodeId: string, { paired, pending }: NodeRecord): NodeView | undefined => {

@@ -14,11 +14,14 @@ export interface ConnectionHubShape {
   readonly unregister: (connId: string) => Effect.Effect<void>
   readonly byClientId: (clientId: number) => LiveConnection | undefined
   readonly connections: Effect.Effect<ReadonlyArray<LiveConnection>>
-  /** Sends an event to every connection (optionally only those `filter` accepts). */
+  /**
+   * Sends an event to every connection (optionally only those `filter` accepts). With `audience:
+   * "operators"` only operator connections are visited, so an event for operators costs nothing per node.
+   */
   readonly broadcast: (
     event: string,
     payload: unknown,
-    options?: EventOptions & { readonly filter?: (c: LiveConnection) => boolean }
+    options?: EventOptions & { readonly filter?: (c: LiveConnection) => boolean; readonly audience?: "operators" }
   ) => Effect.Effect<void>
   readonly presence: Effect.Effect<ReadonlyArray<PresenceEntry>>
   readonly stateVersion: Effect.Effect<StateVersion>
