@@ -7,6 +7,8 @@
  * It reads like the plain record it replaces: own keys only (`__proto__` is data), keys in
  * the order a plain object keeps (integer-like first, then by first insertion), `JSON.stringify`,
  * spread and Schema encoding see exactly the rows; writing to it fails (it is immutable).
+ * It stays a record (rather than a HashMap in PairingState's type) so that every reader of the
+ * state, the stores' Schema codecs and the PostgreSQL store's row diff work unchanged.
  * Each new table also notes its origin and key, so the journal store (src/fs/journalStore.ts)
  * journals only the rows that changed; tables not made this way are compared in full.
  */
