@@ -4,6 +4,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Duration from "effect/Duration"
 import * as Layer from "effect/Layer"
 import { hostname } from "node:os"
 import type { LiveConnection } from "../connections/liveConnection.ts"
@@ -44,15 +45,37 @@ export const layer = Layer.effect(
     const readers = new Map<string, LiveConnection>()
     const readsPresence = (c: LiveConnection) => c.principal.role === "operator" && satisfies(c.principal.scopes, "operator.read")
 
+    // The list as it is now, to every reader.
+    const sendPresence = Effect.flatMap(presence, (list) => {
+      const options = { dropIfSlow: true, stateVersion: { ...version } }
+      return Effect.forEach([...readers.values()], (c) => c.sendEvent("presence", { presence: list }, options), { discard: true })
+    })
+
+    // A presence event is the whole list, so one per connect made a storm of n connects cost O(n²)
+    // bytes to each watching operator. At most one list goes out per PRESENCE_INTERVAL: a change in a
+    // quiet moment at once, later changes in the window folded into one list sent at its end.
+    const scope = yield* Effect.scope
+    const throttle = { lastSentAt: Number.NEGATIVE_INFINITY, trailing: false }
     const presenceChanged = (connection: LiveConnection) =>
       tracked(connection)
-        ? Effect.suspend(() => {
+        ? Effect.flatMap(Clock.currentTimeMillis, (now) => {
           version.presence++
-          if (readers.size === 0) return Effect.void
-          return Effect.flatMap(presence, (list) => {
-            const options = { dropIfSlow: true, stateVersion: { ...version } }
-            return Effect.forEach([...readers.values()], (c) => c.sendEvent("presence", { presence: list }, options), { discard: true })
-          })
+          if (readers.size === 0 || throttle.trailing) return Effect.void
+          const wait = throttle.lastSentAt + PRESENCE_INTERVAL_MS - now
+          if (wait <= 0) {
+            throttle.lastSentAt = now
+            return sendPresence
+          }
+          throttle.trailing = true
+          const trailing = Effect.andThen(
+            Effect.flatMap(Clock.currentTimeMillis, (at) =>
+              Effect.sync(() => {
+                throttle.trailing = false
+                throttle.lastSentAt = at
+              })),
+            sendPresence
+          )
+          return Effect.asVoid(Effect.forkIn(Effect.delay(trailing, Duration.millis(wait)), scope))
         })
         : Effect.void
 
@@ -93,6 +116,9 @@ export const layer = Layer.effect(
 // ---------------------------------------------------------------------------
 // Internal
 // ---------------------------------------------------------------------------
+
+// The least time between two presence lists sent to readers.
+const PRESENCE_INTERVAL_MS = 250
 
 // One-shot CLI calls come and go every second; listing them as presence is noise.
 const tracked = (c: LiveConnection) => c.client.mode !== "cli" && c.client.mode !== "probe"

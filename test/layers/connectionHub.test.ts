@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as TestClock from "effect/testing/TestClock"
 import type { Principal } from "../../src/auth/principal.ts"
 import { isPairer, type LiveConnection } from "../../src/connections/liveConnection.ts"
 import * as ConnectionHubLive from "../../src/layers/ConnectionHubLive.ts"
@@ -13,7 +14,8 @@ const connection = (connId: string, role: Principal["role"], scopes: ReadonlyArr
   client: { id: role === "node" ? "node-host" : "cli", version: "1", platform: "linux", mode: role === "node" ? "node" : "ui" },
   remoteAddress: "127.0.0.1",
   connectedAtMs: 0,
-  sendEvent: (event) => Effect.sync(() => void got.push(`${connId}:${event}`)),
+  sendEvent: (event, payload) =>
+    Effect.sync(() => void got.push(event === "presence" ? `${connId}:presence:${(payload as { presence: Array<unknown> }).presence.length}` : `${connId}:${event}`)),
   sendDirect: () => Effect.void,
   close: () => Effect.void
 })
@@ -41,5 +43,28 @@ describe("ConnectionHubLive broadcasts", () => {
       got.length = 0
       yield* hub.broadcast("device.pair.resolved", {}, { audience: "operators", filter: isPairer })
       assert.deepStrictEqual(got, ["c5:device.pair.resolved"])
+    }).pipe(Effect.provide(ConnectionHubLive.layer)))
+})
+
+describe("ConnectionHubLive presence", () => {
+  it.effect("a storm of connects sends each reader one list at once and one folded list per 250 ms, the latest", () =>
+    Effect.gen(function*() {
+      const hub = yield* ConnectionHub
+      const got: Array<string> = []
+      yield* hub.register(connection("c1", "operator", ["operator.read"], got))
+      assert.deepStrictEqual(got, ["c1:presence:2"]) // self and the reader, at once
+      got.length = 0
+      for (let i = 2; i <= 101; i++) yield* hub.register(connection(`c${i}`, "node", [], got))
+      assert.deepStrictEqual(got, []) // folded: nothing yet
+      yield* TestClock.adjust("249 millis")
+      assert.deepStrictEqual(got, [])
+      yield* TestClock.adjust("1 millis")
+      assert.deepStrictEqual(got, ["c1:presence:102"]) // one list with all 100 nodes
+      got.length = 0
+      yield* TestClock.adjust("1 second")
+      yield* hub.unregister("c2")
+      assert.deepStrictEqual(got, ["c1:presence:101"]) // a change in a quiet moment goes out at once
+      const version = (yield* hub.stateVersion).presence
+      assert.strictEqual(version, 103) // every change still moves the version
     }).pipe(Effect.provide(ConnectionHubLive.layer)))
 })

@@ -251,9 +251,12 @@ describe("after the handshake", () => {
       yield* watcher.push({ type: "req", id: "sync", method: "health" })
       yield* watcher.nextMatching((f) => f.id === "sync")
       const app = yield* handshake(connectParams({ client: { id: "openclaw-macos", version: "2", platform: "macos", mode: "ui", displayName: "laptop" } }))
+      // Presence lists go out at most once per 250 ms: the watcher's own arrival just sent one.
+      yield* TestClock.adjust("250 millis")
       const hosts = (f: Record<string, any>): Array<string> => f.payload.presence.map((p: { host: string }) => p.host)
       const joined = yield* watcher.nextMatching((f) => f.event === "presence" && hosts(f).includes("laptop"))
       yield* app.disconnect
+      yield* TestClock.adjust("250 millis")
       const left = yield* watcher.nextMatching((f) => f.event === "presence" && f.stateVersion.presence > joined.stateVersion.presence)
       assert.notInclude(left.payload.presence.map((p: { host: string }) => p.host), "laptop")
       assert.isAbove(left.stateVersion.presence, joined.stateVersion.presence)
