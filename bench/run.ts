@@ -113,6 +113,11 @@ const startServer = (kind: "gatehouse" | "raw", env: Record<string, string> = {}
       stdio: ["ignore", "pipe", "pipe"]
     })
     let out = ""
+    // The gc hook's "bench: gc done" lines, counted for forceGc (a line split across chunks is not expected: one write).
+    child.stderr!.on("data", (d: Buffer) => {
+      const done = d.toString().split("bench: gc done").length - 1
+      if (done > 0) gcDone.set(child, (gcDone.get(child) ?? 0) + done)
+    })
     const onData = (d: Buffer) => {
       out += d
       const m = out.match(/listening on (ws:\/\/[0-9.]+:\d+)/)
@@ -135,6 +140,16 @@ const startServer = (kind: "gatehouse" | "raw", env: Record<string, string> = {}
     child.stderr!.on("data", onData)
     child.once("exit", (code) => reject(new Error(`${kind} exited ${code} before listening:\n${out}`)))
   })
+
+const gcDone = new WeakMap<ChildProcess, number>()
+// A full GC in our servers (SIGUSR2 → gc()), returning once it is over (up to 60 s); OpenClaw gets no signal.
+const forceGc = async (s: Server) => {
+  if (s.kind === "openclaw") return
+  const before = gcDone.get(s.child) ?? 0
+  s.child.kill("SIGUSR2")
+  const t0 = performance.now()
+  while ((gcDone.get(s.child) ?? 0) === before && performance.now() - t0 < 60_000) await sleep(20)
+}
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -247,15 +262,15 @@ const nodesLoad = async (s: Server, identities: ReadonlyArray<Identity>) => {
   // The connect storm leaves work behind (pairing writes, logs, garbage): wait until the server is quiet.
   const settleStormMs = await settle(s)
   // What the connections hold, not the garbage left by connecting them: a full GC first (our servers' hook).
-  if (s.kind !== "openclaw") s.child.kill("SIGUSR2")
-  await sleep(1000)
+  await forceGc(s)
+  await sleep(500)
   const rssPerConnKiB = (rssKiB(s.pid) - rss0) / identities.length
   // Four operator connections share the load: gatehouse caps one caller at 64 invokes in flight.
   const ops = await Promise.all(Array.from({ length: 4 }, () => connect(s.url, { token, scopes: ["operator.read", "operator.write"] })))
   // A short warm-up (JIT), then quiet again and a full GC, so the figure is the steady state, not the storm's aftermath.
   await invokeAtRate(ops, identities, Math.min(500, rate), "w")
   await settle(s)
-  if (s.kind !== "openclaw") s.child.kill("SIGUSR2")
+  await forceGc(s)
   await sleep(500)
   const cpu0 = cpuUs(s.pid)
   const phaseAt = performance.now() - s.spawnedAt
@@ -325,7 +340,7 @@ const settle = async (s: Server) => {
 const afterLoadRss = async (s: Server) => {
   await sleep(500)
   // Only our servers run the gc hook; OpenClaw gets no signal (it has its own meaning for SIGUSR signals).
-  if (s.kind !== "openclaw") s.child.kill("SIGUSR2")
+  await forceGc(s)
   await sleep(1000)
   return rssKiB(s.pid) / 1024
 }
