@@ -1,7 +1,7 @@
 // Benchmark harness (not part of `npm test`): gatehouse (the bundle dist/gatehouse.mjs) against a raw
 // `ws` baseline speaking the same frames with the same sizes (bench/rawServer.mjs), interleaved in one
 // run, R repetitions, medians and ratios of medians. Optionally an OpenClaw gateway as a third column.
-//   npm run bench -- [--reps 5] [--nodes 1000] [--rate 1000] [--seconds 5] [--peer openclaw]
+//   npm run bench -- [--reps 5] [--nodes 1000] [--rate 1000] [--seconds 5] [--peer openclaw] [--only nodes|mdns]
 // Figures: (a) round trips/s of `last-heartbeat` and `health`, sequential and 16 in flight on one
 // connection, with server CPU µs per operation (/proc/<pid>/stat utime+stime); (b) signed handshakes/s
 // (challenge → Ed25519-signed connect → hello-ok → close); (c) N concurrent node connections: RSS per
@@ -242,23 +242,21 @@ const quantile = (xs: Array<number>, q: number) => {
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))]!
 }
 
-const nodesLoad = async (s: Server, identities: ReadonlyArray<Identity>) => {
+const nodesLoad = async (s: Server) => {
   const rss0 = rssKiB(s.pid)
-  const nodes: Array<Client> = []
-  const t0 = performance.now()
-  let next = 0
-  const onEvent = (f: { event: string; payload: any }, c: Client) => {
-    if (f.event !== "node.invoke.request") return
-    c.send("node.invoke.result", { id: f.payload.id, nodeId: f.payload.nodeId, ok: true, payloadJSON: "{\"path\":\"/bin/sh\"}" })
-  }
-  const opener = async () => {
-    while (next < identities.length) {
-      const identity = identities[next++]!
-      nodes.push(await connect(s.url, { token, role: "node", identity, commands: ["system.which"], onEvent }))
-    }
-  }
-  await Promise.all(Array.from({ length: 32 }, opener))
-  const connectSec = (performance.now() - t0) / 1000
+  // The nodes live in a process of their own (bench/nodes.ts): this one only times the invokes.
+  const host = spawn(process.execPath, [...process.execArgv, join(root, "bench", "nodes.ts"), s.url, token, String(nodeCount)], { stdio: ["pipe", "pipe", "inherit"] })
+  const ready = await new Promise<{ ids: Array<string>; connectSec: number }>((resolve, reject) => {
+    let out = ""
+    host.stdout!.on("data", (d: Buffer) => {
+      out += d
+      const line = out.split("\n").find((l) => l.startsWith("{"))
+      if (line !== undefined && out.includes("\n")) resolve(JSON.parse(line))
+    })
+    host.once("exit", (code) => reject(new Error(`bench/nodes.ts exited ${code} before its nodes were connected`)))
+  })
+  const identities = ready.ids.map((id) => ({ id }))
+  const connectSec = ready.connectSec
   // The connect storm leaves work behind (pairing writes, logs, garbage): wait until the server is quiet.
   const settleStormMs = await settle(s)
   // What the connections hold, not the garbage left by connecting them: a full GC first (our servers' hook).
@@ -277,7 +275,9 @@ const nodesLoad = async (s: Server, identities: ReadonlyArray<Identity>) => {
   const measured = await invokeAtRate(ops, identities, rate * seconds, "k")
   const cpuUsPerInvoke = (cpuUs(s.pid) - cpu0) / (rate * seconds)
   await Promise.all(ops.map((op) => op.close()))
-  await Promise.all(nodes.map((n) => n.close()))
+  const hostExited = new Promise((r) => host.once("exit", r))
+  host.stdin!.end()
+  await hostExited
   const latencies = measured.samples.map((x) => x.ms)
   // Where the slowest calls fell (ms from the start of the phase): a cluster points at one pause (GC, a broadcast).
   const slowest = [...measured.samples].sort((a, b) => b.ms - a.ms).slice(0, 5).map((x) => `${x.ms.toFixed(1)}ms@${x.at.toFixed(0)}`)
@@ -294,7 +294,7 @@ const nodesLoad = async (s: Server, identities: ReadonlyArray<Identity>) => {
 }
 
 // Sends `total` node.invoke calls at `rate`/s, spread over the nodes and the operator connections.
-const invokeAtRate = async (ops: ReadonlyArray<Client>, identities: ReadonlyArray<Identity>, total: number, keyPrefix: string) => {
+const invokeAtRate = async (ops: ReadonlyArray<Client>, identities: ReadonlyArray<{ readonly id: string }>, total: number, keyPrefix: string) => {
   const samples: Array<{ at: number; ms: number }> = []
   let errors = 0
   let firstError: string | undefined
@@ -390,7 +390,6 @@ const workloadA = async (s: Server, sample: Sample) => {
   sample["handshake.cpuUs"] = hs.cpuUsPerOp
 }
 
-const nodeIdentities = Array.from({ length: nodeCount }, newIdentity)
 for (let rep = 0; rep < (opts.only === "mdns" ? 0 : reps); rep++) {
   const order: Array<"gatehouse" | "raw"> = rep % 2 === 0 ? ["gatehouse", "raw"] : ["raw", "gatehouse"]
   for (const kind of order) {
@@ -400,7 +399,7 @@ for (let rep = 0; rep < (opts.only === "mdns" ? 0 : reps); rep++) {
       const sample: Sample = { startMs: s.startMs, idleMiB: rssKiB(s.pid) / 1024 }
       if (opts.only !== "nodes") await workloadA(s, sample)
       if (rep === 0) {
-        const n = await nodesLoad(s, nodeIdentities)
+        const n = await nodesLoad(s)
         sample["nodes.connectSec"] = n.connectSec
         sample["nodes.rssPerConnKiB"] = n.rssPerConnKiB
         sample["invoke.p50Ms"] = n.p50
