@@ -86,8 +86,11 @@ interface Server {
   readonly home: string | undefined
 }
 
+// BENCH_GATEHOUSE_BUNDLE runs another build of gatehouse (an A/B against an older commit's bundle).
+const gatehouseBundle = process.env.BENCH_GATEHOUSE_BUNDLE ?? join(root, "dist", "gatehouse.mjs")
 const ensureBuilt = () => {
-  const bundle = join(root, "dist", "gatehouse.mjs")
+  if (process.env.BENCH_GATEHOUSE_BUNDLE !== undefined) return
+  const bundle = gatehouseBundle
   const newest = (dir: string): number =>
     readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0)
   if (existsSync(bundle) && statSync(bundle).mtimeMs >= newest(join(root, "src"))) return
@@ -104,7 +107,7 @@ const startServer = (kind: "gatehouse" | "raw", env: Record<string, string> = {}
   new Promise<Server>((resolve, reject) => {
     const home = kind === "gatehouse" ? mkdtempSync(join(tmpdir(), "gatehouse-bench-")) : undefined
     const args = kind === "gatehouse"
-      ? [...gcHook, join(root, "dist", "gatehouse.mjs"), "gateway", "run", "--port", "0", "--token", token]
+      ? [...gcHook, gatehouseBundle, "gateway", "run", "--port", "0", "--token", token]
       : [...gcHook, join(root, "bench", "rawServer.mjs")]
     const t0 = performance.now()
     const child = spawn(process.execPath, args, {
@@ -430,7 +433,7 @@ if (openclaw !== undefined) {
 rmSync(framesDir, { recursive: true, force: true })
 
 // (e) mDNS: gateway start → resolved by a browser in another network namespace (root, ip netns, python3-zeroconf).
-const mdns = opts.only === "nodes" ? { reason: "not run (--only nodes)" } : await mdnsResolveTimes(join(root, "dist", "gatehouse.mjs"), token, reps)
+const mdns = opts.only === "nodes" ? { reason: "not run (--only nodes)" } : await mdnsResolveTimes(gatehouseBundle, token, reps)
 if ("ms" in mdns) {
   for (const [i, ms] of mdns.ms.entries()) (samples.gatehouse[i] ??= {})["mdns.resolveMs"] = ms
   log(`mDNS start → resolved (ms): ${mdns.ms.map((x) => x.toFixed(0)).join(" ")}`)
