@@ -1,7 +1,7 @@
 // Benchmark harness (not part of `npm test`): gatehouse (the bundle dist/gatehouse.mjs) against a raw
 // `ws` baseline speaking the same frames with the same sizes (bench/rawServer.mjs), interleaved in one
 // run, R repetitions, medians and ratios of medians. Optionally an OpenClaw gateway as a third column.
-//   npm run bench -- [--reps 5] [--nodes 1000] [--rate 1000] [--seconds 5] [--peer openclaw]
+//   npm run bench -- [--reps 5] [--nodes 1000] [--rate 1000] [--seconds 5] [--peer openclaw] [--only nodes|mdns]
 // Figures: (a) round trips/s of `last-heartbeat` and `health`, sequential and 16 in flight on one
 // connection, with server CPU µs per operation (/proc/<pid>/stat utime+stime); (b) signed handshakes/s
 // (challenge → Ed25519-signed connect → hello-ok → close); (c) N concurrent node connections: RSS per
@@ -9,13 +9,14 @@
 // (d) start to listening, idle RSS, RSS after the load has gone (after a forced GC).
 // Writes bench/results/latest.json. The machine may be shared: read ratios, not absolute numbers.
 import { type ChildProcess, execSync, spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { connect as netConnect, createServer } from "node:net"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { parseArgs } from "node:util"
 import { type Client, connect, type Identity, newIdentity } from "./client.ts"
+import { mdnsResolveTimes } from "./mdns.ts"
 
 const { values: opts } = parseArgs({
   options: {
@@ -26,7 +27,10 @@ const { values: opts } = parseArgs({
     seq: { type: "string", default: "3000" },
     conc: { type: "string", default: "8000" },
     handshakes: { type: "string", default: "100" },
-    peer: { type: "string" }
+    peer: { type: "string" },
+    // --only nodes: just the node connections and node.invoke figures (for profiling that phase);
+    // --only mdns: just the mDNS figure.
+    only: { type: "string" }
   }
 })
 const reps = Number(opts.reps)
@@ -77,11 +81,16 @@ interface Server {
   readonly pid: number
   readonly url: string
   readonly startMs: number
+  /** performance.now() when the process was spawned (the gateway's ticks are every 30 s from about then). */
+  readonly spawnedAt: number
   readonly home: string | undefined
 }
 
+// BENCH_GATEHOUSE_BUNDLE runs another build of gatehouse (an A/B against an older commit's bundle).
+const gatehouseBundle = process.env.BENCH_GATEHOUSE_BUNDLE ?? join(root, "dist", "gatehouse.mjs")
 const ensureBuilt = () => {
-  const bundle = join(root, "dist", "gatehouse.mjs")
+  if (process.env.BENCH_GATEHOUSE_BUNDLE !== undefined) return
+  const bundle = gatehouseBundle
   const newest = (dir: string): number =>
     readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0)
   if (existsSync(bundle) && statSync(bundle).mtimeMs >= newest(join(root, "src"))) return
@@ -91,13 +100,14 @@ const ensureBuilt = () => {
 }
 
 // Both servers run with --expose-gc and a SIGUSR2 → gc() hook, so "RSS after the load" is measured after a full GC.
-const gcHook = ["--expose-gc", "--import", join(root, "bench", "gcOnSignal.mjs")]
+// BENCH_SERVER_NODE_ARGS adds flags for profiling (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof --trace-gc").
+const gcHook = ["--expose-gc", "--import", join(root, "bench", "gcOnSignal.mjs"), ...(process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter((a) => a !== "") ?? [])]
 
 const startServer = (kind: "gatehouse" | "raw", env: Record<string, string> = {}) =>
   new Promise<Server>((resolve, reject) => {
     const home = kind === "gatehouse" ? mkdtempSync(join(tmpdir(), "gatehouse-bench-")) : undefined
     const args = kind === "gatehouse"
-      ? [...gcHook, join(root, "dist", "gatehouse.mjs"), "gateway", "run", "--port", "0", "--token", token]
+      ? [...gcHook, gatehouseBundle, "gateway", "run", "--port", "0", "--token", token]
       : [...gcHook, join(root, "bench", "rawServer.mjs")]
     const t0 = performance.now()
     const child = spawn(process.execPath, args, {
@@ -106,21 +116,43 @@ const startServer = (kind: "gatehouse" | "raw", env: Record<string, string> = {}
       stdio: ["ignore", "pipe", "pipe"]
     })
     let out = ""
+    // The gc hook's "bench: gc done" lines, counted for forceGc (a line split across chunks is not expected: one write).
+    child.stderr!.on("data", (d: Buffer) => {
+      const done = d.toString().split("bench: gc done").length - 1
+      if (done > 0) gcDone.set(child, (gcDone.get(child) ?? 0) + done)
+    })
     const onData = (d: Buffer) => {
       out += d
       const m = out.match(/listening on (ws:\/\/[0-9.]+:\d+)/)
       if (m) {
         child.stdout!.off("data", onData)
         child.stderr!.off("data", onData)
-        child.stdout!.resume()
-        child.stderr!.resume()
-        resolve({ kind, child, pid: child.pid!, url: m[1]!, startMs: performance.now() - t0, home })
+        // BENCH_SERVER_LOG keeps the servers' output (e.g. --trace-gc lines) in that file; otherwise it is dropped.
+        const keep = process.env.BENCH_SERVER_LOG
+        if (keep !== undefined) {
+          appendFileSync(keep, out)
+          for (const stream of [child.stdout!, child.stderr!]) stream.on("data", (d: Buffer) => appendFileSync(keep, d))
+        } else {
+          child.stdout!.resume()
+          child.stderr!.resume()
+        }
+        resolve({ kind, child, pid: child.pid!, url: m[1]!, startMs: performance.now() - t0, spawnedAt: t0, home })
       }
     }
     child.stdout!.on("data", onData)
     child.stderr!.on("data", onData)
     child.once("exit", (code) => reject(new Error(`${kind} exited ${code} before listening:\n${out}`)))
   })
+
+const gcDone = new WeakMap<ChildProcess, number>()
+// A full GC in our servers (SIGUSR2 → gc()), returning once it is over (up to 60 s); OpenClaw gets no signal.
+const forceGc = async (s: Server) => {
+  if (s.kind === "openclaw") return
+  const before = gcDone.get(s.child) ?? 0
+  s.child.kill("SIGUSR2")
+  const t0 = performance.now()
+  while ((gcDone.get(s.child) ?? 0) === before && performance.now() - t0 < 60_000) await sleep(20)
+}
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -153,7 +185,7 @@ const startOpenClaw = async (): Promise<Server> => {
       sock.once("connect", () => (sock.destroy(), r(true)))
       sock.once("error", () => r(false))
     })
-    if (up) return { kind: "openclaw", child, pid: child.pid!, url, startMs: performance.now() - t0, home }
+    if (up) return { kind: "openclaw", child, pid: child.pid!, url, startMs: performance.now() - t0, spawnedAt: t0, home }
     await sleep(100)
   }
   throw new Error("openclaw did not listen within 90 s")
@@ -213,33 +245,63 @@ const quantile = (xs: Array<number>, q: number) => {
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))]!
 }
 
-const nodesLoad = async (s: Server, identities: ReadonlyArray<Identity>) => {
+const nodesLoad = async (s: Server) => {
   const rss0 = rssKiB(s.pid)
-  const nodes: Array<Client> = []
-  const t0 = performance.now()
-  let next = 0
-  const onEvent = (f: { event: string; payload: any }, c: Client) => {
-    if (f.event !== "node.invoke.request") return
-    c.send("node.invoke.result", { id: f.payload.id, nodeId: f.payload.nodeId, ok: true, payloadJSON: "{\"path\":\"/bin/sh\"}" })
-  }
-  const opener = async () => {
-    while (next < identities.length) {
-      const identity = identities[next++]!
-      nodes.push(await connect(s.url, { token, role: "node", identity, commands: ["system.which"], onEvent }))
-    }
-  }
-  await Promise.all(Array.from({ length: 32 }, opener))
-  const connectSec = (performance.now() - t0) / 1000
+  // The nodes live in a process of their own (bench/nodes.ts): this one only times the invokes.
+  const host = spawn(process.execPath, [...process.execArgv, join(root, "bench", "nodes.ts"), s.url, token, String(nodeCount)], { stdio: ["pipe", "pipe", "inherit"] })
+  const ready = await new Promise<{ ids: Array<string>; connectSec: number }>((resolve, reject) => {
+    let out = ""
+    host.stdout!.on("data", (d: Buffer) => {
+      out += d
+      const line = out.split("\n").find((l) => l.startsWith("{"))
+      if (line !== undefined && out.includes("\n")) resolve(JSON.parse(line))
+    })
+    host.once("exit", (code) => reject(new Error(`bench/nodes.ts exited ${code} before its nodes were connected`)))
+  })
+  const identities = ready.ids.map((id) => ({ id }))
+  const connectSec = ready.connectSec
+  // The connect storm leaves work behind (pairing writes, logs, garbage): wait until the server is quiet.
+  const settleStormMs = await settle(s)
   // What the connections hold, not the garbage left by connecting them: a full GC first (our servers' hook).
-  if (s.kind !== "openclaw") s.child.kill("SIGUSR2")
-  await sleep(1000)
+  await forceGc(s)
+  await sleep(500)
   const rssPerConnKiB = (rssKiB(s.pid) - rss0) / identities.length
   // Four operator connections share the load: gatehouse caps one caller at 64 invokes in flight.
   const ops = await Promise.all(Array.from({ length: 4 }, () => connect(s.url, { token, scopes: ["operator.read", "operator.write"] })))
-  const latencies: Array<number> = []
+  // A short warm-up (JIT), then quiet again and a full GC, so the figure is the steady state, not the storm's aftermath.
+  await invokeAtRate(ops, identities, Math.min(500, rate), "w")
+  await settle(s)
+  await forceGc(s)
+  await sleep(500)
+  const cpu0 = cpuUs(s.pid)
+  const phaseAt = performance.now() - s.spawnedAt
+  const measured = await invokeAtRate(ops, identities, rate * seconds, "k")
+  const cpuUsPerInvoke = (cpuUs(s.pid) - cpu0) / (rate * seconds)
+  await Promise.all(ops.map((op) => op.close()))
+  const hostExited = new Promise((r) => host.once("exit", r))
+  host.stdin!.end()
+  await hostExited
+  const latencies = measured.samples.map((x) => x.ms)
+  // Where the slowest calls fell (ms from the start of the phase): a cluster points at one pause (GC, a broadcast).
+  const slowest = [...measured.samples].sort((a, b) => b.ms - a.ms).slice(0, 5).map((x) => `${x.ms.toFixed(1)}ms@${x.at.toFixed(0)}`)
+  log(`${s.kind}: node.invoke slowest ${slowest.join(" ")}; storm settled in ${settleStormMs.toFixed(0)} ms; phase began ${phaseAt.toFixed(0)} ms after spawn`)
+  return {
+    connectSec,
+    rssPerConnKiB,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    max: quantile(latencies, 1),
+    cpuUsPerInvoke,
+    errors: measured.errors
+  }
+}
+
+// Sends `total` node.invoke calls at `rate`/s, spread over the nodes and the operator connections.
+const invokeAtRate = async (ops: ReadonlyArray<Client>, identities: ReadonlyArray<{ readonly id: string }>, total: number, keyPrefix: string) => {
+  const samples: Array<{ at: number; ms: number }> = []
   let errors = 0
+  let firstError: string | undefined
   let sent = 0
-  const total = rate * seconds
   const pending: Array<Promise<void>> = []
   const start = performance.now()
   await new Promise<void>((done) => {
@@ -248,9 +310,12 @@ const nodesLoad = async (s: Server, identities: ReadonlyArray<Identity>) => {
       while (sent < due) {
         const nodeId = identities[sent % identities.length]!.id
         const t = performance.now()
-        pending.push(ops[sent % ops.length]!.call("node.invoke", { nodeId, command: "system.which", params: { bins: ["sh"] }, idempotencyKey: `k${sent}`, timeoutMs: 10_000 }).then(
-          () => void latencies.push(performance.now() - t),
-          () => void errors++
+        pending.push(ops[sent % ops.length]!.call("node.invoke", { nodeId, command: "system.which", params: { bins: ["sh"] }, idempotencyKey: `${keyPrefix}${sent}`, timeoutMs: 10_000 }).then(
+          () => void samples.push({ at: t - start, ms: performance.now() - t }),
+          (e: Error) => {
+            errors++
+            firstError ??= e.message
+          }
         ))
         sent++
       }
@@ -260,15 +325,25 @@ const nodesLoad = async (s: Server, identities: ReadonlyArray<Identity>) => {
     tick()
   })
   await Promise.all(pending)
-  await Promise.all(ops.map((op) => op.close()))
-  await Promise.all(nodes.map((n) => n.close()))
-  return { connectSec, rssPerConnKiB, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), errors }
+  if (firstError !== undefined) log(`node.invoke: ${errors} errors, the first: ${firstError}`)
+  return { samples, errors }
+}
+
+// Waits (up to 30 s) until the server used under 5% of a CPU over half a second; returns the time waited.
+const settle = async (s: Server) => {
+  const t0 = performance.now()
+  while (performance.now() - t0 < 30_000) {
+    const before = cpuUs(s.pid)
+    await sleep(500)
+    if (cpuUs(s.pid) - before < 25_000) break
+  }
+  return performance.now() - t0
 }
 
 const afterLoadRss = async (s: Server) => {
   await sleep(500)
   // Only our servers run the gc hook; OpenClaw gets no signal (it has its own meaning for SIGUSR signals).
-  if (s.kind !== "openclaw") s.child.kill("SIGUSR2")
+  await forceGc(s)
   await sleep(1000)
   return rssKiB(s.pid) / 1024
 }
@@ -318,21 +393,22 @@ const workloadA = async (s: Server, sample: Sample) => {
   sample["handshake.cpuUs"] = hs.cpuUsPerOp
 }
 
-const nodeIdentities = Array.from({ length: nodeCount }, newIdentity)
-for (let rep = 0; rep < reps; rep++) {
+for (let rep = 0; rep < (opts.only === "mdns" ? 0 : reps); rep++) {
   const order: Array<"gatehouse" | "raw"> = rep % 2 === 0 ? ["gatehouse", "raw"] : ["raw", "gatehouse"]
   for (const kind of order) {
     const s = await startServer(kind, { BENCH_FRAMES: framesFile })
     try {
       await sleep(1000)
       const sample: Sample = { startMs: s.startMs, idleMiB: rssKiB(s.pid) / 1024 }
-      await workloadA(s, sample)
+      if (opts.only !== "nodes") await workloadA(s, sample)
       if (rep === 0) {
-        const n = await nodesLoad(s, nodeIdentities)
+        const n = await nodesLoad(s)
         sample["nodes.connectSec"] = n.connectSec
         sample["nodes.rssPerConnKiB"] = n.rssPerConnKiB
         sample["invoke.p50Ms"] = n.p50
         sample["invoke.p99Ms"] = n.p99
+        sample["invoke.maxMs"] = n.max
+        sample["invoke.cpuUs"] = n.cpuUsPerInvoke
         sample["invoke.errors"] = n.errors
       }
       sample.afterMiB = await afterLoadRss(s)
@@ -356,6 +432,13 @@ if (openclaw !== undefined) {
 }
 rmSync(framesDir, { recursive: true, force: true })
 
+// (e) mDNS: gateway start → resolved by a browser in another network namespace (root, ip netns, python3-zeroconf).
+const mdns = opts.only === "nodes" ? { reason: "not run (--only nodes)" } : await mdnsResolveTimes(gatehouseBundle, token, reps)
+if ("ms" in mdns) {
+  for (const [i, ms] of mdns.ms.entries()) (samples.gatehouse[i] ??= {})["mdns.resolveMs"] = ms
+  log(`mDNS start → resolved (ms): ${mdns.ms.map((x) => x.toFixed(0)).join(" ")}`)
+} else log(`mDNS figure: ${mdns.reason}`)
+
 // ---------------------------------------------------------------------------------------------
 // Report
 
@@ -378,6 +461,8 @@ interface Row {
   readonly openclaw: number | undefined
   readonly target: string
   readonly met: boolean | undefined
+  /** Why there is no figure, when there is none. */
+  readonly note?: string
 }
 const rows: Array<Row> = []
 const row = (figure: string, key: string, target = "", check?: (g: number, b: number, o: number | undefined) => boolean | undefined) => {
@@ -406,7 +491,11 @@ row(`${nodeCount} nodes: connect all (s)`, "nodes.connectSec")
 row(`${nodeCount} nodes: RSS per connection (KiB)`, "nodes.rssPerConnKiB", nodeCount >= 10_000 ? "10k within 1 GB" : "", (g) => (g * 10_000) / 1024 <= 1024)
 row(`node.invoke p50 @${rate}/s (ms)`, "invoke.p50Ms")
 row(`node.invoke p99 @${rate}/s (ms)`, "invoke.p99Ms", "≤ 10 ms (at 1k/s)", (g) => g <= 10)
+row(`node.invoke max @${rate}/s (ms)`, "invoke.maxMs")
+row("  server CPU µs/invoke", "invoke.cpuUs")
 row("node.invoke errors", "invoke.errors")
+row("mDNS: start → resolved in another netns (ms)", "mdns.resolveMs")
+if ("reason" in mdns) rows[rows.length - 1] = { ...rows[rows.length - 1]!, note: mdns.reason }
 
 const fmt = (x: number | undefined) => (x === undefined ? "–" : Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2))
 const header = ["figure", "gatehouse", "raw ws", "ratio", ...(openclaw === undefined ? [] : ["OpenClaw"]), "target"]
@@ -416,7 +505,7 @@ const table = [
   ...rows.map((r) =>
     `| ${[
       r.figure.trim().startsWith("server") || r.figure.startsWith("  ") ? `↳ ${r.figure.trim()}` : r.figure,
-      fmt(r.gatehouse),
+      r.gatehouse === undefined && r.note !== undefined ? `– (${r.note})` : fmt(r.gatehouse),
       fmt(r.baseline),
       r.ratio === undefined ? "–" : `${r.ratio.toFixed(2)}×`,
       ...(openclaw === undefined ? [] : [fmt(r.openclaw)]),
@@ -443,7 +532,8 @@ writeFileSync(
     loadavg: { start: load0, end: load1 },
     options: { reps, nodes: nodeCount, rate, seconds, seq: seqCount, conc: concCount, handshakes: handshakeCount, peer: opts.peer ?? null },
     rows,
-    samples
+    samples,
+    mdns
   }, null, 2) + "\n"
 )
 log(`wrote bench/results/latest.json`)

@@ -172,10 +172,11 @@ export const layer = Layer.effect(
         // Scoped to the caller: another caller's key never returns someone else's result.
         const key = `${request.caller}\u0000${request.nodeId}\u0000${request.command}\u0000${request.idempotencyKey}`
         const timeoutMs = request.timeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS
-        const timedOut = new NodeRegistryError({ reason: new NodeInvokeTimeout({ nodeId: request.nodeId, command: request.command, timeoutMs }) })
+        // Made only when a call does time out: an error captures a stack, too dear for every call at 1k/s.
+        const timedOut = () => new NodeRegistryError({ reason: new NodeInvokeTimeout({ nodeId: request.nodeId, command: request.command, timeoutMs }) })
         const earlier = table.recall(key, now)
         if (earlier !== undefined) {
-          return yield* Deferred.await(earlier).pipe(Effect.timeoutOrElse({ duration: timeoutMs, orElse: () => Effect.fail(timedOut) }))
+          return yield* Deferred.await(earlier).pipe(Effect.timeoutOrElse({ duration: timeoutMs, orElse: () => Effect.fail(timedOut()) }))
         }
         const full = table.full(request.caller, request.nodeId)
         if (full !== undefined) {
@@ -195,7 +196,14 @@ export const layer = Layer.effect(
           idempotencyKey: request.idempotencyKey
         })
         return yield* Deferred.await(outcome).pipe(
-          Effect.timeoutOrElse({ duration: timeoutMs, orElse: () => Effect.andThen(table.abandon(id, key, timedOut), Effect.fail(timedOut)) }),
+          Effect.timeoutOrElse({
+            duration: timeoutMs,
+            orElse: () =>
+              Effect.suspend(() => {
+                const error = timedOut()
+                return Effect.andThen(table.abandon(id, key, error), Effect.fail(error))
+              })
+          }),
           Effect.onInterrupt(() => table.abandon(id, key, notConnected(request.nodeId, request.command, "the caller went away"))),
           Effect.onExit((exit) => Effect.flatMap(Clock.currentTimeMillis, (end) => recordInvoke(invokeOutcome(exit), (end - now) / 1000)))
         )

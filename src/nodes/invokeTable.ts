@@ -2,7 +2,9 @@
  * In-flight `node.invoke` calls and the idempotency window. A result completes
  * the caller waiting on its id; a node's disconnect fails its calls at once; a
  * repeated idempotency key from the same caller within 5 minutes gets the first
- * call's answer. Calls in flight are capped per caller and per node.
+ * call's answer. Calls in flight are capped per caller and per node. Calls are
+ * indexed by node, so a node's disconnect costs its own calls, not a scan of
+ * every call and key in the table (10k nodes disconnecting at once).
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -24,6 +26,8 @@ interface Pending<E> {
   readonly caller: string
   readonly command: string
   readonly outcome: InvokeOutcome<E>
+  /** Its idempotency key, dropped with it when the call ends without an answer. */
+  readonly key: string
 }
 
 /** The mutable table behind one NodeRegistry. */
@@ -32,6 +36,7 @@ export class InvokeTable<E> {
   private readonly idempotent = new Map<string, { readonly outcome: InvokeOutcome<E>; readonly expiresAtMs: number }>()
   private readonly perCaller = new Map<string, number>()
   private readonly perNode = new Map<string, number>()
+  private readonly idsByNode = new Map<string, Set<string>>()
 
   /** Which budget a new call from `caller` to `nodeId` would exceed, if any. */
   full(caller: string, nodeId: string): "caller" | "node" | undefined {
@@ -53,9 +58,12 @@ export class InvokeTable<E> {
 
   /** Starts tracking a call. */
   start(id: string, nodeId: string, caller: string, command: string, outcome: InvokeOutcome<E>, key: string, now: number): void {
-    this.pending.set(id, { nodeId, caller, command, outcome })
+    this.pending.set(id, { nodeId, caller, command, outcome, key })
     bump(this.perCaller, caller, 1)
     bump(this.perNode, nodeId, 1)
+    const ids = this.idsByNode.get(nodeId)
+    if (ids === undefined) this.idsByNode.set(nodeId, new Set([id]))
+    else ids.add(id)
     this.idempotent.set(key, { outcome, expiresAtMs: now + IDEMPOTENCY_WINDOW_MS })
     while (this.idempotent.size > IDEMPOTENCY_MAX) this.idempotent.delete(this.idempotent.keys().next().value!)
   }
@@ -80,11 +88,10 @@ export class InvokeTable<E> {
 
   /** Fails every call in flight to `nodeId` with the error made for its command. */
   failNode(nodeId: string, error: (command: string) => E): Effect.Effect<number> {
-    const mine = [...this.pending.entries()].filter(([, p]) => p.nodeId === nodeId)
-    for (const [id] of mine) this.take(id)
-    const outcomes = new Set(mine.map(([, p]) => p.outcome))
-    for (const [key, hit] of this.idempotent) if (outcomes.has(hit.outcome)) this.idempotent.delete(key)
-    return Effect.as(Effect.forEach(mine, ([, p]) => Deferred.fail(p.outcome, error(p.command)), { discard: true }), mine.length)
+    const mine = [...(this.idsByNode.get(nodeId) ?? [])].flatMap((id) => this.take(id) ?? [])
+    for (const p of mine) if (this.idempotent.get(p.key)?.outcome === p.outcome) this.idempotent.delete(p.key)
+    if (mine.length === 0) return Effect.succeed(0)
+    return Effect.as(Effect.forEach(mine, (p) => Deferred.fail(p.outcome, error(p.command)), { discard: true }), mine.length)
   }
 
   /** Calls in flight (for tests and status). */
@@ -98,6 +105,9 @@ export class InvokeTable<E> {
     this.pending.delete(id)
     bump(this.perCaller, p.caller, -1)
     bump(this.perNode, p.nodeId, -1)
+    const ids = this.idsByNode.get(p.nodeId)
+    ids?.delete(id)
+    if (ids?.size === 0) this.idsByNode.delete(p.nodeId)
     return p
   }
 }
