@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import { AUTH_MODES, BIND_MODES } from "../config/schema.ts"
 import { GatewayServer } from "../services/GatewayServer.ts"
 import * as Gateway from "../gateway.ts"
+import * as MemoryGiveBack from "../layers/MemoryGiveBack.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 import { reportFailures } from "./output.ts"
@@ -77,6 +78,8 @@ export const gatewayRun = Command.make("run", flags, (f) =>
     })
     yield* announce.pipe(
       Effect.provide(Gateway.layerDefault().pipe(Layer.provide(Layer.succeed(GatewayConfig)(config)))),
+      // The daemon gives back what start-up and bursts of load left committed (layers/MemoryGiveBack.ts).
+      Effect.provide(MemoryGiveBack.layer),
       Effect.provide(loggerLayer)
     )
   }).pipe((body) => reportFailures(body))

@@ -13,7 +13,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { isIP } from "node:net"
-import { connect as tlsConnect, type TLSSocket } from "node:tls"
+import type { TLSSocket } from "node:tls"
 import { WebSocket } from "ws"
 import {
   type OpenOptions,
@@ -26,6 +26,9 @@ import {
   Unreachable
 } from "../services/Transport.ts"
 import { fingerprintOfDer } from "../tls/fingerprint.ts"
+
+// Not `import … from "node:tls"`: an ES import reads every export, which parses the bundled root certificates.
+const { connect: tlsConnect } = process.getBuiltinModule("node:tls")
 
 const open = Effect.fn("Transport.open")(function*(url: string, options: OpenOptions) {
   const parsed = URL.canParse(url) ? new URL(url) : undefined
