@@ -77,9 +77,10 @@ export const gatewayRun = Command.make("run", flags, (f) =>
       return yield* Effect.never
     })
     yield* announce.pipe(
-      Effect.provide(Gateway.layerDefault().pipe(Layer.provide(Layer.succeed(GatewayConfig)(config)))),
-      // The daemon gives back what start-up and bursts of load left committed (layers/MemoryGiveBack.ts).
+      // The daemon gives back what start-up and bursts of load left committed (layers/MemoryGiveBack.ts); built once
+      // the gateway listens, so its first sample (500 ms on) gives back what start-up left.
       Effect.provide(MemoryGiveBack.layer),
+      Effect.provide(Gateway.layerDefault().pipe(Layer.provide(Layer.succeed(GatewayConfig)(config)))),
       Effect.provide(loggerLayer)
     )
   }).pipe((body) => reportFailures(body))

@@ -4,8 +4,8 @@
  * old-space pages, pooled free pages) long after the load has gone, and its own
  * memory reducer waits ~8 s of idleness first. The daemon asks for a
  * memory-reducing collection itself once the loop is quiet and the resident set
- * has grown well past its quiet low-water mark (and once after start-up, whose
- * garbage is the first thing to give back). The decision is pure; the
+ * has grown well past its quiet low-water mark, and once right after start-up,
+ * whose garbage is the first thing to give back. The decision is pure; the
  * LayerMemoryGiveBack layer samples and acts.
  */
 
@@ -39,11 +39,15 @@ export const MIN_INTERVAL_MS = 3000
 /** The state before the first sample. */
 export const initialState: GiveBackState = { lowWaterRss: undefined, lastAtMs: undefined }
 
-/** Whether to give memory back now. */
+/**
+ * Whether to give memory back now: at the first sample (start-up is over by then; its tail may still keep the loop
+ * a little busy, and this happens once), then only while quiet, at most once per interval, and once grown.
+ */
 export const shouldGiveBack = (state: GiveBackState, sample: MemorySample): boolean =>
-  sample.utilization < QUIET_UTILIZATION &&
-  (state.lastAtMs === undefined || sample.nowMs - state.lastAtMs >= MIN_INTERVAL_MS) &&
-  (state.lowWaterRss === undefined || sample.rss - state.lowWaterRss >= Math.max(MIN_GROWTH_BYTES, state.lowWaterRss / 10))
+  state.lowWaterRss === undefined ||
+  (sample.utilization < QUIET_UTILIZATION &&
+    (state.lastAtMs === undefined || sample.nowMs - state.lastAtMs >= MIN_INTERVAL_MS) &&
+    sample.rss - state.lowWaterRss >= Math.max(MIN_GROWTH_BYTES, state.lowWaterRss / 10))
 
 /** The state after a sample: `rssAfter` is what is resident after giving back, when it did. */
 export const next = (state: GiveBackState, sample: MemorySample, rssAfter: number | undefined): GiveBackState =>
