@@ -36,9 +36,9 @@ import { loadOrCreateCertificate } from "../tls/certificate.ts"
 import { type InFlightLimits, InFlightTable } from "../connections/inFlightBudget.ts"
 
 // Not `import … from "node:http"`: an ES import of node:http reads every export, and its lazy
-// WebSocket/MessageEvent getters load undici (~14 MiB of RSS the gateway never uses).
+// WebSocket/MessageEvent getters load undici (~14 MiB of RSS the gateway never uses). node:https
+// (and OpenSSL's TLS set-up with it) only when TLS is on.
 const { createServer } = process.getBuiltinModule("node:http")
-const { createServer: createTlsServer } = process.getBuiltinModule("node:https")
 
 /** Listens where the config says (`bind`, `port`); closes every socket with 1012 on the way down. */
 export const layer = Layer.effect(
@@ -131,7 +131,7 @@ export const layer = Layer.effect(
       const timeouts = { headersTimeout: PREUPGRADE_TIMEOUT_MS, requestTimeout: PREUPGRADE_TIMEOUT_MS, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }
       const server: Server = tls === undefined
         ? createServer(timeouts, routes)
-        : createTlsServer({ ...timeouts, cert: tls.cert, key: tls.key, ALPNProtocols: ["http/1.1"], handshakeTimeout: PREUPGRADE_TIMEOUT_MS }, routes)
+        : process.getBuiltinModule("node:https").createServer({ ...timeouts, cert: tls.cert, key: tls.key, ALPNProtocols: ["http/1.1"], handshakeTimeout: PREUPGRADE_TIMEOUT_MS }, routes)
       server.maxConnections = MAX_SOCKETS
       // A TLS handshake that fails (a plaintext client, a scanner) only ends that socket.
       server.on("tlsClientError", (_err, socket) => socket.destroy())

@@ -27,9 +27,6 @@ import {
 } from "../services/Transport.ts"
 import { fingerprintOfDer } from "../tls/fingerprint.ts"
 
-// Not `import … from "node:tls"`: an ES import reads every export, which parses the bundled root certificates.
-const { connect: tlsConnect } = process.getBuiltinModule("node:tls")
-
 const open = Effect.fn("Transport.open")(function*(url: string, options: OpenOptions) {
   const parsed = URL.canParse(url) ? new URL(url) : undefined
   const handed = { value: false }
@@ -86,7 +83,9 @@ export const layer = Layer.succeed(Transport, Transport.of({ name: "direct", ope
 const pinnedTls = (url: string, parsed: URL, pin: TlsPin | undefined) =>
   Effect.callback<TLSSocket, TransportError>((resume) => {
     const host = parsed.hostname.replace(/^\[|\]$/g, "")
-    const sock = tlsConnect({
+    // node:tls is taken here, when a wss:// gateway is dialled, not at start: an ES import would load it for every
+    // command (OpenSSL's TLS set-up, ~3 MiB) and read every export, which parses the bundled root certificates.
+    const sock = process.getBuiltinModule("node:tls").connect({
       host,
       port: parsed.port === "" ? 443 : Number(parsed.port),
       ...(isIP(host) === 0 ? { servername: host } : {}),
