@@ -5,14 +5,18 @@ import { defineConfig } from "rolldown"
 
 // Node builtins are taken with process.getBuiltinModule, not ES-imported: an ES import of a builtin reads every
 // export to build its namespace, which runs the lazy getters (node:http's load undici, ~14 MiB; node:fs's ~1 MiB).
+// (globalThis.process: a chunk may have a binding of its own called `process`.)
 const BUILTIN_IMPORT = /^import (?:\* as ([\w$]+)|\{([^}]*)\}|([\w$]+)) from "(node:[\w/]+)";$/gm
 const builtinsByGetBuiltinModule = {
   name: "builtins-by-getBuiltinModule",
   renderChunk: (code) =>
-    code.replace(BUILTIN_IMPORT, (_, ns, named, def, id) =>
-      named === undefined
-        ? `const ${ns ?? def} = process.getBuiltinModule(${JSON.stringify(id)});`
-        : `const {${named.replace(/\b([\w$]+) as ([\w$]+)\b/g, "$1: $2")}} = process.getBuiltinModule(${JSON.stringify(id)});`
+    code.replace(BUILTIN_IMPORT, (line, ns, named, def, id) =>
+      // `{ default as x }` names the whole module in ESM, not a property of it: left as an import.
+      named !== undefined && /\bdefault\b/.test(named)
+        ? line
+        : named === undefined
+        ? `const ${ns ?? def} = globalThis.process.getBuiltinModule(${JSON.stringify(id)});`
+        : `const {${named.replace(/\b([\w$]+) as ([\w$]+)\b/g, "$1: $2")}} = globalThis.process.getBuiltinModule(${JSON.stringify(id)});`
     )
 }
 
