@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import { AUTH_MODES, BIND_MODES } from "../config/schema.ts"
 import { GatewayServer } from "../services/GatewayServer.ts"
 import * as Gateway from "../gateway.ts"
+import * as MemoryGiveBack from "../layers/MemoryGiveBack.ts"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
 import { GATEHOUSE_VERSION } from "../version.ts"
 import { reportFailures } from "./output.ts"
@@ -76,6 +77,9 @@ export const gatewayRun = Command.make("run", flags, (f) =>
       return yield* Effect.never
     })
     yield* announce.pipe(
+      // The daemon gives back what start-up and bursts of load left committed (layers/MemoryGiveBack.ts); built once
+      // the gateway listens, so its first sample (500 ms on) gives back what start-up left.
+      Effect.provide(MemoryGiveBack.layer),
       Effect.provide(Gateway.layerDefault().pipe(Layer.provide(Layer.succeed(GatewayConfig)(config)))),
       Effect.provide(loggerLayer)
     )

@@ -13,7 +13,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { isIP } from "node:net"
-import { connect as tlsConnect, type TLSSocket } from "node:tls"
+import type { TLSSocket } from "node:tls"
 import { WebSocket } from "ws"
 import {
   type OpenOptions,
@@ -83,7 +83,9 @@ export const layer = Layer.succeed(Transport, Transport.of({ name: "direct", ope
 const pinnedTls = (url: string, parsed: URL, pin: TlsPin | undefined) =>
   Effect.callback<TLSSocket, TransportError>((resume) => {
     const host = parsed.hostname.replace(/^\[|\]$/g, "")
-    const sock = tlsConnect({
+    // node:tls is taken here, when a wss:// gateway is dialled, not at start: an ES import would load it for every
+    // command (OpenSSL's TLS set-up, ~3 MiB) and read every export, which parses the bundled root certificates.
+    const sock = process.getBuiltinModule("node:tls").connect({
       host,
       port: parsed.port === "" ? 443 : Number(parsed.port),
       ...(isIP(host) === 0 ? { servername: host } : {}),

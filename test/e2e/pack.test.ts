@@ -67,7 +67,7 @@ describe.runIf(npmFound)("the packed gatehouse package, installed into an empty 
     // (the prepare script) never rewrites this repo's dist/ under the other test files.
     const staging = join(work, "staging")
     const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { files: Array<string> }
-    for (const entry of ["package.json", "tsconfig.json", "tsconfig.build.json", "src", ...pkg.files]) {
+    for (const entry of ["package.json", "tsconfig.json", "tsconfig.build.json", "rolldown.config.mjs", "src", ...pkg.files]) {
       if (entry !== "dist" && existsSync(join(repo, entry))) cpSync(join(repo, entry), join(staging, entry), { recursive: true })
     }
     symlinkSync(join(repo, "node_modules"), join(staging, "node_modules"))
