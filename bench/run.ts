@@ -163,10 +163,29 @@ const freePort = () =>
     })
   })
 
+// The pinned peer: what the environment names, else the copy .ci/run installs, else one the bench installs.
+const OPENCLAW_PACKAGE = "openclaw@2026.9.6"
+const openClawEntry = (): string => {
+  const named = process.env.OPENCLAW_ENTRY ?? process.env.OPENCLAW_BIN
+  if (named !== undefined) {
+    if (!existsSync(named)) throw new Error(`--peer openclaw: ${named} not found (OPENCLAW_ENTRY / OPENCLAW_BIN must name openclaw.mjs of ${OPENCLAW_PACKAGE})`)
+    return named
+  }
+  const repo = new URL("..", import.meta.url).pathname
+  const inPrefix = (prefix: string) => join(prefix, "node_modules", "openclaw", "openclaw.mjs")
+  const ci = inPrefix(join(repo, ".tmp", "ci", "openclaw"))
+  if (existsSync(ci)) return ci
+  const prefix = join(repo, ".tmp", "bench", "openclaw")
+  if (existsSync(inPrefix(prefix))) return inPrefix(prefix)
+  log(`installing ${OPENCLAW_PACKAGE} into ${prefix} (once; takes a minute)…`)
+  const npm = spawnSync("npm", ["install", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", OPENCLAW_PACKAGE], { stdio: ["ignore", "inherit", "inherit"] })
+  if (npm.status !== 0 || !existsSync(inPrefix(prefix))) throw new Error(`--peer openclaw: npm install ${OPENCLAW_PACKAGE} failed (exit ${npm.status}); install it yourself and set OPENCLAW_ENTRY to its openclaw.mjs`)
+  return inPrefix(prefix)
+}
+
 /** OpenClaw 2026.9.6 on loopback with token auth, in its own HOME/TMPDIR (see shared/spec/openclaw-2026.9.6-observed.md). */
 const startOpenClaw = async (): Promise<Server> => {
-  const entry = process.env.OPENCLAW_ENTRY ?? "/work/main/.tmp/ci/openclaw/node_modules/openclaw/openclaw.mjs"
-  if (!existsSync(entry)) throw new Error(`--peer openclaw: ${entry} not found (set OPENCLAW_ENTRY to openclaw.mjs of openclaw@2026.9.6)`)
+  const entry = openClawEntry()
   const home = mkdtempSync(join(tmpdir(), "gatehouse-bench-openclaw-"))
   mkdirSync(join(home, "tmp"))
   const port = await freePort()
