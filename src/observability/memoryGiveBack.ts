@@ -15,6 +15,8 @@ export interface GiveBackState {
   readonly lowWaterRss: number | undefined
   /** When it last gave memory back (ms), if ever. */
   readonly lastAtMs: number | undefined
+  /** When the current run of quiet samples began (ms); none while busy. */
+  readonly quietSinceMs?: number | undefined
 }
 
 /** One sample: the clock, the resident set (bytes) and the event loop's utilization since the last sample (0..1). */
@@ -35,24 +37,34 @@ export const QUIET_UTILIZATION = 0.05
 export const MIN_GROWTH_BYTES = 8 * 1024 * 1024
 /** At most one collection this often, so alternating bursts and pauses cannot make it run back to back. */
 export const MIN_INTERVAL_MS = 3000
+/**
+ * How long the loop must have stayed quiet: the collection holds the loop (hundreds of ms on a large heap), so a
+ * short lull between two bursts of requests must not look like the load has gone.
+ */
+export const QUIET_FOR_MS = 5000
 
 /** The state before the first sample. */
 export const initialState: GiveBackState = { lowWaterRss: undefined, lastAtMs: undefined }
 
 /**
  * Whether to give memory back now: at the first sample (start-up is over by then; its tail may still keep the loop
- * a little busy, and this happens once), then only while quiet, at most once per interval, and once grown.
+ * a little busy, and this happens once), then only once quiet for QUIET_FOR_MS, at most once per interval, and
+ * once grown.
  */
 export const shouldGiveBack = (state: GiveBackState, sample: MemorySample): boolean =>
   state.lowWaterRss === undefined ||
   (sample.utilization < QUIET_UTILIZATION &&
+    state.quietSinceMs !== undefined && sample.nowMs - state.quietSinceMs >= QUIET_FOR_MS &&
     (state.lastAtMs === undefined || sample.nowMs - state.lastAtMs >= MIN_INTERVAL_MS) &&
     sample.rss - state.lowWaterRss >= Math.max(MIN_GROWTH_BYTES, state.lowWaterRss / 10))
 
 /** The state after a sample: `rssAfter` is what is resident after giving back, when it did. */
-export const next = (state: GiveBackState, sample: MemorySample, rssAfter: number | undefined): GiveBackState =>
-  rssAfter !== undefined
-    ? { lowWaterRss: rssAfter, lastAtMs: sample.nowMs }
-    : sample.utilization < QUIET_UTILIZATION && state.lowWaterRss !== undefined
-    ? { ...state, lowWaterRss: Math.min(state.lowWaterRss, sample.rss) }
-    : state
+export const next = (state: GiveBackState, sample: MemorySample, rssAfter: number | undefined): GiveBackState => {
+  const quiet = sample.utilization < QUIET_UTILIZATION
+  const quietSinceMs = quiet ? state.quietSinceMs ?? sample.nowMs : undefined
+  return rssAfter !== undefined
+    ? { lowWaterRss: rssAfter, lastAtMs: sample.nowMs, quietSinceMs }
+    : quiet && state.lowWaterRss !== undefined
+    ? { ...state, lowWaterRss: Math.min(state.lowWaterRss, sample.rss), quietSinceMs }
+    : { ...state, quietSinceMs }
+}

@@ -9,6 +9,7 @@ import {
   MIN_GROWTH_BYTES,
   MIN_INTERVAL_MS,
   next,
+  QUIET_FOR_MS,
   QUIET_UTILIZATION,
   shouldGiveBack
 } from "../../src/observability/memoryGiveBack.ts"
@@ -25,23 +26,26 @@ const Step = Schema.Struct({
 
 describe("when the daemon gives memory back", () => {
   it.prop(
-    "first right after start-up, then only while quiet, never twice within the interval, and always once grown past the low-water mark",
+    "first right after start-up, then only once quiet for 5 s, never twice within the interval, and always once grown past the low-water mark",
     { steps: Schema.Array(Step).check(Schema.isMinLength(1), Schema.isMaxLength(40)) },
     ({ steps }) => {
       let state: GiveBackState = initialState
       let nowMs = 0
       let lastAt: number | undefined
       let lowWater: number | undefined
+      let quietSince: number | undefined
       for (const step of steps) {
         nowMs += step.waitMs
+        const quietLongEnough = !step.busy && quietSince !== undefined && nowMs - quietSince >= QUIET_FOR_MS
         const sample = { nowMs, rss: step.rssMiB * MiB, utilization: step.busy ? 0.5 : 0.01 }
         const go = shouldGiveBack(state, sample)
         if (lastAt === undefined) assert.isTrue(go, "the first sample gives back, busy or not")
         else {
           if (step.busy) assert.isFalse(go, "never while busy after the first")
           if (nowMs - lastAt < MIN_INTERVAL_MS) assert.isFalse(go, "never within the interval")
+          if (!quietLongEnough) assert.isFalse(go, "never before the loop has been quiet for QUIET_FOR_MS")
         }
-        if (!step.busy && lastAt !== undefined && nowMs - lastAt >= MIN_INTERVAL_MS && lowWater !== undefined) {
+        if (quietLongEnough && lastAt !== undefined && nowMs - lastAt >= MIN_INTERVAL_MS && lowWater !== undefined) {
           assert.strictEqual(go, sample.rss - lowWater >= Math.max(MIN_GROWTH_BYTES, lowWater / 10))
         }
         const after = go ? Math.round((sample.rss * step.keptPercent) / 100) : undefined
@@ -49,6 +53,7 @@ describe("when the daemon gives memory back", () => {
           lastAt = nowMs
           lowWater = after
         } else if (!step.busy && lowWater !== undefined) lowWater = Math.min(lowWater, sample.rss)
+        quietSince = step.busy ? undefined : quietSince ?? nowMs
         state = next(state, sample, after)
       }
     },
@@ -56,9 +61,11 @@ describe("when the daemon gives memory back", () => {
   )
 
   it("the quiet threshold sits between an idle loop and a loaded one", () => {
-    const grown: GiveBackState = { lowWaterRss: 70 * MiB, lastAtMs: 0 }
-    assert.isTrue(shouldGiveBack(grown, { nowMs: MIN_INTERVAL_MS, rss: 100 * MiB, utilization: 0.001 }))
-    assert.isFalse(shouldGiveBack(grown, { nowMs: MIN_INTERVAL_MS, rss: 100 * MiB, utilization: QUIET_UTILIZATION }))
+    const grown: GiveBackState = { lowWaterRss: 70 * MiB, lastAtMs: 0, quietSinceMs: 0 }
+    const at = Math.max(MIN_INTERVAL_MS, QUIET_FOR_MS)
+    assert.isTrue(shouldGiveBack(grown, { nowMs: at, rss: 100 * MiB, utilization: 0.001 }))
+    assert.isFalse(shouldGiveBack(grown, { nowMs: at, rss: 100 * MiB, utilization: QUIET_UTILIZATION }))
+    assert.isFalse(shouldGiveBack({ ...grown, quietSinceMs: at - QUIET_FOR_MS + 1 }, { nowMs: at, rss: 100 * MiB, utilization: 0.001 }))
   })
 
   it.effect("the layer samples every 500 ms, gives back after start-up and again only once a load has gone", () =>
@@ -84,8 +91,16 @@ describe("when the daemon gives memory back", () => {
         rss = 180 * MiB
         yield* TestClock.adjust(5_000)
         assert.strictEqual(gaveBack.length, 1)
-        // The load has gone: given back at the next sample.
+        // A lull of a few seconds between bursts is not the load gone: nothing yet.
         utilization = 0.01
+        yield* TestClock.adjust(4_500)
+        assert.strictEqual(gaveBack.length, 1)
+        utilization = 0.9
+        yield* TestClock.adjust(500)
+        // The load has gone: given back once the loop has been quiet for 5 s.
+        utilization = 0.01
+        yield* TestClock.adjust(5_000)
+        assert.strictEqual(gaveBack.length, 1)
         yield* TestClock.adjust(500)
         assert.deepStrictEqual(gaveBack, [100 * MiB, 180 * MiB])
         // Quiet and not grown: nothing more.
