@@ -112,7 +112,9 @@ const startServer = (kind: "gatehouse" | "raw", env: Record<string, string> = {}
     const t0 = performance.now()
     const child = spawn(process.execPath, args, {
       cwd: root,
-      env: { ...process.env, ...(home === undefined ? {} : { HOME: home }), BENCH_TOKEN: token, ...env },
+      // Never advertised: by default a gateway announces itself over mDNS on every LAN interface, and a bench
+      // sends nothing past loopback (the mDNS figure runs its own gateway inside namespaces, bench/mdns.ts).
+      env: { ...process.env, ...(home === undefined ? {} : { HOME: home }), BENCH_TOKEN: token, OPENCLAW_DISABLE_BONJOUR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let out = ""
@@ -192,7 +194,7 @@ const startOpenClaw = async (): Promise<Server> => {
   const t0 = performance.now()
   const child = spawn(process.execPath, [entry, "gateway", "run", "--port", String(port), "--bind", "loopback", "--auth", "token", "--token", token, "--allow-unconfigured"], {
     cwd: home,
-    env: { ...process.env, HOME: home, TMPDIR: join(home, "tmp"), NODE_OPTIONS: "" },
+    env: { ...process.env, HOME: home, TMPDIR: join(home, "tmp"), NODE_OPTIONS: "", OPENCLAW_DISABLE_BONJOUR: "1" },
     stdio: ["ignore", "ignore", "ignore"]
   })
   const url = `ws://127.0.0.1:${port}`
