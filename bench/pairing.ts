@@ -63,4 +63,4 @@ const run = (n: number) =>
     }
   })
 
-for (const n of opts.n.split(",").map(Number)) await Effect.runPromise(run(n))
+for (const n of opts.n.split(",").map(Number)) await Effect.runPromise(Effect.scoped(run(n)))

@@ -20,6 +20,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import { type FileHandle, mkdir, open, readFile, rename } from "node:fs/promises"
 import { dirname } from "node:path"
@@ -43,13 +44,13 @@ type Row = unknown
 type Op = readonly [table: string, key: string, row?: Row]
 type Doc = Record<string, unknown>
 
-/** A store of `schema` (a struct whose record fields are the tables) at `path`. */
+/** A store of `schema` (a struct whose record fields are the tables) at `path`; its journal is closed with the scope. */
 export const makeJournalStore = <S>(
   path: string,
   schema: Schema.Codec<S, unknown> & { readonly fields: Readonly<Record<string, unknown>> },
   empty: S,
   policy: CompactionPolicy = defaultCompaction
-): Effect.Effect<JsonStore<S>, Error> =>
+): Effect.Effect<JsonStore<S>, Error, Scope.Scope> =>
   Effect.gen(function*() {
     const decode = Schema.decodeUnknownResult(schema)
     const encode = Schema.encodeSync(schema)
@@ -118,6 +119,14 @@ export const makeJournalStore = <S>(
     else handle = yield* attempt(() => open(jpath, "a", 0o600))
 
     const lock = yield* Semaphore.make(1)
+    // The journal's descriptor goes with the store (after any write in progress), not to the collector.
+    yield* Effect.addFinalizer(() =>
+      lock.withPermits(1)(Effect.promise(async () => {
+        const h = handle
+        handle = undefined
+        await h?.close().catch(() => undefined)
+      }))
+    )
     return {
       get: Effect.sync(() => state),
       modify: <A>(f: (s: S) => readonly [A, S]) =>

@@ -32,4 +32,4 @@ const program = Effect.gen(function*() {
     process.stdout.write(`wrote ${i}\n`)
   }
 })
-Effect.runPromise(program)
+Effect.runPromise(Effect.scoped(program))

@@ -29,7 +29,7 @@ describe("pairing state on disk", () => {
     // The writer restarts from what it reopens, so later rounds also cover a journal left by a killed writer.
     for (const after of [5, 37, 80]) {
       const reported = await killAfter(path, after)
-      const state = await Effect.runPromise(Effect.map(makeJournalStore(path, PairingState, emptyPairingState), (s) => s.get).pipe(Effect.flatten))
+      const state = await Effect.runPromise(Effect.scoped(Effect.flatMap(makeJournalStore(path, PairingState, emptyPairingState), (s) => s.get)))
       const count = Object.keys(state.pending).length
       // Every reported write is on disk; at most the one in flight may be too.
       assert.isAtLeast(count, reported + 1)
