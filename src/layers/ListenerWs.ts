@@ -318,6 +318,8 @@ type WsInternals = { _receiver?: { _maxPayload?: number } }
 // stalled reader can never buffer unbounded memory.
 const MAX_QUEUED_PREAUTH = 4
 const MAX_QUEUED = 1024
+/** Bytes of answers held back to be written together at most: past this the batch is written at once. */
+const MAX_CORKED_BYTES = 64 * 1024
 /** How long a closed socket may take to finish the closing handshake before it is dropped. */
 const CLOSE_GRACE_MS = 2_000
 
@@ -333,8 +335,24 @@ const adaptSocket = (
   const bytes = inFlight.open(remoteAddress, () => Queue.sizeUnsafe(incoming))
   let limit = MAX_QUEUED_PREAUTH
   let direct: ((text: string) => void) | undefined
+  // Answers written while one read's frames are handled leave in one write (one syscall), not one each:
+  // the socket is corked at the first frame and uncorked when the tick ends, or once a batch is large.
+  const socket = request.socket
+  let corked = false
+  const uncork = () => {
+    if (!corked) return
+    corked = false
+    socket.uncork()
+  }
   ws.on("message", (data: RawData, isBinary: boolean) => {
-    if (direct !== undefined) return direct(isBinary ? "\u0000binary" : rawToString(data))
+    if (direct !== undefined) {
+      if (!corked) {
+        corked = true
+        socket.cork()
+        process.nextTick(uncork)
+      }
+      return direct(isBinary ? "\u0000binary" : rawToString(data))
+    }
     if (Queue.sizeUnsafe(incoming) >= limit) {
       ws.close(CloseCode.policyViolation, "too many unanswered frames")
       Queue.endUnsafe(incoming)
@@ -360,7 +378,9 @@ const adaptSocket = (
     incoming,
     send: (text) =>
       Effect.sync(() => {
-        if (ws.readyState === ws.OPEN) ws.send(text)
+        if (ws.readyState !== ws.OPEN) return
+        ws.send(text)
+        if (corked && socket.writableLength >= MAX_CORKED_BYTES) uncork()
       }),
     bufferedAmount: () => ws.bufferedAmount,
     close: (code, reason) =>
