@@ -319,8 +319,12 @@ type WsInternals = { _receiver?: { _maxPayload?: number } }
 // stalled reader can never buffer unbounded memory.
 const MAX_QUEUED_PREAUTH = 4
 const MAX_QUEUED = 1024
-/** Bytes of answers held back to be written together at most: past this the batch is written at once. */
-const MAX_CORKED_BYTES = 64 * 1024
+/**
+ * Bytes of answers held back to be written together at most: past this the batch is written at once.
+ * Well under the 64 KiB past which a closing socket is dropped rather than closed (see `close`), so a
+ * batch alone never tips a close into a drop.
+ */
+const MAX_CORKED_BYTES = 16 * 1024
 /** How long a closed socket may take to finish the closing handshake before it is dropped. */
 const CLOSE_GRACE_MS = 2_000
 
