@@ -22,27 +22,43 @@ import { escapeControls } from "../observability/safeLogger.ts"
 
 interface Client {
   readonly write: (frame: ResponseFrame) => Effect.Effect<void>
-  /** request id → method, to name the method in decode errors. */
-  readonly methods: Map<string, string>
+  /** request id → its method (to name it in errors) and its frame's size: the client's unanswered requests. */
+  readonly pending: Map<string, Pending>
   /** Requests of streaming methods that have already answered at least once. */
   readonly streamed: Set<string>
-  /** request id → its frame's size, and their sum: the bytes the client's unanswered requests hold. */
-  readonly sizes: Map<string, number>
+  /** The bytes the client's unanswered requests hold. */
   bytes: number
   /** Who the connection belongs to (its address key), whose connections share a byte budget. */
-  readonly owner: string
+  readonly ownerKey: string
+  readonly owner: Owner
+}
+
+interface Pending {
+  readonly method: string
+  readonly bytes: number
+}
+
+/** One address's connections: how many are attached, and the bytes their unanswered requests hold. */
+interface Owner {
+  connections: number
+  bytes: number
 }
 
 const make = Effect.gen(function*() {
   const disconnects = yield* Queue.unbounded<number>()
   const clients = new Map<number, Client>()
-  // owner → bytes held by the unanswered requests of all its connections (an entry only while non-zero).
-  const ownerBytes = new Map<string, number>()
+  // address key → its connections and their bytes (an entry while it has a connection attached). A request
+  // touches only the entry's fields: adding and removing a map entry per request made the map reallocate.
+  const owners = new Map<string, Owner>()
   const release = (client: Client, bytes: number) => {
     client.bytes -= bytes
-    const left = (ownerBytes.get(client.owner) ?? 0) - bytes
-    if (left <= 0) ownerBytes.delete(client.owner)
-    else ownerBytes.set(client.owner, left)
+    client.owner.bytes -= bytes
+  }
+  const detachClient = (clientId: number, client: Client) => {
+    // Its unanswered requests are interrupted and never answered here: give their bytes back now.
+    release(client, client.bytes)
+    clients.delete(clientId)
+    if (--client.owner.connections <= 0) owners.delete(client.ownerKey)
   }
   let writeRequest: (clientId: number, data: RpcMessage.FromClientEncoded) => Effect.Effect<void> = () => Effect.void
 
@@ -55,17 +71,19 @@ const make = Effect.gen(function*() {
         if (client === undefined) return Effect.void
         if (response._tag === "Chunk") {
           const id = String(response.requestId)
-          if (!client.methods.has(id)) return Effect.void
+          if (!client.pending.has(id)) return Effect.void
           client.streamed.add(id)
           return Effect.forEach(response.values, (value) => client.write({ type: "res", id, ok: true, payload: value ?? null }), { discard: true })
         }
         if (response._tag !== "Exit") return Effect.void
         const id = String(response.requestId)
-        const method = client.methods.get(id) ?? "request"
-        client.methods.delete(id)
-        release(client, client.sizes.get(id) ?? 0)
-        client.sizes.delete(id)
-        const streamed = client.streamed.delete(id)
+        const pending = client.pending.get(id)
+        const method = pending?.method ?? "request"
+        if (pending !== undefined) {
+          client.pending.delete(id)
+          release(client, pending.bytes)
+        }
+        const streamed = client.streamed.size > 0 && client.streamed.delete(id)
         if (streamed && response.exit._tag === "Success") return countRpc(method, "ok")
         const frame = toResponse(id, method, response.exit)
         const counted = countRpc(method, frame.ok ? "ok" : frame.error?.code ?? "error")
@@ -101,30 +119,34 @@ const make = Effect.gen(function*() {
   })
 
   const router = FrameRouter.of({
-    attach: (clientId, write, owner = `connection ${clientId}`) =>
-      Effect.sync(() => void clients.set(clientId, { write, methods: new Map(), streamed: new Set(), sizes: new Map(), bytes: 0, owner })),
+    attach: (clientId, write, ownerKey = `connection ${clientId}`) =>
+      Effect.sync(() => {
+        const previous = clients.get(clientId)
+        if (previous !== undefined) detachClient(clientId, previous)
+        let owner = owners.get(ownerKey)
+        if (owner === undefined) owners.set(ownerKey, owner = { connections: 0, bytes: 0 })
+        owner.connections++
+        clients.set(clientId, { write, pending: new Map(), streamed: new Set(), bytes: 0, ownerKey, owner })
+      }),
     detach: (clientId) =>
       Effect.suspend(() => {
         const client = clients.get(clientId)
         if (client === undefined) return Effect.void
-        // Its unanswered requests are interrupted and never answered here: give their bytes back now.
-        release(client, client.bytes)
-        clients.delete(clientId)
+        detachClient(clientId, client)
         return Queue.offer(disconnects, clientId)
       }).pipe(Effect.asVoid),
     submit: (clientId, frame, bytes = 0, maxBytes = Number.POSITIVE_INFINITY, maxClientBytes = Number.POSITIVE_INFINITY) =>
       Effect.suspend(() => {
         const client = clients.get(clientId)
         // The RPC server interrupts the caller on a reused in-flight id; refuse it here instead.
-        if (client === undefined || client.methods.has(frame.id)) return Effect.succeed("duplicate" as const)
+        if (client === undefined || client.pending.has(frame.id)) return succeedDuplicate
         if (
-          client.methods.size >= MAX_IN_FLIGHT_PER_CLIENT || client.bytes + bytes > maxBytes ||
-          (ownerBytes.get(client.owner) ?? 0) + bytes > maxClientBytes
-        ) return Effect.succeed("busy" as const)
-        client.methods.set(frame.id, frame.method)
-        client.sizes.set(frame.id, bytes)
+          client.pending.size >= MAX_IN_FLIGHT_PER_CLIENT || client.bytes + bytes > maxBytes ||
+          client.owner.bytes + bytes > maxClientBytes
+        ) return succeedBusy
+        client.pending.set(frame.id, { method: frame.method, bytes })
         client.bytes += bytes
-        ownerBytes.set(client.owner, (ownerBytes.get(client.owner) ?? 0) + bytes)
+        client.owner.bytes += bytes
         return Effect.as(
           writeRequest(clientId, {
             _tag: "Request",
@@ -148,6 +170,9 @@ export const layer = Layer.effectContext(make)
 // ---------------------------------------------------------------------------
 
 type EncodedExit = RpcMessage.ResponseExitEncoded["exit"]
+
+const succeedDuplicate = Effect.succeed("duplicate" as const)
+const succeedBusy = Effect.succeed("busy" as const)
 
 const toResponse = (id: string, method: string, exit: EncodedExit): ResponseFrame => {
   if (exit._tag === "Success") return { type: "res", id, ok: true, payload: exit.value ?? null }

@@ -136,11 +136,15 @@ const idOf = (value: unknown): string | undefined => {
 const MAX_OBJECT_KEYS = 4096
 
 // Why a JSON text is refused before parsing (too deep, or an object too wide), skipping string contents; one pass.
+// A frame's scan needs only the entries up to its depth, each written on entering a level before it is
+// read, so one pair of arrays serves every call (the scan is synchronous): allocating two typed arrays
+// per frame cost more than parsing a small frame.
+const objectAt = new Uint8Array(MAX_FRAME_DEPTH + 2)
+const commasAt = new Uint32Array(MAX_FRAME_DEPTH + 2)
+
 const shapeProblem = (text: string): { readonly message: string; readonly deep: boolean } | undefined => {
   let depth = 0
   let inString = false
-  const objectAt = new Uint8Array(MAX_FRAME_DEPTH + 2)
-  const commasAt = new Uint32Array(MAX_FRAME_DEPTH + 2)
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (inString) {

@@ -79,8 +79,8 @@ export class GatewayInfo extends Context.Service<GatewayInfo, GatewayInfoShape>(
         (h) => Effect.sync(() => h.disable())
       )
       const loop = eventLoopTracker(recent, startedAtMs)
-      const health = Effect.gen(function*() {
-        const ts = yield* Clock.currentTimeMillis
+      // A pipe, not a generator: it runs for every `health` request.
+      const health = Effect.map(Clock.currentTimeMillis, (ts) => {
         return {
           ok: true,
           ts,

@@ -42,4 +42,20 @@ describe("the frame router's table of unanswered requests", () => {
       yield* router.detach(1)
       assert.strictEqual(yield* router.submit(2, req("b"), 600, 1000, 1000), "accepted")
     }).pipe(Effect.provide(RpcFrameProtocol.layer)))
+
+  it.effect("an address's budget comes back whole when its connections go, and a client number attached again starts afresh", () =>
+    Effect.gen(function*() {
+      const router = yield* FrameRouter
+      const req = (id: string) => ({ type: "req" as const, id, method: "health", params: {} })
+      yield* router.attach(1, () => Effect.void, "203.0.113.9")
+      assert.strictEqual(yield* router.submit(1, req("a"), 900, 1000, 1000), "accepted")
+      // The number attached again: the old connection's requests and bytes go with it.
+      yield* router.attach(1, () => Effect.void, "203.0.113.9")
+      assert.strictEqual(yield* router.submit(1, req("a"), 900, 1000, 1000), "accepted")
+      yield* router.detach(1)
+      // Every connection of the address has gone: a new one has the whole budget.
+      yield* router.attach(2, () => Effect.void, "203.0.113.9")
+      assert.strictEqual(yield* router.submit(2, req("b"), 1000, 1000, 1000), "accepted")
+      assert.strictEqual(yield* router.submit(2, req("c"), 1, 1000, 1000), "busy")
+    }).pipe(Effect.provide(RpcFrameProtocol.layer)))
 })

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Result from "effect/Result"
-import { decodeFrame, encodeFrame, Frame } from "../../src/protocol/frames.ts"
+import * as Schema from "effect/Schema"
+import { decodeFrame, decodeRequest, encodeFrame, Frame, MAX_FRAME_DEPTH } from "../../src/protocol/frames.ts"
 
 describe("frames", () => {
   it("rejects non-JSON, wrong types and unknown keys with a reason", () => {
@@ -34,4 +35,32 @@ describe("frames", () => {
     assert.isTrue(Result.isSuccess(r))
     if (Result.isSuccess(r)) assert.deepStrictEqual(JSON.parse(encodeFrame(r.success)), JSON.parse(encodeFrame(frame)))
   }, { arbitrary: { runs: 500 } })
+})
+
+// The shape scan reuses its arrays across frames: no frame's verdict may depend on the frames before it.
+const Shape = Schema.Struct({
+  depth: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 70 })),
+  keys: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 4100 }))
+})
+const frameOf = ({ depth, keys }: typeof Shape.Type) => {
+  const wide = `{${Array.from({ length: keys }, (_, i) => `"k${i}":${i}`).join(",")}}`
+  return `{"type":"req","id":"1","method":"health","params":${"{\"a\":".repeat(depth - 1)}${wide}${"}".repeat(depth - 1)}}`
+}
+const verdict = (text: string) => {
+  const r = decodeRequest(text)
+  return Result.isSuccess(r) ? "ok" : r.failure.message
+}
+
+describe("the frame shape scan", () => {
+  it.prop("judges each frame alone, whatever came before it", { shapes: Schema.Array(Shape).check(Schema.isMaxLength(6)) }, ({ shapes }) => {
+    const texts = shapes.map(frameOf)
+    const forward = texts.map(verdict)
+    const backward = [...texts].reverse().map(verdict).reverse()
+    assert.deepStrictEqual(forward, backward)
+    // And as the limits say: deeper than the limit, or an object with more keys than the limit, is refused.
+    shapes.forEach(({ depth, keys }, i) => {
+      const refused = depth + 1 > MAX_FRAME_DEPTH || keys > 4096
+      assert.strictEqual(forward[i] !== "ok", refused, `${depth} levels, ${keys} keys: ${forward[i]}`)
+    })
+  }, { arbitrary: { runs: 60 } })
 })

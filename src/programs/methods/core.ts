@@ -21,6 +21,8 @@ import { HostIdentity } from "../../services/HostIdentity.ts"
 import { Listener } from "../../services/Listener.ts"
 import { GATEHOUSE_VERSION } from "../../version.ts"
 
+const currentCaller = Effect.service(CurrentCaller)
+
 export const handlers = Effect.gen(function*() {
   const info = yield* GatewayInfo
   const hub = yield* ConnectionHub
@@ -32,11 +34,8 @@ export const handlers = Effect.gen(function*() {
   const { address } = yield* Listener
   return declaredIn(GatewayRpcs)({
     // A copy as a plain object: the summary is an interface, which an open record type does not accept.
-    "health": () =>
-      Effect.gen(function*() {
-        const caller = yield* CurrentCaller
-        return { ...healthFor(yield* info.health, satisfies(caller.scopes, "operator.read")) }
-      }),
+    // A pipe, not a generator: it runs for every `health` request.
+    "health": () => Effect.flatMap(currentCaller, (caller) => Effect.map(info.health, (h) => ({ ...healthFor(h, satisfies(caller.scopes, "operator.read")) }))),
     "status": () =>
       Effect.gen(function*() {
         const caller = yield* CurrentCaller
