@@ -53,7 +53,7 @@ import { CREDENTIAL_KINDS, type CredentialKind, presentedKinds } from "../auth/c
 export const layer = Layer.effect(
   Auth,
   Effect.gen(function*() {
-    const { live: current, reload } = yield* GatewayConfig
+    const { live: current, refresh } = yield* GatewayConfig
     const pairing = yield* DevicePairing
     const limiter = yield* RateLimiter
     const whois = makeWhois()
@@ -104,8 +104,8 @@ export const layer = Layer.effect(
         return yield* admitted({ method: "bootstrap-token", role, scopes: requested, deviceId: ask.deviceId }, admission, ask)
       }
 
-      // The config in force now (the files re-read first): a rotated secret or a changed policy applies to this connection.
-      const { live } = yield* reload
+      // The config in force now (the files re-read first when changed): a rotated secret or a changed policy applies to this connection.
+      const { live } = yield* refresh
       const config = live.config
       const tailscale = yield* tailscaleIdentity(config.authMode.value, config.proxyIdentity, transport, whois)
       if (tailscale._tag === "Refused") {
