@@ -19,7 +19,7 @@ import * as Semaphore from "effect/Semaphore"
 import type { Admitted, Principal, TransportInfo } from "../auth/principal.ts"
 import { secretEquals } from "../auth/secretEquals.ts"
 import { tailscaleClaim, trustedProxyUser } from "../auth/proxyIdentity.ts"
-import { addressSet } from "../net/addressSet.ts"
+import { addressSetOf } from "../net/addressSet.ts"
 import { makeWhois, type Whois } from "../net/tailscaleWhois.ts"
 import type { ProxyIdentityConfig } from "../config/proxyIdentity.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
@@ -114,7 +114,7 @@ export const layer = Layer.effect(
       }
       const shared = tailscale._tag === "Ok"
         ? tailscale
-        : yield* sharedSecret(config.authMode.value, auth, transport, live.secrets, (t) => trustedProxyUser(t, config.proxyIdentity.trustedProxy, addressSet(config.trustedProxies)))
+        : yield* sharedSecret(config.authMode.value, auth, transport, live.secrets, (t) => trustedProxyUser(t, config.proxyIdentity.trustedProxy, addressSetOf(config.trustedProxies)))
       if (shared._tag === "Mismatch") wrong.set("shared-secret", shared.kind)
       if (shared._tag === "Ok") {
         const user = shared.user === undefined ? {} : { user: shared.user }
