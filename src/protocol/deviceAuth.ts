@@ -24,8 +24,10 @@ export interface SignedFields {
 }
 
 /** Trims and lowercases ASCII A-Z only, as OpenClaw does for signed metadata. */
-export const normalizeMetadata = (value: string | undefined): string =>
-  (value ?? "").trim().replace(/[A-Z]/g, (c) => c.toLowerCase())
+export const normalizeMetadata = (value: string | undefined): string => {
+  const trimmed = (value ?? "").trim()
+  return /[A-Z]/.test(trimmed) ? trimmed.replace(/[A-Z]/g, (c) => c.toLowerCase()) : trimmed
+}
 
 /** The v2 signed string (no platform metadata). */
 export const payloadV2 = (f: SignedFields): string =>

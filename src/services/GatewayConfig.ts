@@ -146,7 +146,7 @@ export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigS
         }
       })
       // The stamp of both files as the last read found them, when they had settled before it: the same stamp now means
-      // the same content, so the same outcome. Only set and compared under the lock, beside the read it describes.
+      // the same content, so the same outcome. Only set under the lock, beside the read it describes.
       const files = [paths.configPath, generatedTokenPath(paths)]
       let lastRead: string | undefined
       const stampThenRead = Effect.gen(function*() {
@@ -158,11 +158,13 @@ export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigS
       })
       // One reload at a time, so two concurrent readers never both bump the generation.
       const reload: Effect.Effect<ReloadOutcome> = lock.withPermits(1)(stampThenRead)
-      const refresh: Effect.Effect<ReloadOutcome> = lock.withPermits(1)(Effect.gen(function*() {
-        const stamp = stampFiles(files, yield* Clock.currentTimeMillis)
-        if (stamp === undefined || !stamp.settled || stamp.key !== lastRead) return yield* stampThenRead
-        return { live: yield* SubscriptionRef.get(live), applied: [], rotated: false, newlyInvalid: false, newlyRestart: [] }
-      }))
+      // The unchanged case takes no lock: `lastRead` only ever describes a completed read, and a read still running
+      // holds files with that same stamp, so the config in force is already what it will find.
+      const refresh: Effect.Effect<ReloadOutcome> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const stamp = stampFiles(files, now)
+        if (stamp === undefined || !stamp.settled || stamp.key !== lastRead) return reload
+        return Effect.map(SubscriptionRef.get(live), (current): ReloadOutcome => ({ live: current, applied: [], rotated: false, newlyInvalid: false, newlyRestart: [] }))
+      })
       const secrets = Effect.map(reload, (r) => r.live.secrets)
       return GatewayConfig.of({ config, host, secrets, live, reload, refresh })
     })
