@@ -19,7 +19,7 @@ import * as Semaphore from "effect/Semaphore"
 import type { Admitted, Principal, TransportInfo } from "../auth/principal.ts"
 import { secretEquals } from "../auth/secretEquals.ts"
 import { tailscaleClaim, trustedProxyUser } from "../auth/proxyIdentity.ts"
-import { addressSet } from "../net/addressSet.ts"
+import { addressSetOf } from "../net/addressSet.ts"
 import { makeWhois, type Whois } from "../net/tailscaleWhois.ts"
 import type { ProxyIdentityConfig } from "../config/proxyIdentity.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
@@ -53,7 +53,7 @@ import { CREDENTIAL_KINDS, type CredentialKind, presentedKinds } from "../auth/c
 export const layer = Layer.effect(
   Auth,
   Effect.gen(function*() {
-    const { live: current, reload } = yield* GatewayConfig
+    const { live: current, refresh } = yield* GatewayConfig
     const pairing = yield* DevicePairing
     const limiter = yield* RateLimiter
     const whois = makeWhois()
@@ -104,17 +104,18 @@ export const layer = Layer.effect(
         return yield* admitted({ method: "bootstrap-token", role, scopes: requested, deviceId: ask.deviceId }, admission, ask)
       }
 
-      // The config in force now (the files re-read first): a rotated secret or a changed policy applies to this connection.
-      const { live } = yield* reload
+      // The config in force now (the files re-read first when changed): a rotated secret or a changed policy applies to this connection.
+      const { live } = yield* refresh
       const config = live.config
-      const tailscale = yield* tailscaleIdentity(config.authMode.value, config.proxyIdentity, transport, whois)
+      // Without Tailscale identity allowed there is no claim to look at (the common case, answered without an effect).
+      const tailscale = config.proxyIdentity.allowTailscale ? yield* tailscaleIdentity(config.authMode.value, config.proxyIdentity, transport, whois) : NO_CLAIM
       if (tailscale._tag === "Refused") {
         if (tailscale.reason._tag === "AuthCredentialRejected" && tailscale.reason.kind === "tailscale_user_mismatch") wrong.set("tailscale", "tailscale_user_mismatch")
         return yield* fail(tailscale.reason)
       }
       const shared = tailscale._tag === "Ok"
         ? tailscale
-        : yield* sharedSecret(config.authMode.value, auth, transport, live.secrets, (t) => trustedProxyUser(t, config.proxyIdentity.trustedProxy, addressSet(config.trustedProxies)))
+        : sharedSecret(config.authMode.value, auth, transport, live.secrets, (t) => trustedProxyUser(t, config.proxyIdentity.trustedProxy, addressSetOf(config.trustedProxies)))
       if (shared._tag === "Mismatch") wrong.set("shared-secret", shared.kind)
       if (shared._tag === "Ok") {
         const user = shared.user === undefined ? {} : { user: shared.user }
@@ -185,7 +186,7 @@ export const layer = Layer.effect(
         const wrong: Wrong = new Map()
         // Every kind verified and found wrong counts, whether the attempt failed or ended in a pairing request.
         const countWrong = Effect.suspend(() =>
-          Effect.forEach([...wrong], ([kind, reason]) => limiter.fail(transport.remoteAddress, reason, kind), { discard: true })
+          wrong.size === 0 ? Effect.void : Effect.forEach([...wrong], ([kind, reason]) => limiter.fail(transport.remoteAddress, reason, kind), { discard: true })
         )
         return yield* decide(params, transport, challengeNonce, wrong).pipe(
           // Counted whatever the outcome: a wrong guess beside a good credential is still a guess.
@@ -291,43 +292,42 @@ type SharedResult =
   | { readonly _tag: "Mismatch"; readonly kind: AuthCredentialRejected["kind"] }
   | { readonly _tag: "Refused"; readonly reason: Reason }
 
-// Checks the shared secret of the configured mode, as the config in force for this connection has it.
+// Checks the shared secret of the configured mode, as the config in force for this connection has it (no I/O: a plain function).
 const sharedSecret = (
   mode: AuthMode,
   auth: ConnectAuth,
   transport: TransportInfo,
   secrets: Secrets,
   proxyUser: (transport: TransportInfo) => ReturnType<typeof trustedProxyUser>
-): Effect.Effect<SharedResult> =>
-  Effect.gen(function*() {
-    const current = { success: secrets }
-    switch (mode) {
-      case "none":
-        return transport.directLocal
-          ? { _tag: "Ok", method: "none" } as const
-          : { _tag: "Refused", reason: new AuthCredentialRejected({ kind: "unauthorized", detail: "auth mode none accepts only direct loopback clients" }) } as const
-      case "token": {
-        const expected = current.success.token?.value
-        if (expected === undefined) return { _tag: "Missing", kind: "token_missing_config" } as const
-        if (auth.token === undefined || auth.token === "") return { _tag: "Missing", kind: "token_missing" } as const
-        return secretEquals(auth.token, Redacted.value(expected)) ? { _tag: "Ok", method: "token" } as const : { _tag: "Mismatch", kind: "token_mismatch" } as const
-      }
-      case "password": {
-        const expected = current.success.password?.value
-        if (expected === undefined) return { _tag: "Missing", kind: "password_missing_config" } as const
-        if (auth.password === undefined || auth.password === "") return { _tag: "Missing", kind: "password_missing" } as const
-        return secretEquals(auth.password, Redacted.value(expected))
-          ? { _tag: "Ok", method: "password" } as const
-          : { _tag: "Mismatch", kind: "password_mismatch" } as const
-      }
-      case "trusted-proxy": {
-        const verdict = proxyUser(transport)
-        return verdict._tag === "User"
-          ? { _tag: "Ok", method: "trusted-proxy", user: verdict.user } as const
-          : { _tag: "Refused", reason: new AuthCredentialRejected({ kind: verdict.kind, detail: verdict.detail }) } as const
-      }
+): SharedResult => {
+  const current = { success: secrets }
+  switch (mode) {
+    case "none":
+      return transport.directLocal
+        ? { _tag: "Ok", method: "none" } as const
+        : { _tag: "Refused", reason: new AuthCredentialRejected({ kind: "unauthorized", detail: "auth mode none accepts only direct loopback clients" }) } as const
+    case "token": {
+      const expected = current.success.token?.value
+      if (expected === undefined) return { _tag: "Missing", kind: "token_missing_config" } as const
+      if (auth.token === undefined || auth.token === "") return { _tag: "Missing", kind: "token_missing" } as const
+      return secretEquals(auth.token, Redacted.value(expected)) ? { _tag: "Ok", method: "token" } as const : { _tag: "Mismatch", kind: "token_mismatch" } as const
     }
-  })
+    case "password": {
+      const expected = current.success.password?.value
+      if (expected === undefined) return { _tag: "Missing", kind: "password_missing_config" } as const
+      if (auth.password === undefined || auth.password === "") return { _tag: "Missing", kind: "password_missing" } as const
+      return secretEquals(auth.password, Redacted.value(expected))
+        ? { _tag: "Ok", method: "password" } as const
+        : { _tag: "Mismatch", kind: "password_mismatch" } as const
+    }
+    case "trusted-proxy": {
+      const verdict = proxyUser(transport)
+      return verdict._tag === "User"
+        ? { _tag: "Ok", method: "trusted-proxy", user: verdict.user } as const
+        : { _tag: "Refused", reason: new AuthCredentialRejected({ kind: verdict.kind, detail: verdict.detail }) } as const
+    }
+  }
+}
 
 type TailscaleResult =
   | { readonly _tag: "Ok"; readonly method: "tailscale"; readonly user: string }
@@ -351,6 +351,8 @@ const tailscaleIdentity = (mode: AuthMode, proxy: ProxyIdentityConfig, transport
     }
     return { _tag: "Ok", method: "tailscale", user: claim.login } as const
   })
+
+const NO_CLAIM: TailscaleResult = { _tag: "NoClaim" }
 
 const isEmpty = (auth: ConnectAuth) => Object.values(auth).every((v) => v === undefined || v === "")
 

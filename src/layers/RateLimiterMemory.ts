@@ -8,7 +8,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { type CredentialKind, DEFAULT_KIND } from "../auth/credentialKind.ts"
-import { emptyKey, type FailurePolicy, isIdle, type KeyState, recordFailure, retryAfter, verdict } from "../auth/failureWindow.ts"
+import { emptyKey, type FailurePolicy, type Verdict, isIdle, type KeyState, recordFailure, retryAfter, verdict } from "../auth/failureWindow.ts"
 import { clientKey, LOOPBACK_CLIENT } from "../net/clientKey.ts"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { GatewayConfig } from "../services/GatewayConfig.ts"
@@ -37,14 +37,15 @@ export const make = (policyOf: FailurePolicy | (() => FailurePolicy)) =>
       }
     }
     const shape = RateLimiter.of({
+      // Checked several times per handshake: a plain continuation, with an effect for the log only when there is one.
       check: (address, kind = DEFAULT_KIND) =>
-        Effect.gen(function*() {
+        Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<Verdict> => {
           refresh()
           const key = bucketKey(address, kind)
-          const v = verdict(keys.get(key) ?? emptyKey, yield* Clock.currentTimeMillis, policy, isLoopbackBucket(key))
-          if (v._tag === "Refuse") yield* Effect.logWarning(`auth refused: ${key} is locked out for ${Math.ceil(v.retryAfterMs / 1000)}s after repeated failures`)
-          if (v._tag === "Delay") yield* Effect.logWarning(`auth delayed: ${key} waits ${v.ms} ms after repeated failures (loopback is delayed, never locked out)`)
-          return v
+          const v = verdict(keys.get(key) ?? emptyKey, now, policy, isLoopbackBucket(key))
+          if (v._tag === "Refuse") return Effect.as(Effect.logWarning(`auth refused: ${key} is locked out for ${Math.ceil(v.retryAfterMs / 1000)}s after repeated failures`), v)
+          if (v._tag === "Delay") return Effect.as(Effect.logWarning(`auth delayed: ${key} waits ${v.ms} ms after repeated failures (loopback is delayed, never locked out)`), v)
+          return Effect.succeed(v)
         }),
       fail: (address, reason, kind = DEFAULT_KIND) =>
         Effect.gen(function*() {

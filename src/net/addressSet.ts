@@ -32,6 +32,19 @@ export const addressSet = (entries: ReadonlyArray<string>): AddressSet => {
   }
 }
 
+// The set of each entries array already built: config arrays are immutable, so the set of one stays right.
+const built = new WeakMap<ReadonlyArray<string>, AddressSet>()
+
+/** `addressSet(entries)`, built once per array (the config's arrays, read for every connection). */
+export const addressSetOf = (entries: ReadonlyArray<string>): AddressSet => {
+  let set = built.get(entries)
+  if (set === undefined) {
+    set = addressSet(entries)
+    built.set(entries, set)
+  }
+  return set
+}
+
 // ---------------------------------------------------------------------------
 // Internal
 // ---------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import { isIP } from "node:net"
 
 /** Folds an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, `::ffff:cb00:7109`, `0:0:0:0:0:ffff:…`) to its IPv4 form. */
 export const canonicalIp = (address: string): string => {
+  // A dotted IPv4 literal (the common case, checked several times per connection) is already canonical.
+  if (isIP(address) === 4) return address
   const lower = address.toLowerCase()
   const mapped = lower.startsWith("::ffff:") ? lower.slice(7) : undefined
   if (mapped !== undefined && isIP(mapped) === 4) return mapped
@@ -30,6 +32,7 @@ const mappedHex = (ip: string): string | undefined => {
 
 /** Whether an address is an IP literal in 127.0.0.0/8 or ::1 (IPv4-mapped included). */
 export const isLoopbackIp = (address: string): boolean => {
+  if (address === "127.0.0.1") return true
   const ip = canonicalIp(address.replace(/^\[|\]$/g, ""))
   const family = isIP(ip)
   if (family === 4) return ip.split(".")[0] === "127"

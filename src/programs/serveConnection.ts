@@ -12,7 +12,7 @@ import * as Queue from "effect/Queue"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
-import { addressSet } from "../net/addressSet.ts"
+import { addressSetOf } from "../net/addressSet.ts"
 import { canonicalIp, isLoopbackIp } from "../net/ip.ts"
 import { clientKey } from "../net/clientKey.ts"
 import { FrameRouter, type FrameRouterShape, MAX_IN_FLIGHT_PER_CLIENT } from "../services/FrameRouter.ts"
@@ -27,7 +27,7 @@ import {
   TICK_INTERVAL_MS
 } from "../protocol/constants.ts"
 import { ErrorCode, GatewayError, invalidRequest, unknownMethod } from "../protocol/errors.ts"
-import { decodeFrame, decodeRequest, encodeFrame, type ErrorShape, type RequestFrame, type ResponseFrame } from "../protocol/frames.ts"
+import { decodeRequest, encodeFrame, type ErrorShape, type RequestFrame, type ResponseFrame } from "../protocol/frames.ts"
 import { satisfies } from "../protocol/scopes.ts"
 import { servedEvents, servedMethods } from "../protocol/methods.ts"
 import type { Admitted } from "../auth/principal.ts"
@@ -297,7 +297,8 @@ const handshakeFrom = (conn: Conn, text: string): Effect.Effect<Handshake | unde
       yield* conn.close(CloseCode.tooLarge, "preauth payload too large")
       return undefined
     }
-    const decoded = decodeFrame(text)
+    // decodeRequest answers as decodeFrame does, recognising a well-formed `req` without the full union decode.
+    const decoded = decodeRequest(text)
     if (Result.isFailure(decoded)) {
       const error = invalidRequest(`invalid handshake: ${decoded.failure.message}`)
       yield* refuse(conn, decoded.failure.id, error, CloseCode.policyViolation, "invalid handshake")
@@ -330,7 +331,7 @@ const sendJson = (conn: Conn, frame: unknown) => conn.send(encodeFrame(frame as 
 // right-most X-Forwarded-For hop that is not itself a trusted proxy.
 const clientAddress = (conn: Conn, trustedProxies: ReadonlyArray<string>) => {
   const peer = canonicalIp(conn.remoteAddress)
-  const trusted = addressSet(trustedProxies)
+  const trusted = addressSetOf(trustedProxies)
   if (!trusted.has(peer)) return peer
   const forwarded = headerValue(conn.headers, "x-forwarded-for")
   if (forwarded === undefined) return peer

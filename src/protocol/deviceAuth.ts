@@ -1,9 +1,10 @@
 /**
  * Device signatures: the v2 and v3 payloads a device signs with its Ed25519 key,
  * and their verification. Keys and signatures travel as base64url; the device
- * id is the hex SHA-256 of the raw 32-byte public key.
+ * id is the hex SHA-256 of the raw 32-byte public key. Imported keys are cached
+ * (bounded), so a device that reconnects is not decoded, hashed and imported again.
  */
-import { createHash, createPublicKey, verify } from "node:crypto"
+import { createHash, createPublicKey, type KeyObject, verify } from "node:crypto"
 import type { DeviceProof } from "./connect.ts"
 
 /** Allowed distance between the device's `signedAt` and the gateway's clock. */
@@ -23,8 +24,10 @@ export interface SignedFields {
 }
 
 /** Trims and lowercases ASCII A-Z only, as OpenClaw does for signed metadata. */
-export const normalizeMetadata = (value: string | undefined): string =>
-  (value ?? "").trim().replace(/[A-Z]/g, (c) => c.toLowerCase())
+export const normalizeMetadata = (value: string | undefined): string => {
+  const trimmed = (value ?? "").trim()
+  return /[A-Z]/.test(trimmed) ? trimmed.replace(/[A-Z]/g, (c) => c.toLowerCase()) : trimmed
+}
 
 /** The v2 signed string (no platform metadata). */
 export const payloadV2 = (f: SignedFields): string =>
@@ -77,20 +80,53 @@ export const verifyDeviceProof = (
   challengeNonce: string,
   nowMs: number
 ): DeviceAuthFailure | undefined => {
-  const raw = decodePublicKey(proof.publicKey)
-  if (raw === undefined) return "DEVICE_AUTH_PUBLIC_KEY_INVALID"
-  if (deviceIdFromRaw(raw) !== proof.id) return "DEVICE_AUTH_DEVICE_ID_MISMATCH"
+  const known = publicKeyOf(proof.publicKey)
+  if (known === undefined) return "DEVICE_AUTH_PUBLIC_KEY_INVALID"
+  if (known.deviceId !== proof.id) return "DEVICE_AUTH_DEVICE_ID_MISMATCH"
   if (Math.abs(nowMs - proof.signedAt) > DEVICE_SIGNATURE_SKEW_MS) return "DEVICE_AUTH_SIGNATURE_EXPIRED"
   if (proof.nonce.length === 0) return "DEVICE_AUTH_NONCE_REQUIRED"
   if (proof.nonce !== challengeNonce) return "DEVICE_AUTH_NONCE_MISMATCH"
   if (proof.signature.length > 200) return "DEVICE_AUTH_SIGNATURE_INVALID"
   const signature = Buffer.from(proof.signature.replace(/-/g, "+").replace(/_/g, "/"), "base64")
-  const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: "der", type: "spki" })
+  const key = known.key
   const signed = { ...fields, deviceId: proof.id, signedAtMs: proof.signedAt, nonce: proof.nonce }
   const ok = verify(null, Buffer.from(payloadV3(signed)), key, signature) ||
     verify(null, Buffer.from(payloadV2(signed)), key, signature)
   return ok ? undefined : "DEVICE_AUTH_SIGNATURE_INVALID"
 }
+
+/** The most public keys kept imported: a reconnecting device skips the import, a flood of new keys only churns. */
+export const PUBLIC_KEY_CACHE_SIZE = 1024
+
+interface KnownKey {
+  readonly deviceId: string
+  readonly key: KeyObject
+}
+
+// Keyed by the key as the device sent it: decoding, hashing and importing are pure functions of that string.
+const knownKeys = new Map<string, KnownKey>()
+
+// The imported key and device id of an encoded public key (cached, least recently used evicted); undefined when invalid.
+const publicKeyOf = (encoded: string): KnownKey | undefined => {
+  const hit = knownKeys.get(encoded)
+  if (hit !== undefined) {
+    knownKeys.delete(encoded)
+    knownKeys.set(encoded, hit)
+    return hit
+  }
+  const raw = decodePublicKey(encoded)
+  if (raw === undefined) return undefined
+  const known = {
+    deviceId: deviceIdFromRaw(raw),
+    key: createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: "der", type: "spki" })
+  }
+  if (knownKeys.size >= PUBLIC_KEY_CACHE_SIZE) knownKeys.delete(knownKeys.keys().next().value!)
+  knownKeys.set(encoded, known)
+  return known
+}
+
+/** How many imported public keys are cached (tests). */
+export const cachedPublicKeys = (): number => knownKeys.size
 
 /** A human sentence for each failure. */
 export const deviceAuthMessage: Record<DeviceAuthFailure, string> = {

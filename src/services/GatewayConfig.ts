@@ -4,8 +4,10 @@
  * the last good config read from the file, the shared secrets in force and their
  * generation, and what an edit left waiting for a restart. Consumers of keys that
  * change live read `live` per use; `reload` re-reads the files (the watcher calls
- * it on every change, Auth before every shared-secret check).
+ * it on every change and poll); `refresh` re-reads them only when their stat says
+ * they may have changed (Auth, before every shared-secret check).
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -13,10 +15,12 @@ import * as Semaphore from "effect/Semaphore"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { ConfigError } from "../config/errors.ts"
 import { loadConfigFile } from "../config/file.ts"
+import { stampFiles } from "../config/fileStamp.ts"
 import { checkProfileName, type Env, profilePaths } from "../config/paths.ts"
 import { planReload, refusedLive, secretsChanged } from "../config/reloadPlan.ts"
 import {
   type EffectiveConfig,
+  generatedTokenPath,
   type Overrides,
   resolveBindHost,
   resolveConfig,
@@ -67,6 +71,11 @@ export interface GatewayConfigShape {
   readonly live: SubscriptionRef.SubscriptionRef<LiveConfig>
   /** Re-reads the config file and the token file; an invalid file leaves the last good config in force. */
   readonly reload: Effect.Effect<ReloadOutcome>
+  /**
+   * `reload` when a file may have changed since the last read (its stat differs, or it changed too close to that
+   * read to tell); otherwise the config in force as it is, without reading. For per-connection checks.
+   */
+  readonly refresh: Effect.Effect<ReloadOutcome>
 }
 
 export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigShape>()(
@@ -98,8 +107,7 @@ export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigS
         invalid: undefined
       })
       const lock = yield* Semaphore.make(1)
-      // One reload at a time, so two concurrent readers never both bump the generation.
-      const reload: Effect.Effect<ReloadOutcome> = lock.withPermits(1)(Effect.gen(function*() {
+      const readFiles: Effect.Effect<ReloadOutcome> = Effect.gen(function*() {
         const before = yield* SubscriptionRef.get(live)
         const read = yield* Effect.result(loadConfigFile(paths.configPath))
         const resolved = read._tag === "Failure" ? read.failure.message : resolveConfig(paths, read.success, overrides, env)
@@ -136,9 +144,29 @@ export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigS
           newlyInvalid: false,
           newlyRestart: restartNeeded.filter((k) => !before.restartNeeded.includes(k))
         }
-      }))
+      })
+      // The stamp of both files as the last read found them, when they had settled before it: the same stamp now means
+      // the same content, so the same outcome. Only set under the lock, beside the read it describes.
+      const files = [paths.configPath, generatedTokenPath(paths)]
+      let lastRead: string | undefined
+      const stampThenRead = Effect.gen(function*() {
+        // Taken before the read: a write after it changes the stamp, so it is never mistaken for what was read.
+        const stamp = stampFiles(files, yield* Clock.currentTimeMillis)
+        const outcome = yield* readFiles
+        lastRead = stamp?.settled === true ? stamp.key : undefined
+        return outcome
+      })
+      // One reload at a time, so two concurrent readers never both bump the generation.
+      const reload: Effect.Effect<ReloadOutcome> = lock.withPermits(1)(stampThenRead)
+      // The unchanged case takes no lock: `lastRead` only ever describes a completed read, and a read still running
+      // holds files with that same stamp, so the config in force is already what it will find.
+      const refresh: Effect.Effect<ReloadOutcome> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const stamp = stampFiles(files, now)
+        if (stamp === undefined || !stamp.settled || stamp.key !== lastRead) return reload
+        return Effect.map(SubscriptionRef.get(live), (current): ReloadOutcome => ({ live: current, applied: [], rotated: false, newlyInvalid: false, newlyRestart: [] }))
+      })
       const secrets = Effect.map(reload, (r) => r.live.secrets)
-      return GatewayConfig.of({ config, host, secrets, live, reload })
+      return GatewayConfig.of({ config, host, secrets, live, reload, refresh })
     })
 
   /** The config layer for a process: flags plus `process.env`. */

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
-import { payloadV2, payloadV3, verifyDeviceProof } from "../../src/protocol/deviceAuth.ts"
+import { cachedPublicKeys, payloadV2, payloadV3, PUBLIC_KEY_CACHE_SIZE, verifyDeviceProof } from "../../src/protocol/deviceAuth.ts"
 import { newDevice, signedConnect } from "../helpers/device.ts"
 
 const FIXTURES = new URL("../fixtures/openclaw-2026.9.6/", import.meta.url)
@@ -52,5 +52,34 @@ describe("device signatures", () => {
     assert.strictEqual(check({ ...params.device, id: newDevice().deviceId }), "DEVICE_AUTH_DEVICE_ID_MISMATCH")
     assert.strictEqual(check({ ...params.device, publicKey: "short" }), "DEVICE_AUTH_PUBLIC_KEY_INVALID")
     assert.strictEqual(check({ ...params.device, signature: Buffer.alloc(64).toString("base64url") }), "DEVICE_AUTH_SIGNATURE_INVALID")
+  })
+})
+
+describe("imported public keys", () => {
+  it("are cached up to a cap, and a cached key still checks the id, the nonce and the signature", () => {
+    const d = newDevice()
+    const challenge = { nonce: "n-1", ts: 1_000_000 }
+    const params = signedConnect(d, challenge)
+    const fields = { clientId: "cli", clientMode: "cli", role: "operator", scopes: ["operator.read"], token: "", platform: "linux", deviceFamily: "Linux" }
+    assert.isUndefined(verifyDeviceProof(params.device, fields, challenge.nonce, challenge.ts))
+    // Now cached: every check still applies to it.
+    assert.isUndefined(verifyDeviceProof(params.device, fields, challenge.nonce, challenge.ts))
+    assert.strictEqual(verifyDeviceProof({ ...params.device, id: newDevice().deviceId }, fields, challenge.nonce, challenge.ts), "DEVICE_AUTH_DEVICE_ID_MISMATCH")
+    assert.strictEqual(verifyDeviceProof(params.device, { ...fields, role: "node" }, challenge.nonce, challenge.ts), "DEVICE_AUTH_SIGNATURE_INVALID")
+    assert.strictEqual(verifyDeviceProof(params.device, fields, "n-2", challenge.ts), "DEVICE_AUTH_NONCE_MISMATCH")
+    // Another device's valid signature under this cached key fails, and the other device verifies under its own.
+    const other = newDevice()
+    const theirs = signedConnect(other, challenge)
+    assert.strictEqual(verifyDeviceProof({ ...params.device, signature: theirs.device.signature }, fields, challenge.nonce, challenge.ts), "DEVICE_AUTH_SIGNATURE_INVALID")
+    assert.isUndefined(verifyDeviceProof(theirs.device, fields, challenge.nonce, challenge.ts))
+    // A flood of new keys churns the cache but never grows it past the cap.
+    for (let i = 0; i < PUBLIC_KEY_CACHE_SIZE + 50; i++) {
+      const key = Buffer.alloc(32, 0)
+      key.writeUInt32BE(i + 1)
+      verifyDeviceProof({ ...params.device, publicKey: key.toString("base64url") }, fields, challenge.nonce, challenge.ts)
+    }
+    assert.strictEqual(cachedPublicKeys(), PUBLIC_KEY_CACHE_SIZE)
+    // An evicted key is imported again and still verifies.
+    assert.isUndefined(verifyDeviceProof(params.device, fields, challenge.nonce, challenge.ts))
   })
 })
