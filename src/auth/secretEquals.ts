@@ -9,7 +9,9 @@ import { createHash, timingSafeEqual } from "node:crypto"
 let lastExpected: string | undefined
 let lastDigest: Buffer = Buffer.alloc(0)
 
-const digest = (text: string) => createHash("sha256").update(text).digest()
+// Over UTF-16 code units, not UTF-8: UTF-8 turns every lone surrogate into U+FFFD, which made two different
+// strings compare equal.
+const digest = (text: string) => createHash("sha256").update(text, "utf16le").digest()
 
 // The digest of the expected secret, computed again only when the secret changes.
 const expectedDigest = (expected: string): Buffer => {

@@ -31,7 +31,16 @@ const SessionFile = Schema.Struct({ sessionKey: Schema.String, messages: Schema.
 type SessionFile = typeof SessionFile.Type
 
 /** The file a session's transcript lives in. */
-export const sessionFileName = (sessionKey: string) => `${createHash("sha256").update(sessionKey).digest("hex").slice(0, 32)}.json`
+export const sessionFileName = (sessionKey: string) => `${sessionDigest(sessionKey).digest("hex").slice(0, 32)}.json`
+
+// UTF-8 turns every lone surrogate into U+FFFD, so two ill-formed keys (or one and its U+FFFD spelling) would
+// share a file: those are hashed over their UTF-16 code units, behind a prefix no well-formed key's name uses.
+// Well-formed keys keep the names they always had.
+const LONE_SURROGATE = /\p{Surrogate}/u
+const sessionDigest = (sessionKey: string) =>
+  !LONE_SURROGATE.test(sessionKey)
+    ? createHash("sha256").update(sessionKey)
+    : createHash("sha256").update("\u0000utf-16le\u0000").update(sessionKey, "utf16le")
 
 /** The history under `dir`. */
 export const make = Effect.fnUntraced(function*(dir: string) {

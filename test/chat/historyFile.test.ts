@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { createHash } from "node:crypto"
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { appendBounded, capMessage, textMessage } from "../../src/chat/transcript.ts"
@@ -25,6 +26,12 @@ describe("ChatHistoryFile", () => {
       assert.deepStrictEqual((yield* second.read("main", 1)).map((m) => m.content[0]!.text), ["m2"])
       assert.deepStrictEqual(yield* second.read("unknown", 10), [])
     }))
+
+  it("names a well-formed key's file as it always has, and never gives two keys one file, lone surrogates included", () => {
+    assert.strictEqual(sessionFileName("main"), `${createHash("sha256").update("main").digest("hex").slice(0, 32)}.json`)
+    const keys = ["main", "s-\uD800", "s-\uDC00", "s-\uFFFD", "s-\uD800\uDC00", "\u0000utf-16le\u0000s"]
+    assert.strictEqual(new Set(keys.map(sessionFileName)).size, keys.length)
+  })
 
   it.effect("keeps at most MAX_MESSAGES_PER_SESSION messages, the newest", () =>
     Effect.gen(function*() {
