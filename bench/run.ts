@@ -270,6 +270,9 @@ const quantile = (xs: Array<number>, q: number) => {
 }
 
 const nodesLoad = async (s: Server) => {
+  // Both ends of "RSS per connection" after a full GC: the previous phase's garbage is not the connections'.
+  await forceGc(s)
+  await sleep(500)
   const rss0 = rssKiB(s.pid)
   // The nodes live in a process of their own (bench/nodes.ts): this one only times the invokes.
   const host = spawn(process.execPath, [...process.execArgv, join(root, "bench", "nodes.ts"), s.url, token, String(nodeCount)], { stdio: ["pipe", "pipe", "inherit"] })
