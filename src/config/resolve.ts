@@ -338,9 +338,20 @@ export const resolveConfig = (
 }
 
 /** Resolves the shared secrets from flags, env, the given file config and the generated token file. */
-export const resolveSecrets = (paths: ProfilePaths, file: LoadedFile, overrides: Overrides, env: Env): Secrets => {
+export const resolveSecrets = (paths: ProfilePaths, file: LoadedFile, overrides: Overrides, env: Env): Secrets =>
+  secretsWith(file, overrides, env, readGeneratedToken(paths).token)
+
+/**
+ * As `resolveSecrets`, for the gateway: a token file that exists but cannot be read (EACCES, EMFILE, EIO) is a
+ * problem to report, never "no token" (that would look like a rotation and end every session).
+ */
+export const resolveSecretsStrict = (paths: ProfilePaths, file: LoadedFile, overrides: Overrides, env: Env): Secrets | string => {
+  const read = readGeneratedToken(paths)
+  return read.problem ?? secretsWith(file, overrides, env, read.token)
+}
+
+const secretsWith = (file: LoadedFile, overrides: Overrides, env: Env, tokenFile: string | undefined): Secrets => {
   const auth = file.config.gateway?.auth
-  const tokenFile = readGeneratedToken(paths)
   const token = pick<string>(
     [overrides.token === undefined ? undefined : Redacted.value(overrides.token), "flag"],
     [nonEmpty(env.OPENCLAW_GATEWAY_TOKEN), "env"],
@@ -409,13 +420,15 @@ export const isLoopbackBind = (host: string) => isLoopbackIp(host)
 // Internal
 // ---------------------------------------------------------------------------
 
-const readGeneratedToken = (paths: ProfilePaths): string | undefined => {
+// The generated token, or why the file that holds it could not be read (a missing file is no token).
+const readGeneratedToken = (paths: ProfilePaths): { readonly token?: string | undefined; readonly problem?: string } => {
   const path = generatedTokenPath(paths)
-  if (!existsSync(path)) return undefined
   try {
-    return nonEmpty(readFileSync(path, "utf8").trim())
-  } catch {
-    return undefined
+    return { token: nonEmpty(readFileSync(path, "utf8").trim()) }
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException
+    if (err.code === "ENOENT") return {}
+    return { problem: `cannot read the gateway token file ${path} (${err.code ?? err.message}); it was left as it was. Check its owner and mode (600, the gateway's user)` }
   }
 }
 

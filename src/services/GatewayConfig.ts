@@ -24,7 +24,7 @@ import {
   type Overrides,
   resolveBindHost,
   resolveConfig,
-  resolveSecrets,
+  resolveSecretsStrict,
   type Secrets
 } from "../config/resolve.ts"
 
@@ -98,9 +98,11 @@ export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigS
       if (typeof config === "string") return yield* new ConfigError({ reason: "invalid", message: config })
       const host = resolveBindHost(config.bind.value, config.customHost.value, env)
       if (typeof host !== "string") return yield* new ConfigError({ reason: "refused", message: host.error })
+      const startSecrets = resolveSecretsStrict(paths, file, overrides, env)
+      if (typeof startSecrets === "string") return yield* new ConfigError({ reason: "invalid", message: startSecrets })
       const live = yield* SubscriptionRef.make<LiveConfig>({
         config,
-        secrets: resolveSecrets(paths, file, overrides, env),
+        secrets: startSecrets,
         secretGeneration: 0,
         identityGeneration: 0,
         restartNeeded: [],
@@ -111,10 +113,11 @@ export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigS
         const before = yield* SubscriptionRef.get(live)
         const read = yield* Effect.result(loadConfigFile(paths.configPath))
         const resolved = read._tag === "Failure" ? read.failure.message : resolveConfig(paths, read.success, overrides, env)
-        const fresh = typeof resolved === "string" ? undefined : resolveSecrets(paths, resolved.file, overrides, env)
-        const refused = typeof resolved === "string" || fresh === undefined ? undefined : refusedLive(resolved, fresh, host)
-        if (typeof resolved === "string" || fresh === undefined || refused !== undefined) {
-          const problem = typeof resolved === "string" ? resolved : `config ${paths.configPath} was not applied: ${refused}`
+        // A token file that cannot be read keeps the secrets in force (as an invalid config does), never "no token".
+        const fresh = typeof resolved === "string" ? undefined : resolveSecretsStrict(paths, resolved.file, overrides, env)
+        const refused = typeof resolved === "string" || fresh === undefined || typeof fresh === "string" ? undefined : refusedLive(resolved, fresh, host)
+        if (typeof resolved === "string" || fresh === undefined || typeof fresh === "string" || refused !== undefined) {
+          const problem = typeof resolved === "string" ? resolved : typeof fresh === "string" ? fresh : `config ${paths.configPath} was not applied: ${refused}`
           const newlyInvalid = before.invalid !== problem
           const kept: LiveConfig = { ...before, invalid: problem }
           if (newlyInvalid) yield* SubscriptionRef.set(live, kept)

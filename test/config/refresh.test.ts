@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/testing/TestClock"
-import { utimesSync, writeFileSync } from "node:fs"
+import { mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { SETTLE_MS, stampFiles } from "../../src/config/fileStamp.ts"
 import { GatewayConfig } from "../../src/services/GatewayConfig.ts"
@@ -85,5 +85,37 @@ describe("config refresh (Auth's per-connection re-read)", () => {
       const next = yield* config.refresh
       assert.strictEqual(tokenOf(next.live.secrets), "token-bbbbbbbbbbbbbbbb")
     }).pipe(Effect.provide(configLayer(env)))
+  })
+
+  it.effect("a token file that cannot be read keeps the token in force (no rotation), says so, and is read again once readable", () => {
+    const env = homeWithConfig({})
+    const tokenPath = join(env.OPENCLAW_STATE_DIR, "gateway.token")
+    writeFileSync(tokenPath, "generated-aaaaaaaaaaaaaaaa")
+    return Effect.gen(function*() {
+      const config = yield* GatewayConfig
+      const first = yield* config.reload
+      // Unreadable (here EISDIR; EACCES or EMFILE alike): not "no token".
+      rmSync(tokenPath)
+      mkdirSync(tokenPath)
+      const failed = yield* config.reload
+      assert.isFalse(failed.rotated)
+      assert.strictEqual(failed.live.secretGeneration, first.live.secretGeneration)
+      assert.strictEqual(tokenOf(failed.live.secrets), "generated-aaaaaaaaaaaaaaaa")
+      assert.match(failed.live.invalid ?? "", /cannot read the gateway token file .*gateway\.token \(EISDIR\)/)
+      rmSync(tokenPath, { recursive: true })
+      writeFileSync(tokenPath, "generated-aaaaaaaaaaaaaaaa")
+      const back = yield* config.reload
+      assert.isFalse(back.rotated)
+      assert.isUndefined(back.live.invalid)
+    }).pipe(Effect.provide(configLayer(env)))
+  })
+
+  it.effect("a gateway does not start on a token file it cannot read", () => {
+    const env = homeWithConfig({})
+    mkdirSync(join(env.OPENCLAW_STATE_DIR, "gateway.token"))
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(GatewayConfig.make({ port: 0 }, env))
+      assert.match(error.message, /cannot read the gateway token file/)
+    })
   })
 })
