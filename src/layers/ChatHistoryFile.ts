@@ -34,13 +34,14 @@ type SessionFile = typeof SessionFile.Type
 export const sessionFileName = (sessionKey: string) => `${sessionDigest(sessionKey).digest("hex").slice(0, 32)}.json`
 
 // UTF-8 turns every lone surrogate into U+FFFD, so two ill-formed keys (or one and its U+FFFD spelling) would
-// share a file: those are hashed over their UTF-16 code units, behind a prefix no well-formed key's name uses.
-// Well-formed keys keep the names they always had.
+// share a file: those are hashed over their UTF-16 code units after a 0xFF byte, which no UTF-8 text holds, so
+// no well-formed key's input is ever the same bytes. Well-formed keys keep the names they always had.
 const LONE_SURROGATE = /\p{Surrogate}/u
+const NOT_UTF8 = Buffer.from([0xff])
 const sessionDigest = (sessionKey: string) =>
   !LONE_SURROGATE.test(sessionKey)
     ? createHash("sha256").update(sessionKey)
-    : createHash("sha256").update("\u0000utf-16le\u0000").update(sessionKey, "utf16le")
+    : createHash("sha256").update(NOT_UTF8).update(sessionKey, "utf16le")
 
 /** The history under `dir`. */
 export const make = Effect.fnUntraced(function*(dir: string) {
@@ -88,7 +89,9 @@ export const make = Effect.fnUntraced(function*(dir: string) {
         const name = sessionFileName(sessionKey)
         yield* evictFor(name)
         const store = yield* storeOf(sessionKey)
-        yield* store.modify((s) => [undefined, { sessionKey, messages: appendBounded(s.messages, messages, MAX_MESSAGES_PER_SESSION, MAX_STORED_CHARS) }])
+        // A file another key holds (a hash collision) is never appended to as if it were this key's.
+        const mine = (s: SessionFile) => (s.sessionKey === sessionKey ? s.messages : [])
+        yield* store.modify((s) => [undefined, { sessionKey, messages: appendBounded(mine(s), messages, MAX_MESSAGES_PER_SESSION, MAX_STORED_CHARS) }])
           .pipe(Effect.mapError(unavailable))
         written.delete(name)
         written.set(name, yield* Clock.currentTimeMillis)

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { appendBounded, capMessage, textMessage } from "../../src/chat/transcript.ts"
 import { make, sessionFileName } from "../../src/layers/ChatHistoryFile.ts"
@@ -29,9 +29,19 @@ describe("ChatHistoryFile", () => {
 
   it("names a well-formed key's file as it always has, and never gives two keys one file, lone surrogates included", () => {
     assert.strictEqual(sessionFileName("main"), `${createHash("sha256").update("main").digest("hex").slice(0, 32)}.json`)
-    const keys = ["main", "s-\uD800", "s-\uDC00", "s-\uFFFD", "s-\uD800\uDC00", "\u0000utf-16le\u0000s"]
+    const keys = ["main", "s-\uD800", "s-\uDC00", "s-\uFFFD", "s-\uD800\uDC00", "\u0000utf-16le\u0000s", "\u0000utf-16le\u0000\u0000\u0620\u0000", "\uD800\u00A0"]
     assert.strictEqual(new Set(keys.map(sessionFileName)).size, keys.length)
   })
+
+  it.effect("a key whose file another key holds (a hash collision) starts its own transcript, never appends to the other's", () =>
+    Effect.gen(function*() {
+      const dir = join(tempDir("chat-history-"), "chat")
+      yield* (yield* make(dir)).append("victim", [msg(1)])
+      renameSync(join(dir, sessionFileName("victim")), join(dir, sessionFileName("other")))
+      const history = yield* make(dir)
+      yield* history.append("other", [msg(2)])
+      assert.deepStrictEqual((yield* history.read("other", 10)).map((m) => m.content[0]!.text), ["m2"])
+    }))
 
   it.effect("keeps at most MAX_MESSAGES_PER_SESSION messages, the newest", () =>
     Effect.gen(function*() {
