@@ -61,7 +61,8 @@ export const layer = Layer.effect(
         ? Effect.flatMap(Clock.currentTimeMillis, (now) => {
           version.presence++
           if (readers.size === 0 || throttle.trailing) return Effect.void
-          const wait = throttle.lastSentAt + PRESENCE_INTERVAL_MS - now
+          // At most one interval, whatever the wall clock did: set back an hour, it must not hold presence an hour.
+          const wait = Math.min(PRESENCE_INTERVAL_MS, throttle.lastSentAt + PRESENCE_INTERVAL_MS - now)
           if (wait <= 0) {
             throttle.lastSentAt = now
             return sendPresence

@@ -68,3 +68,19 @@ describe("ConnectionHubLive presence", () => {
       assert.strictEqual(version, 103) // every change still moves the version
     }).pipe(Effect.provide(ConnectionHubLive.layer)))
 })
+
+describe("ConnectionHubLive presence and the wall clock", () => {
+  it.effect("a clock set back an hour holds presence at most one interval", () =>
+    Effect.gen(function*() {
+      const hub = yield* ConnectionHub
+      const got: Array<string> = []
+      yield* TestClock.setTime(3_600_000)
+      yield* hub.register(connection("c1", "operator", ["operator.read"], got))
+      assert.deepStrictEqual(got, ["c1:presence:2"])
+      got.length = 0
+      yield* TestClock.setTime(0)
+      yield* hub.register(connection("c2", "node", [], got))
+      yield* TestClock.adjust("250 millis")
+      assert.deepStrictEqual(got, ["c1:presence:3"])
+    }).pipe(Effect.provide(ConnectionHubLive.layer)))
+})
