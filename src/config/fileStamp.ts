@@ -8,8 +8,13 @@
  */
 import { statSync } from "node:fs"
 
-/** How long before a read a file must have last changed for its stamp to stand for its content. */
-export const SETTLE_MS = 1000
+/**
+ * How long before a read a file must have last changed for its stamp to stand for its content: more than the
+ * coarsest timestamps in use (FAT's 2 s; review: with 1 s, a same-size token rewrite on vfat went unseen until the
+ * watcher's next 2 s poll). A file system whose clock runs behind the gateway's by more than this can still hide
+ * a rewrite from the per-connection check; the watcher's poll re-reads every file every 2 s regardless.
+ */
+export const SETTLE_MS = 3000
 
 export interface FileStamp {
   /** One entry per file, comparable with `===`. */

@@ -7,6 +7,9 @@
  * It reads like the plain record it replaces: own keys only (`__proto__` is data), keys in
  * the order a plain object keeps (integer-like first, then by first insertion), `JSON.stringify`,
  * spread and Schema encoding see exactly the rows; writing to it fails (it is immutable).
+ * Unlike a plain record, `structuredClone` and `Object.freeze` throw on it (nothing here calls them), and
+ * listing it (Object.keys/values/entries) costs 2–3× a plain record's: fine for the pending tables (at most 256
+ * rows), and the paired tables are read by key.
  * It stays a record (rather than a HashMap in PairingState's type) so that every reader of the
  * state, the stores' Schema codecs and the PostgreSQL store's row diff work unchanged.
  * Each new table also notes its origin and key, so the journal store (src/fs/journalStore.ts)
