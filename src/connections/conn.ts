@@ -17,6 +17,8 @@ export interface Conn {
   readonly incoming: Queue.Dequeue<string, Cause.Done>
   /** Queues a text frame for the client (never blocks). */
   readonly send: (text: string) => Effect.Effect<void>
+  /** `send` as a plain call, for the per-response path (no effect per frame). Absent: `send` is used. */
+  readonly sendNow?: (text: string) => void
   /** Bytes queued for the client and not yet written. */
   readonly bufferedAmount: () => number
   /** Closes the socket with a code and reason. */

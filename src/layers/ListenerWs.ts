@@ -391,16 +391,17 @@ const adaptSocket = (
     Queue.endUnsafe(incoming)
   })
   ws.on("error", () => Queue.endUnsafe(incoming))
+  const sendNow = (text: string) => {
+    if (ws.readyState !== ws.OPEN) return
+    ws.send(text)
+    batch.wrote()
+  }
   return {
     remoteAddress,
     headers: request.headers,
     incoming,
-    send: (text) =>
-      Effect.sync(() => {
-        if (ws.readyState !== ws.OPEN) return
-        ws.send(text)
-        batch.wrote()
-      }),
+    send: (text) => Effect.sync(() => sendNow(text)),
+    sendNow,
     bufferedAmount: () => ws.bufferedAmount,
     close: (code, reason) =>
       Effect.suspend(() => {

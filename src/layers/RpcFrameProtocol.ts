@@ -16,12 +16,12 @@ import * as RpcSerialization from "effect/rpc/RpcSerialization"
 import * as RpcServer from "effect/rpc/RpcServer"
 import { ErrorCode } from "../protocol/errors.ts"
 import type { ErrorShape, ResponseFrame } from "../protocol/frames.ts"
-import { FrameRouter, MAX_IN_FLIGHT_PER_CLIENT } from "../services/FrameRouter.ts"
-import { countRpc } from "../observability/metrics.ts"
+import { FrameRouter, MAX_IN_FLIGHT_PER_CLIENT, type ResponseWriter } from "../services/FrameRouter.ts"
+import { countRpc, countRpcUnsafe } from "../observability/metrics.ts"
 import { escapeControls } from "../observability/safeLogger.ts"
 
 interface Client {
-  readonly write: (frame: ResponseFrame) => Effect.Effect<void>
+  readonly write: ResponseWriter
   /** request id → its method (to name it in errors) and its frame's size: the client's unanswered requests. */
   readonly pending: Map<string, Pending>
   /** Requests of streaming methods that have already answered at least once. */
@@ -73,7 +73,15 @@ const make = Effect.gen(function*() {
           const id = String(response.requestId)
           if (!client.pending.has(id)) return Effect.void
           client.streamed.add(id)
-          return Effect.forEach(response.values, (value) => client.write({ type: "res", id, ok: true, payload: value ?? null }), { discard: true })
+          return Effect.suspend(() => {
+            // Written in order now; what a write leaves to do (a slow consumer's close) runs after, in order too.
+            let more: Effect.Effect<void> | undefined
+            for (const value of response.values) {
+              const next = client.write({ type: "res", id, ok: true, payload: value ?? null })
+              if (next !== undefined) more = more === undefined ? next : Effect.andThen(more, next)
+            }
+            return more ?? Effect.void
+          })
         }
         if (response._tag !== "Exit") return Effect.void
         const id = String(response.requestId)
@@ -86,17 +94,22 @@ const make = Effect.gen(function*() {
         const streamed = client.streamed.size > 0 && client.streamed.delete(id)
         if (streamed && response.exit._tag === "Success") return countRpc(method, "ok")
         const frame = toResponse(id, method, response.exit)
-        const counted = countRpc(method, frame.ok ? "ok" : frame.error?.code ?? "error")
+        const outcome = frame.ok ? "ok" : frame.error?.code ?? "error"
         if (frame.error?.code !== ErrorCode.unavailable || response.exit._tag !== "Failure" || !isDefect(response.exit.cause)) {
-          return Effect.andThen(counted, client.write(frame))
+          // One step per answer: count and write in the fiber that sends it (no update effect, no write effect).
+          return Effect.withFiber((fiber) => {
+            countRpcUnsafe(method, outcome, fiber.context)
+            return client.write(frame) ?? Effect.void
+          })
         }
+        const counted = countRpc(method, outcome)
         // A handler that died: the client gets an id to quote, the log gets the cause under the same id.
         const correlationId = randomUUID()
         return Effect.andThen(
           Effect.andThen(counted, Effect.logError(`${method} failed inside the gateway`, JSON.stringify(response.exit.cause)).pipe(
             Effect.annotateLogs({ correlationId, requestId: escapeControls(id) })
           )),
-          client.write({
+          Effect.suspend(() => client.write({
             ...frame,
             error: {
               code: ErrorCode.unavailable,
@@ -104,7 +117,7 @@ const make = Effect.gen(function*() {
               details: { code: "INTERNAL", correlationId },
               retryable: true
             }
-          })
+          }) ?? Effect.void)
         )
       },
       end: () => Effect.void,

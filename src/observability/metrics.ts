@@ -85,6 +85,19 @@ export const countRpc = (method: string, outcome: string): Effect.Effect<void> =
 }
 // method → outcome → its counter's update (methods are the served table, outcomes fixed words: bounded).
 const rpcUpdates = new Map<string, Map<string, Effect.Effect<void>>>()
+/**
+ * `countRpc` as a plain call in the running fiber's context: the response path already runs inside an
+ * effect of its own, and an update effect per response cost two more steps there.
+ */
+export const countRpcUnsafe = (method: string, outcome: string, context: Context.Context<never>): void => {
+  let byOutcome = rpcCounters.get(method)
+  if (byOutcome === undefined) rpcCounters.set(method, byOutcome = new Map())
+  let counter = byOutcome.get(outcome)
+  if (counter === undefined) byOutcome.set(outcome, counter = rpcsBy({ method, outcome }))
+  counter.updateUnsafe(1, context)
+}
+// method → outcome → its counter (bounded like rpcUpdates).
+const rpcCounters = new Map<string, Map<string, Metric.Counter<number>>>()
 export const recordInvoke = (outcome: "ok" | "error" | "timeout", seconds: number) => Metric.update(invokeBy({ outcome }), seconds)
 export const countRateLimit = (decision: "Allow" | "Delay" | "Refuse") => Metric.update(rateLimitBy({ decision: decision.toLowerCase() }), 1)
 

@@ -202,12 +202,15 @@ const runSession = Effect.fnUntraced(function*(
     },
     policy: { maxPayload: largeFrames ? MAX_PAYLOAD_BYTES : MAX_PREAUTH_PAYLOAD_BYTES, maxBufferedBytes: MAX_BUFFERED_BYTES, tickIntervalMs: TICK_INTERVAL_MS }
   }
-  const respond = (frame: ResponseFrame) =>
-    Effect.suspend(() => {
-      if (closed) return Effect.void
-      // Responses obey the slow-consumer rule too: a client that never reads is closed, not buffered.
-      return conn.bufferedAmount() > MAX_BUFFERED_BYTES ? close(CloseCode.policyViolation, "slow consumer") : sendJson(conn, frame)
-    })
+  // Called once per answer, synchronously: only a close (or a transport without a synchronous send) is an effect.
+  const respond = (frame: ResponseFrame): Effect.Effect<void> | undefined => {
+    if (closed) return undefined
+    // Responses obey the slow-consumer rule too: a client that never reads is closed, not buffered.
+    if (conn.bufferedAmount() > MAX_BUFFERED_BYTES) return close(CloseCode.policyViolation, "slow consumer")
+    if (conn.sendNow === undefined) return sendJson(conn, frame)
+    conn.sendNow(encodeFrame(frame as never))
+    return undefined
+  }
   if (largeFrames) conn.allowLargeFrames()
   // Everything registered from here on is undone by the same finalizer, whatever fails.
   yield* Effect.gen(function*() {

@@ -8,8 +8,11 @@ import type * as Effect from "effect/Effect"
 import type { RequestFrame, ResponseFrame } from "../protocol/frames.ts"
 
 export interface FrameRouterShape {
-  /** Starts routing responses for `clientId` to `write`; `client` names who it is (its address key), for shared budgets. */
-  readonly attach: (clientId: number, write: (frame: ResponseFrame) => Effect.Effect<void>, client?: string) => Effect.Effect<void>
+  /**
+   * Starts routing responses for `clientId` to `write`; `client` names who it is (its address key), for shared budgets.
+   * `write` writes synchronously, and returns an effect only when it has more to do (closing a slow consumer).
+   */
+  readonly attach: (clientId: number, write: ResponseWriter, client?: string) => Effect.Effect<void>
   /** Stops routing and interrupts the client's in-flight requests. */
   readonly detach: (clientId: number) => Effect.Effect<void>
   /**
@@ -20,6 +23,9 @@ export interface FrameRouterShape {
    */
   readonly submit: (clientId: number, frame: RequestFrame, bytes?: number, maxBytes?: number, maxClientBytes?: number) => Effect.Effect<Submitted>
 }
+
+/** Writes one response frame now; returns an effect only when there is more to do. A call per response, not an effect. */
+export type ResponseWriter = (frame: ResponseFrame) => Effect.Effect<void> | undefined
 
 /** What became of a submitted request frame. */
 export type Submitted = "accepted" | "duplicate" | "busy"
