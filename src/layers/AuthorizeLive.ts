@@ -31,7 +31,7 @@ export const layer = Layer.effect(
     const hub = yield* ConnectionHub
     // Per connection, computed once: the caller, and each method's verdict (a principal never changes
     // within a connection). Weakly held, so a closed connection's entry goes with it.
-    const perConnection = new WeakMap<LiveConnection, { readonly caller: Caller; readonly verdicts: Map<string, GatewayError | undefined> }>()
+    const perConnection = new WeakMap<LiveConnection, PerConnection>()
     return Authorize.of((effect, { client, rpc }) => {
       const connection = hub.byClientId(client.id)
       if (connection === undefined) {
@@ -48,7 +48,9 @@ export const layer = Layer.effect(
           clientMode: connection.client.mode,
           deviceId: connection.principal.deviceId
         }
-        known = { caller, verdicts: new Map() }
+        // The context update that provides the caller, built once: a request reuses it, not a new closure each.
+        const withCaller = (context: Context.Context<never>) => Context.add(context, CurrentCaller, caller)
+        known = { caller, verdicts: new Map(), withCaller }
         perConnection.set(connection, known)
       }
       let refusal = known.verdicts.get(rpc._tag)
@@ -56,7 +58,13 @@ export const layer = Layer.effect(
         refusal = checkAccess(Context.get(rpc.annotations, MethodAccess), known.caller)
         known.verdicts.set(rpc._tag, refusal)
       }
-      return refusal === undefined ? Effect.provideService(effect, CurrentCaller, known.caller) : Effect.fail(refusal)
+      return refusal === undefined ? Effect.updateContext(effect, known.withCaller) : Effect.fail(refusal)
     })
   })
 )
+
+interface PerConnection {
+  readonly caller: Caller
+  readonly verdicts: Map<string, GatewayError | undefined>
+  readonly withCaller: (context: Context.Context<never>) => Context.Context<CurrentCaller>
+}

@@ -166,7 +166,7 @@ const make = Effect.gen(function*() {
             id: frame.id,
             tag: frame.method,
             payload: frame.params ?? {},
-            headers: []
+            headers: NO_HEADERS
           }),
           "accepted" as const
         )
@@ -183,6 +183,9 @@ export const layer = Layer.effectContext(make)
 // ---------------------------------------------------------------------------
 
 type EncodedExit = RpcMessage.ResponseExitEncoded["exit"]
+
+// Requests carry no headers; the server only reads the array (into its own object), so one serves them all.
+const NO_HEADERS: ReadonlyArray<[string, string]> = Object.freeze([])
 
 const succeedDuplicate = Effect.succeed("duplicate" as const)
 const succeedBusy = Effect.succeed("busy" as const)
