@@ -9,6 +9,11 @@ import { method } from "./define.ts"
 
 const opt = Schema.optionalKey
 
+// A rest value: any value, and JSON as it is on the wire. `Unknown` here had the JSON codec check every
+// key's value as JSON once more (a tree walk and a WeakMap per key per answer), though the declared keys are
+// checked by their own schemas and decoded text is JSON anyway.
+const RestValue = Schema.declare((_u: unknown): _u is unknown => true, { expected: "unknown", toCodecJson: () => undefined })
+
 /**
  * The `health` summary, as OpenClaw clients read it. Channels, agents and sessions
  * are open-ended, and so is the rest: OpenClaw's gateway reports more (plugins,
@@ -42,7 +47,7 @@ export const HealthSummary = Schema.StructWithRest(
   // is copied, where `JsonValue` made a JSON copy of each value again (~10 µs of a 15 µs encode). Both
   // decode as the JSON they are; on encode the undeclared keys then go to `JSON.stringify` as they are,
   // which drops `undefined` fields and writes `undefined` array items as `null` just as `toJson` did.
-  [Schema.Record(Schema.String, Schema.Unknown)]
+  [Schema.Record(Schema.String, RestValue)]
 )
 export type HealthSummary = typeof HealthSummary.Type
 
