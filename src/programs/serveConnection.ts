@@ -185,16 +185,19 @@ const runSession = (conn: Conn, clientId: number, opened: Opened) =>
         sendDirect: channel.sendDirect,
         close: channel.close
       }
-      // Everything registered from the session's start on is undone by the same finalizer, whatever fails.
-      const end = Effect.ensuring(
-        Effect.all(
-          [services.router.detach(clientId), services.nodes.disconnect(live.connId), services.hub.unregister(live.connId), Effect.sync(channel.markClosed)],
-          { discard: true }
-        ),
-        Effect.sync(opened.release)
-      )
+      const end = endSession(services, clientId, live.connId, channel.markClosed, opened.release)
       return serveSession(restore, conn, clientId, services.router, end, startSession(conn, live, opened, services, channel))
     })
+  )
+
+// Everything registered from the session's start on is undone by the same finalizer, whatever fails; then
+// the socket budgets go back. Built when it runs: a live session holds one closure for it, not a tree of effects.
+const endSession = (services: SessionServices, clientId: number, connId: string, markClosed: () => void, release: () => void) =>
+  Effect.suspend(() =>
+    Effect.ensuring(
+      Effect.all([services.router.detach(clientId), services.nodes.disconnect(connId), services.hub.unregister(connId), Effect.sync(markClosed)], { discard: true }),
+      Effect.sync(release)
+    )
   )
 
 // `start` registers the session and answers hello-ok; it runs to its end (its generator and the hello-ok
