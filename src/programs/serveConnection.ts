@@ -50,6 +50,7 @@ import { isIP } from "node:net"
 
 const served = new Set(servedMethods)
 const decodeConnectParams = Schema.decodeUnknownResult(ConnectParamsSchema, { onExcessProperty: "error", errors: "all" })
+
 /**
  * Runs one connection until it closes; `clientId` is its number for the RPC server. The handshake
  * runs to its end first, so the session that follows keeps none of it alive (the challenge, the
@@ -62,7 +63,7 @@ export const serveConnection = (
   sessions: SessionTable
 ) =>
   trackConnection(
-    Effect.flatMap(handshake(conn, ownOrigins, sessions), (opened) => opened === undefined ? Effect.void : runSession(conn, clientId, opened))
+    Effect.flatMap(runHandshake(conn, ownOrigins, sessions), (opened) => opened === undefined ? Effect.void : runSession(conn, clientId, opened))
   )
 
 // ---------------------------------------------------------------------------
@@ -82,7 +83,7 @@ interface Opened {
 }
 
 // The challenge, the first frame, auth and the socket budgets; undefined when the connection was refused (and closed).
-const handshake = Effect.fnUntraced(function*(
+const runHandshake = Effect.fnUntraced(function*(
   conn: Conn,
   ownOrigins: ReadonlyArray<string>,
   sessions: SessionTable
