@@ -12,7 +12,7 @@ const liveGenerators = () => queryObjects(AnyGenerator as unknown as new() => ob
 const SESSIONS = 40
 
 describe("an idle session's memory", () => {
-  it.effect("keeps at most one suspended generator per session: the handshake's (its connect frame, params and hello-ok) is gone", () =>
+  it.effect("keeps at most one suspended generator and one map per session: the handshake's frames (its connect frame, params and hello-ok) are gone, no context copy", () =>
     Effect.gen(function*() {
       const open = Effect.gen(function*() {
         const c = yield* openMemory()
@@ -25,11 +25,16 @@ describe("an idle session's memory", () => {
       // One session first, so that whatever the gateway makes once is there in both counts.
       yield* open
       const before = liveGenerators()
+      const mapsBefore = queryObjects(Map, { format: "count" })
       const held = []
       for (let i = 0; i < SESSIONS; i++) held.push(yield* open)
       const perSession = (liveGenerators() - before) / SESSIONS
+      const mapsPerSession = (queryObjects(Map, { format: "count" }) - mapsBefore) / SESSIONS
       // Before the handshake ended on its own, each idle session held four (connection, session, start-up, serving).
       assert.isAtMost(perSession, 1.5, `${perSession} live generators per idle session`)
+      // One map: the frame router's table of the session's requests. Before, also a copy of the gateway's
+      // service map (a context merged per connection) and the method buckets of a session that sent none.
+      assert.isAtMost(mapsPerSession, 1.5, `${mapsPerSession} live maps per idle session`)
       assert.strictEqual(held.length, SESSIONS)
     }).pipe(Effect.provide(coreLayer())))
 })
