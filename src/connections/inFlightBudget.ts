@@ -23,7 +23,7 @@ interface Client {
 
 /** One connection's frames in flight. */
 export class ConnectionBytes {
-  private readonly sizes: Array<number> = []
+  private sizes: Array<number> = []
   private head = 0
   private total = 0
   private closed = false
@@ -76,7 +76,11 @@ export class ConnectionBytes {
       this.total -= n
       this.client.bytes -= n
     }
-    if (this.head > 256 && this.head * 2 > this.sizes.length) {
+    if (this.head > 0 && this.head === this.sizes.length) {
+      // All taken: a fresh array has no backing store, so an idle connection keeps none (its first frames grew one).
+      this.sizes = []
+      this.head = 0
+    } else if (this.head > 256 && this.head * 2 > this.sizes.length) {
       this.sizes.splice(0, this.head)
       this.head = 0
     }

@@ -425,6 +425,8 @@ const adaptSocket = (
         handle(queued.value)
       }
       direct = handle
+      // Nothing is queued any more: settling the count now lets the idle connection drop its list of frame sizes.
+      void bytes.bytes
     }
   }
 }

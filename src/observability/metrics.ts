@@ -116,7 +116,11 @@ export const setChannelUp = (channel: string, up: boolean) => Metric.update(chan
 
 /** Counts a connection in the gauge while `effect` runs. */
 export const trackConnection = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.andThen(Metric.modify(connections, 1), Effect.ensuring(effect, Metric.modify(connections, -1)))
+  Effect.andThen(connectionOpened, Effect.ensuring(effect, connectionClosed))
+
+// Made once, not per connection: each live connection's finalizer would otherwise hold its own copy.
+const connectionOpened = Metric.modify(connections, 1)
+const connectionClosed = Metric.modify(connections, -1)
 
 /** Prometheus text exposition (version 0.0.4) of every metric in the default registry. */
 export const prometheusText = (): string => PrometheusMetrics.formatUnsafe(Context.empty())

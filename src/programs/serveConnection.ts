@@ -51,10 +51,40 @@ import { isIP } from "node:net"
 const served = new Set(servedMethods)
 const decodeConnectParams = Schema.decodeUnknownResult(ConnectParamsSchema, { onExcessProperty: "error", errors: "all" })
 
-/** Runs one connection until it closes; `clientId` is its number for the RPC server. */
-export const serveConnection = Effect.fnUntraced(function*(
+/**
+ * Runs one connection until it closes; `clientId` is its number for the RPC server. The handshake
+ * runs to its end first, so the session that follows keeps none of it alive (the challenge, the
+ * connect frame and its text, the hello-ok): 10k idle nodes hold only what their sessions need.
+ */
+export const serveConnection = (
   conn: Conn,
   clientId: number,
+  ownOrigins: ReadonlyArray<string>,
+  sessions: SessionTable
+) =>
+  trackConnection(
+    Effect.flatMap(runHandshake(conn, ownOrigins, sessions), (opened) => opened === undefined ? Effect.void : runSession(conn, clientId, opened))
+  )
+
+// ---------------------------------------------------------------------------
+// Internal
+// ---------------------------------------------------------------------------
+
+/** What an accepted handshake hands the session: used while it starts, dropped once it serves. */
+interface Opened {
+  readonly connectId: string
+  readonly params: ConnectParams
+  readonly admitted: Admitted
+  readonly protocol: number
+  readonly remoteAddress: string
+  readonly directLocal: boolean
+  /** Gives back the socket budgets claimed for this session. */
+  readonly release: () => void
+}
+
+// The challenge, the first frame, auth and the socket budgets; undefined when the connection was refused (and closed).
+const runHandshake = Effect.fnUntraced(function*(
+  conn: Conn,
   ownOrigins: ReadonlyArray<string>,
   sessions: SessionTable
 ) {
@@ -68,7 +98,7 @@ export const serveConnection = Effect.fnUntraced(function*(
     yield* Effect.logWarning(`refused browser origin ${JSON.stringify(origin.slice(0, 200))} (CONTROL_UI_ORIGIN_NOT_ALLOWED)`).pipe(
       Effect.annotateLogs({ remote: conn.remoteAddress })
     )
-    return yield* conn.close(CloseCode.policyViolation, ORIGIN_CLOSE_REASON)
+    return yield* Effect.as(conn.close(CloseCode.policyViolation, ORIGIN_CLOSE_REASON), undefined)
   }
 
   const nonce = randomUUID()
@@ -80,21 +110,24 @@ export const serveConnection = Effect.fnUntraced(function*(
     Effect.catch(() => Effect.succeedNone),
     Effect.timeoutOrElse({ duration: HANDSHAKE_TIMEOUT_MS, orElse: () => Effect.succeed("timeout" as const) })
   )
-  if (first === "timeout") return yield* Effect.andThen(countHandshake("timeout"), conn.close(CloseCode.normal, "handshake timeout"))
-  if (Option.isNone(first)) return yield* countHandshake("closed")
+  if (first === "timeout") return yield* Effect.as(Effect.andThen(countHandshake("timeout"), conn.close(CloseCode.normal, "handshake timeout")), undefined)
+  if (Option.isNone(first)) return yield* Effect.as(countHandshake("closed"), undefined)
   const handshake = yield* handshakeFrom(conn, first.value)
-  if (handshake === undefined) return yield* countHandshake("invalid")
+  if (handshake === undefined) return yield* Effect.as(countHandshake("invalid"), undefined)
 
   const { frame, params } = handshake
   const protocol = negotiateProtocol(params.minProtocol, params.maxProtocol, SUPPORTED_PROTOCOLS)
   if (protocol === undefined) {
     yield* countHandshake("protocol_mismatch")
-    return yield* refuse(conn, frame.id, new GatewayError({
-      code: ErrorCode.invalidRequest,
-      message: `protocol mismatch: this gateway speaks protocol ${SUPPORTED_PROTOCOLS.join(" and ")}, ` +
-        `the client ${params.minProtocol}..${params.maxProtocol}; upgrade the older side`,
-      details: { expectedProtocol: Math.max(...SUPPORTED_PROTOCOLS) }
-    }), CloseCode.protocolError, "protocol mismatch")
+    return yield* Effect.as(
+      refuse(conn, frame.id, new GatewayError({
+        code: ErrorCode.invalidRequest,
+        message: `protocol mismatch: this gateway speaks protocol ${SUPPORTED_PROTOCOLS.join(" and ")}, ` +
+          `the client ${params.minProtocol}..${params.maxProtocol}; upgrade the older side`,
+        details: { expectedProtocol: Math.max(...SUPPORTED_PROTOCOLS) }
+      }), CloseCode.protocolError, "protocol mismatch"),
+      undefined
+    )
   }
 
   const auth = yield* Auth
@@ -107,7 +140,7 @@ export const serveConnection = Effect.fnUntraced(function*(
     )
     const pairing = admitted.failure.reason._tag === "AuthPairingRequired"
     yield* countHandshake(pairing ? "pairing_required" : admitted.failure.reason._tag === "AuthRateLimited" ? "rate_limited" : "refused")
-    return yield* refuse(conn, frame.id, error, CloseCode.policyViolation, pairing ? "pairing required" : reasonOf(error))
+    return yield* Effect.as(refuse(conn, frame.id, error, CloseCode.policyViolation, pairing ? "pairing required" : reasonOf(error)), undefined)
   }
 
   // The client's and the device's socket budgets, taken before hello-ok and given back when the session ends.
@@ -115,33 +148,80 @@ export const serveConnection = Effect.fnUntraced(function*(
   if (claim._tag === "Refused") {
     yield* Effect.logWarning(`connect refused: ${claim.budget} connection budget full (${claim.limit})`).pipe(Effect.annotateLogs({ remote: remoteAddress }))
     yield* countHandshake("refused")
-    return yield* refuse(conn, frame.id, connectionLimitError(claim), CloseCode.policyViolation, CONNECTION_LIMIT_REASON)
+    return yield* Effect.as(refuse(conn, frame.id, connectionLimitError(claim), CloseCode.policyViolation, CONNECTION_LIMIT_REASON), undefined)
   }
   yield* countHandshake("ok")
-  yield* runSession(conn, clientId, frame.id, params, admitted.success, protocol, remoteAddress, directLocal).pipe(
-    Effect.ensuring(Effect.sync(claim.release))
+  const opened: Opened = { connectId: frame.id, params, admitted: admitted.success, protocol, remoteAddress, directLocal, release: claim.release }
+  return opened
+})
+
+/** The services a session uses, and the time it starts. */
+const sessionServices = Effect.gen(function*() {
+  return {
+    hub: yield* ConnectionHub,
+    info: yield* GatewayInfo,
+    router: yield* FrameRouter,
+    nodes: yield* NodeRegistry,
+    connectedAtMs: yield* Clock.currentTimeMillis
+  }
+})
+type SessionServices = Effect.Success<typeof sessionServices>
+
+// Builds the session's long-lived parts, then starts and serves it. Nothing that stays alive while it
+// serves (the stack's frames and what they hold) is made in a scope that sees `opened`: a closure keeps
+// its whole scope alive. Interruption reaches only the two phases themselves (`restore`), so the
+// finalizer and the socket budgets' release run however the session stops, between the phases included.
+const runSession = (conn: Conn, clientId: number, opened: Opened) =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(sessionServices, (services) => {
+      const channel = sessionChannel(conn)
+      const live: LiveConnection = {
+        connId: randomUUID(),
+        clientId,
+        principal: opened.admitted.principal,
+        client: opened.params.client,
+        remoteAddress: opened.remoteAddress,
+        connectedAtMs: services.connectedAtMs,
+        sendEvent: channel.sendEvent,
+        sendDirect: channel.sendDirect,
+        close: channel.close
+      }
+      const end = endSession(services, clientId, live.connId, channel.markClosed, opened.release)
+      return serveSession(restore, conn, clientId, services.router, end, startSession(conn, live, opened, services, channel))
+    })
   )
-}, trackConnection)
 
-// ---------------------------------------------------------------------------
-// Internal
-// ---------------------------------------------------------------------------
+// Everything registered from the session's start on is undone by the same finalizer, whatever fails; then
+// the socket budgets go back. Built when it runs: a live session holds one closure for it, not a tree of effects.
+const endSession = (services: SessionServices, clientId: number, connId: string, markClosed: () => void, release: () => void) =>
+  Effect.suspend(() =>
+    Effect.ensuring(
+      Effect.all([services.router.detach(clientId), services.nodes.disconnect(connId), services.hub.unregister(connId), Effect.sync(markClosed)], { discard: true }),
+      Effect.sync(release)
+    )
+  )
 
-const runSession = Effect.fnUntraced(function*(
+// `start` registers the session and answers hello-ok; it runs to its end (its generator and the hello-ok
+// with it become garbage) before the requests are served. `start` is read here only, never in a closure.
+const serveSession = <E, R>(
+  restore: <A, E1, R1>(effect: Effect.Effect<A, E1, R1>) => Effect.Effect<A, E1, R1>,
   conn: Conn,
   clientId: number,
-  connectId: string,
-  params: ConnectParams,
-  { deviceToken, principal }: Admitted,
-  protocol: number,
-  remoteAddress: string,
-  directLocal: boolean
-) {
-  const hub = yield* ConnectionHub
-  const info = yield* GatewayInfo
-  const router = yield* FrameRouter
-  const nodes = yield* NodeRegistry
-  const connId = randomUUID()
+  router: FrameRouterShape,
+  end: Effect.Effect<void>,
+  start: Effect.Effect<InFlightCaps | undefined, E, R>
+) =>
+  Effect.flatMap(
+    Effect.onError(restore(start), () => end),
+    (caps) =>
+      caps === undefined ? end : Effect.ensuring(
+        restore(serveRequests(conn, clientId, router, caps).pipe(Effect.catchIf(Cause.isDone, () => Effect.void))),
+        end
+      )
+  )
+
+/** The sending side of one session: closures over the socket and its `seq` alone. */
+const sessionChannel = (conn: Conn) => {
   let seq = 0
   let closed = false
   const close = (code: number, reason: string) =>
@@ -167,21 +247,37 @@ const runSession = Effect.fnUntraced(function*(
     })
   const sendDirect = (event: string, payload: unknown) =>
     Effect.suspend(() => (closed ? Effect.void : sendJson(conn, { type: "event", event, payload })))
-  const connectedAtMs = yield* Clock.currentTimeMillis
+  // Called once per answer, synchronously: only a close (or a transport without a synchronous send) is an effect.
+  const respond = (frame: ResponseFrame): Effect.Effect<void> | undefined => {
+    if (closed) return undefined
+    // Responses obey the slow-consumer rule too: a client that never reads is closed, not buffered.
+    if (conn.bufferedAmount() > MAX_BUFFERED_BYTES) return close(CloseCode.policyViolation, "slow consumer")
+    if (conn.sendNow === undefined) return sendJson(conn, frame)
+    conn.sendNow(encodeFrame(frame as never))
+    return undefined
+  }
+  const markClosed = () => void (closed = true)
+  return { close, sendEvent, sendDirect, respond, markClosed }
+}
+type SessionChannel = ReturnType<typeof sessionChannel>
+
+/** The bytes a dispatched request may hold until it is answered, per connection and per client. */
+interface InFlightCaps {
+  readonly connection: number
+  readonly client: number
+}
+
+// hello-ok, registration and (for a node) its command surface; undefined when the session ends at once.
+const startSession = Effect.fnUntraced(function*(
+  conn: Conn,
+  live: LiveConnection,
+  { admitted: { deviceToken }, connectId, directLocal, params, protocol }: Opened,
+  { hub, info, nodes, router }: SessionServices,
+  channel: SessionChannel
+) {
+  const { principal, connId, remoteAddress } = live
   // Large frames only for those who can send something large: nodes (invoke results) and operators with a scope.
   const largeFrames = principal.role === "node" || principal.scopes.length > 0
-  const live: LiveConnection = {
-    connId,
-    clientId,
-    principal,
-    client: params.client,
-    remoteAddress,
-    connectedAtMs,
-    sendEvent,
-    sendDirect,
-    close
-  }
-
   const hello: HelloOk = {
     type: "hello-ok",
     protocol,
@@ -202,55 +298,43 @@ const runSession = Effect.fnUntraced(function*(
     },
     policy: { maxPayload: largeFrames ? MAX_PAYLOAD_BYTES : MAX_PREAUTH_PAYLOAD_BYTES, maxBufferedBytes: MAX_BUFFERED_BYTES, tickIntervalMs: TICK_INTERVAL_MS }
   }
-  // Called once per answer, synchronously: only a close (or a transport without a synchronous send) is an effect.
-  const respond = (frame: ResponseFrame): Effect.Effect<void> | undefined => {
-    if (closed) return undefined
-    // Responses obey the slow-consumer rule too: a client that never reads is closed, not buffered.
-    if (conn.bufferedAmount() > MAX_BUFFERED_BYTES) return close(CloseCode.policyViolation, "slow consumer")
-    if (conn.sendNow === undefined) return sendJson(conn, frame)
-    conn.sendNow(encodeFrame(frame as never))
+  if (largeFrames) conn.allowLargeFrames()
+  yield* router.attach(live.clientId, channel.respond, clientKey(remoteAddress))
+  yield* sendJson(conn, { type: "res", id: connectId, ok: true, payload: hello })
+  yield* hub.register(live)
+  // A rotation between this session's secret check and its registration would have missed it: end it here.
+  const current = yield* SubscriptionRef.get((yield* GatewayConfig).live)
+  const generation = current.secretGeneration
+  if (
+    (principal.secretGeneration !== undefined && principal.secretGeneration < generation) ||
+    (principal.identityGeneration !== undefined && principal.identityGeneration < current.identityGeneration)
+  ) {
+    yield* channel.close(CloseCode.credentialsRevoked, "gateway secret rotated: reconnect with the new token")
     return undefined
   }
-  if (largeFrames) conn.allowLargeFrames()
-  // Everything registered from here on is undone by the same finalizer, whatever fails.
-  yield* Effect.gen(function*() {
-    yield* router.attach(clientId, respond, clientKey(remoteAddress))
-    yield* sendJson(conn, { type: "res", id: connectId, ok: true, payload: hello })
-    yield* hub.register(live)
-    // A rotation between this session's secret check and its registration would have missed it: end it here.
-    const current = yield* SubscriptionRef.get((yield* GatewayConfig).live)
-    const generation = current.secretGeneration
-    if (
-      (principal.secretGeneration !== undefined && principal.secretGeneration < generation) ||
-      (principal.identityGeneration !== undefined && principal.identityGeneration < current.identityGeneration)
-    ) {
-      return yield* close(CloseCode.credentialsRevoked, "gateway secret rotated: reconnect with the new token")
-    }
-    if (principal.role === "node") yield* nodes.connect(live, params, directLocal)
-    yield* Effect.logDebug("client connected").pipe(
-      Effect.annotateLogs({ connId, client: params.client.id, mode: params.client.mode, remote: conn.remoteAddress })
-    )
-    const rates = new MethodRates()
-    // What a dispatched request holds until it is answered counts against the connection's byte budget too.
-    const limits = current.config.limits
-    const maxInFlight = { connection: limits.maxInFlightBytesPerConnection, client: limits.maxInFlightBytesPerAddress }
-    // Requests are dispatched in the socket's callback where the transport allows it (no queue hop,
-    // arrival order kept: each one is submitted before the next frame is read); the loop then only
-    // waits for the end. A request never waits for an earlier one's answer either way.
-    if (conn.deliverTo !== undefined) {
-      const run = Effect.runForkWith(yield* Effect.context<never>())
-      conn.deliverTo((text) => void run(handleRequest(conn, clientId, router, text, rates, maxInFlight)))
-    }
-    while (true) {
-      const text = yield* Queue.take(conn.incoming)
-      yield* handleRequest(conn, clientId, router, text, rates, maxInFlight)
-    }
-  }).pipe(
-    Effect.catchIf(Cause.isDone, () => Effect.void),
-    Effect.ensuring(
-      Effect.all([router.detach(clientId), nodes.disconnect(connId), hub.unregister(connId), Effect.sync(() => void (closed = true))], { discard: true })
-    )
+  if (principal.role === "node") yield* nodes.connect(live, params, directLocal)
+  yield* Effect.logDebug("client connected").pipe(
+    Effect.annotateLogs({ connId, client: params.client.id, mode: params.client.mode, remote: conn.remoteAddress })
   )
+  // What a dispatched request holds until it is answered counts against the connection's byte budget too.
+  const limits = current.config.limits
+  const caps: InFlightCaps = { connection: limits.maxInFlightBytesPerConnection, client: limits.maxInFlightBytesPerAddress }
+  return caps
+})
+
+// Requests are dispatched in the socket's callback where the transport allows it (no queue hop,
+// arrival order kept: each one is submitted before the next frame is read); the loop then only
+// waits for the end. A request never waits for an earlier one's answer either way.
+const serveRequests = Effect.fnUntraced(function*(conn: Conn, clientId: number, router: FrameRouterShape, maxInFlight: InFlightCaps) {
+  const rates = new MethodRates()
+  if (conn.deliverTo !== undefined) {
+    const run = Effect.runForkWith(yield* Effect.context<never>())
+    conn.deliverTo((text) => void run(handleRequest(conn, clientId, router, text, rates, maxInFlight)))
+  }
+  while (true) {
+    const text = yield* Queue.take(conn.incoming)
+    yield* handleRequest(conn, clientId, router, text, rates, maxInFlight)
+  }
 })
 
 // A plain function rather than a generator: it runs once per request frame. Every refusal made here,

@@ -5,6 +5,7 @@
  * `shutdown` event and close code 1012, then every connection still being served
  * is interrupted, before any service it uses is released.
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { CloseCode } from "../protocol/constants.ts"
 import { ConnectionHub } from "../services/ConnectionHub.ts"
@@ -26,7 +27,19 @@ export const serveGateway = Effect.gen(function*() {
   // Authenticated sockets per client and per device, for this gateway's lifetime.
   const sessions = new SessionTable()
   yield* runBroadcasts
-  yield* Effect.forkScoped(listener.run((conn) => Effect.provideContext(serveConnection(conn, nextClientId++, listener.address.ownOrigins ?? [], sessions), context)))
+  // What `Effect.provideContext` does, merged once: every connection's fiber starts with the listener's one
+  // context, and a merge per connection gave each idle connection its own copy of the service map (~1 KiB).
+  // A context never changes, so the last merge serves again for the same starting context.
+  let from: Context.Context<never> | undefined
+  let merged: Context.Context<Effect.Services<ReturnType<typeof serveConnection>>> | undefined
+  const withGateway = (start: Context.Context<never>) => {
+    if (start !== from || merged === undefined) {
+      merged = Context.merge(start, context)
+      from = start
+    }
+    return merged
+  }
+  yield* Effect.forkScoped(listener.run((conn) => Effect.updateContext(serveConnection(conn, nextClientId++, listener.address.ownOrigins ?? [], sessions), withGateway)))
   // Advertised only once the port is bound, with the served certificate's fingerprint when TLS is on (a hint: clients never pin it).
   const { port, tlsFingerprint } = listener.address
   yield* Discovery.use((discovery) => discovery.publish(tlsFingerprint === undefined ? { port } : { port, tlsSha256: tlsFingerprint }))
