@@ -64,12 +64,16 @@ export class ConnectionBytes {
     this.closed = true
     this.client.bytes -= this.total
     this.total = 0
+    this.sizes = []
+    this.head = 0
     this.client.conns.delete(this)
     if (this.client.conns.size === 0) this.onEmpty()
   }
 
   // Frames taken off the queue since the last look are the oldest ones counted.
   private settle(): void {
+    // A closed connection gave back everything at close: settling it again would give its frames back twice.
+    if (this.closed) return
     const waiting = this.queued()
     while (this.sizes.length - this.head > waiting) {
       const n = this.sizes[this.head++]!
