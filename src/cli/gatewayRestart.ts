@@ -24,6 +24,7 @@ import { readLiveLock } from "../programs/profileLock.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { root } from "./root.ts"
 import { systemctl, unitInstalled, unitName } from "./serviceUnit.ts"
+import { stopByLock } from "./stopByLock.ts"
 
 /** How a gateway process was started: what `restart` runs again. */
 export interface LaunchSpec {
@@ -119,23 +120,7 @@ export const gatewayRestart = Command.make(
           env: process.env,
           cwd: process.cwd()
         }
-        const signalled = Result.try(() => process.kill(before.pid, "SIGTERM"))
-        if (Result.isFailure(signalled)) {
-          return yield* new ConfigError({
-            reason: "refused",
-            message: `cannot signal the gateway (pid ${before.pid}): ${String(signalled.failure)}\nFix: restart it as the user that started it`
-          })
-        }
-        const stillThere = yield* readLiveLock(stateDir).pipe(
-          Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (holder) => holder === undefined }),
-          Effect.timeoutOrElse({ duration: flags.timeout, orElse: () => Effect.succeed(before) })
-        )
-        if (stillThere !== undefined) {
-          return yield* new ConfigError({
-            reason: "refused",
-            message: `the gateway (pid ${before.pid}) did not stop within ${flags.timeout} ms\nFix: check its log, or end it with \`kill -9 ${before.pid}\` and start it again`
-          })
-        }
+        yield* stopByLock(stateDir, before.pid, flags.timeout, "restart")
         const logPath = join(stateDir, "gateway.log")
         const pid = yield* startDetached(spec, logPath)
         const up = yield* awaitListening(stateDir, before.pid, flags.timeout)

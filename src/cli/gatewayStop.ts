@@ -8,13 +8,11 @@ import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Result from "effect/Result"
-import * as Schedule from "effect/Schedule"
-import { ConfigError } from "../config/errors.ts"
 import { profilePaths } from "../config/paths.ts"
 import { readLiveLock } from "../programs/profileLock.ts"
 import { printJson, reportFailures } from "./output.ts"
 import { root } from "./root.ts"
+import { stopByLock } from "./stopByLock.ts"
 
 export const gatewayStop = Command.make(
   "stop",
@@ -31,24 +29,7 @@ export const gatewayStop = Command.make(
         if (running === undefined) {
           return yield* flags.json ? printJson({ ok: true, stopped: false, stateDir }) : Console.log(`No gateway is running for this profile (${stateDir}).`)
         }
-        const signalled = Result.try(() => process.kill(running.pid, "SIGTERM"))
-        if (Result.isFailure(signalled)) {
-          return yield* new ConfigError({
-            reason: "refused",
-            message: `cannot signal the gateway (pid ${running.pid}): ${String(signalled.failure)}; stop it as the user that started it`
-          })
-        }
-        // Polled: the gateway lets go of its lock as its last finalizer, after every client got `shutdown`.
-        const gone = yield* readLiveLock(stateDir).pipe(
-          Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (holder) => holder === undefined }),
-          Effect.timeoutOrElse({ duration: flags.timeout, orElse: () => Effect.succeed(running) })
-        )
-        if (gone !== undefined) {
-          return yield* new ConfigError({
-            reason: "refused",
-            message: `the gateway (pid ${running.pid}) did not stop within ${flags.timeout} ms; check its log, or end it with \`kill -9 ${running.pid}\``
-          })
-        }
+        yield* stopByLock(stateDir, running.pid, flags.timeout, "stop")
         if (flags.json) return yield* printJson({ ok: true, stopped: true, pid: running.pid, port: running.port, stateDir })
         yield* Console.log(`Stopped the gateway (pid ${running.pid}, port ${running.port}).`)
       }),
