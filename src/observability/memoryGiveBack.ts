@@ -16,7 +16,7 @@ export interface GiveBackState {
   /** When it last gave memory back (ms), if ever. */
   readonly lastAtMs: number | undefined
   /** When the current run of quiet samples began (ms); none while busy. */
-  readonly quietSinceMs?: number | undefined
+  readonly quietSinceMs: number | undefined
 }
 
 /** One sample: the clock, the resident set (bytes) and the event loop's utilization since the last sample (0..1). */
@@ -44,7 +44,7 @@ export const MIN_INTERVAL_MS = 3000
 export const QUIET_FOR_MS = 5000
 
 /** The state before the first sample. */
-export const initialState: GiveBackState = { lowWaterRss: undefined, lastAtMs: undefined }
+export const initialState: GiveBackState = { lowWaterRss: undefined, lastAtMs: undefined, quietSinceMs: undefined }
 
 /**
  * Whether to give memory back now: at the first sample (start-up is over by then; its tail may still keep the loop
@@ -62,9 +62,7 @@ export const shouldGiveBack = (state: GiveBackState, sample: MemorySample): bool
 export const next = (state: GiveBackState, sample: MemorySample, rssAfter: number | undefined): GiveBackState => {
   const quiet = sample.utilization < QUIET_UTILIZATION
   const quietSinceMs = quiet ? state.quietSinceMs ?? sample.nowMs : undefined
-  return rssAfter !== undefined
-    ? { lowWaterRss: rssAfter, lastAtMs: sample.nowMs, quietSinceMs }
-    : quiet && state.lowWaterRss !== undefined
-    ? { ...state, lowWaterRss: Math.min(state.lowWaterRss, sample.rss), quietSinceMs }
-    : { ...state, quietSinceMs }
+  if (rssAfter !== undefined) return { lowWaterRss: rssAfter, lastAtMs: sample.nowMs, quietSinceMs }
+  const lowWaterRss = quiet && state.lowWaterRss !== undefined ? Math.min(state.lowWaterRss, sample.rss) : state.lowWaterRss
+  return { ...state, lowWaterRss, quietSinceMs }
 }
